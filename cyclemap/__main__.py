@@ -1,0 +1,5 @@
+"""``python -m cyclemap`` is the ``cyclemap`` command."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""The ``cyclemap`` command line: a thin click layer over the core.
+
+Global options come before the command name::
+
+    cyclemap --city ./my-city lookup "12 S Sprigg St"
+
+Errors from the core are turned into exit statuses in one place, ``EXIT_CODES`` below, and
+printed as one line on stderr: a clerk sees what to fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import DEFAULT_CITY
+from ..errors import (
+    AddressFileError,
+    BoundaryFileError,
+    ConfigError,
+    CyclemapError,
+    InputError,
+    NotFoundError,
+    StoreError,
+)
+
+#: core error class -> exit status; the one translation table of the CLI
+EXIT_CODES: dict[type[CyclemapError], int] = {
+    InputError: 2,
+    ConfigError: 2,
+    BoundaryFileError: 2,
+    AddressFileError: 2,
+    NotFoundError: 4,
+    StoreError: 1,
+}
+
+
+def exit_code_for(error: CyclemapError) -> int:
+    """The exit status for a core error (the most specific class in ``EXIT_CODES`` wins)."""
+    for cls in type(error).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
+
+
+@dataclass
+class Context:
+    """What the global options decided, handed to every command."""
+
+    city_dir: Path
+    database_url: str | None
+    _city: Any = None
+
+    def city(self):
+        """The opened city (loaded once per command)."""
+        if self._city is None:
+            from ..city import open_city
+
+            self._city = open_city(self.city_dir)
+        return self._city
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def handles_errors(func: Callable) -> Callable:
+    """Turn a ``CyclemapError`` raised by the command into a one-line message and exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except CyclemapError as exc:
+            click.echo(f"Error: {exc.message}", err=True)
+            for problem in exc.problems[:20]:
+                click.echo(f"  - {problem}", err=True)
+            sys.exit(exit_code_for(exc))
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--city",
+    "city_dir",
+    envvar="CYCLEMAP_CITY",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_CITY,
+    show_default="the bundled demo city",
+    help="The city folder (city.toml, boundaries, addresses, notes).",
+)
+@click.option(
+    "--database-url",
+    envvar="CYCLEMAP_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL of the live store (default: SQLite in the instance folder).",
+)
+@click.version_option(package_name="cyclemap")
+@click.pass_context
+def main(ctx: click.Context, city_dir: Path, database_url: str | None) -> None:
+    """cyclemap: find the utility billing cycle for an address."""
+    ctx.obj = Context(city_dir=city_dir, database_url=database_url)
+
+
+def _register() -> None:
+    # Each command family lives in its own module and adds itself to ``main``.
+    from . import boundaries, lookup  # noqa: F401
+
+
+_register()

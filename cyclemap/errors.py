@@ -1,0 +1,59 @@
+"""The one error family of cyclemap.
+
+Every error carries a message a clerk can act on. The core raises these; the web layer turns them
+into ``application/problem+json`` in one handler and the CLI turns them into exit codes in one
+table. Nothing in the core knows about HTTP status codes or exit statuses.
+"""
+
+from __future__ import annotations
+
+
+class CyclemapError(Exception):
+    """Base of every error cyclemap raises on purpose."""
+
+    #: a short machine-readable slug, used as the problem ``type`` suffix
+    code = "error"
+
+    def __init__(self, message: str, *, problems: list | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.problems = list(problems or [])
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(CyclemapError):
+    """The city folder or ``city.toml`` is missing something or says something impossible."""
+
+    code = "config"
+
+
+class InputError(CyclemapError):
+    """A caller passed a value that cannot be used (bad parameter, bad date, empty title...)."""
+
+    code = "invalid-input"
+
+
+class NotFoundError(CyclemapError):
+    """The thing asked for (a note, a cycle, a version) does not exist."""
+
+    code = "not-found"
+
+
+class BoundaryFileError(CyclemapError):
+    """A boundary file cannot be read or used; ``problems`` lists what is wrong and where."""
+
+    code = "boundary-file"
+
+
+class AddressFileError(CyclemapError):
+    """An address point file cannot be read or used."""
+
+    code = "address-file"
+
+
+class StoreError(CyclemapError):
+    """The database refused an operation (a conflict, a missing version...)."""
+
+    code = "store"
