@@ -23,6 +23,15 @@ from .errors import ConfigError
 DEFAULT_CITY = Path(__file__).resolve().parent.parent / "geodata" / "cape-girardeau"
 
 
+def default_instance_path() -> Path:
+    """Where the live state lives by default: ``instance/`` beside the package (as Flask does).
+
+    The web app and the CLI both use it, so ``cyclemap notes add`` and ``make serve`` share one
+    SQLite file without any configuration.
+    """
+    return Path(__file__).resolve().parent.parent / "instance"
+
+
 @dataclass(frozen=True)
 class CycleConfig:
     """One billing cycle as the city names it, with its raw schedule table (see ``schedule``)."""

@@ -1,0 +1,413 @@
+"""A city: its configuration, zones, address layer, notes and schedules, loaded once.
+
+``open_city(folder)`` reads everything a city folder holds and answers lookups with plain
+dataclasses. It needs no database: notes come from ``notes.toml`` and schedule exceptions from
+``city.toml``. Given a ``Store`` (the web app and the CLI pass one), the live boundary version,
+notes and exceptions come from the store instead, and ``refresh()`` swaps in a newly published
+boundary version without a restart. One lookup reads one snapshot, so an answer never mixes
+versions.
+
+>>> city = open_city()                                   # the bundled demo city
+>>> city.lookup(lon=-89.60, lat=37.36).cycle_id           # the northwest is Cycle 2
+'2'
+>>> city.lookup(lon=-89.0, lat=37.0).status
+'outside_service_area'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from .addresses import read_addresses
+from .boundaries import BoundarySet, read_boundaries
+from .config import DEFAULT_CITY, CityConfig, CycleConfig, load_city_config
+from .errors import InputError, NotFoundError
+from .geocode import Candidate, Geocoder, GeocodeResult, MatchType, Suggestion
+from .notes import Note, notes_for, read_notes_toml
+from .schedule import CycleSchedule, ScheduleAnswer, calendar_ics
+
+if TYPE_CHECKING:
+    from .store import Store
+
+#: how long a process trusts its copy of the live boundary pointer before asking the store again
+REFRESH_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class CycleRef:
+    """A cycle as an answer names it."""
+
+    id: str
+    name: str
+    color: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON shape ``{"id", "name", "color"}``."""
+        return {"id": self.id, "name": self.name, "color": self.color}
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an address was found and how sure we are."""
+
+    lon: float
+    lat: float
+    matched_address: str
+    match_type: MatchType
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The lookup answer's ``location`` object."""
+        return {
+            "lon": round(self.lon, 7),
+            "lat": round(self.lat, 7),
+            "matched_address": self.matched_address,
+            "match_type": self.match_type.value,
+            "score": round(self.score, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One candidate place for an ambiguous or unfound address, with its cycle ("" = none)."""
+
+    matched_address: str
+    lon: float
+    lat: float
+    cycle_id: str
+    score: float
+    match_type: MatchType
+
+    def to_dict(self) -> dict[str, Any]:
+        """The lookup answer's candidate object."""
+        return {
+            "matched_address": self.matched_address,
+            "lon": round(self.lon, 7),
+            "lat": round(self.lat, 7),
+            "cycle_id": self.cycle_id or None,
+            "score": round(self.score, 3),
+            "match_type": self.match_type.value,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one lookup; ``to_dict()`` is the JSON of interface.md."""
+
+    status: str  # matched | ambiguous | not_found | outside_service_area
+    query: dict[str, Any]
+    location: Location | None
+    cycle: CycleRef | None
+    notes: tuple[Note, ...]
+    schedule: ScheduleAnswer | None
+    candidates: tuple[Choice, ...]
+    boundary_version: int
+
+    @property
+    def cycle_id(self) -> str | None:
+        """The cycle id, or None when the answer names no cycle."""
+        return self.cycle.id if self.cycle else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The lookup answer as plain JSON-ready data."""
+        return {
+            "status": self.status,
+            "query": dict(self.query),
+            "location": self.location.to_dict() if self.location else None,
+            "cycle": self.cycle.to_dict() if self.cycle else None,
+            "notes": [note.to_dict() for note in self.notes],
+            "schedule": self.schedule.to_dict() if self.schedule else None,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "boundary_version": self.boundary_version,
+        }
+
+
+@dataclass(frozen=True)
+class CycleAnswer:
+    """A cycle with its notes and schedule today (``/api/v1/cycles/{id}``)."""
+
+    cycle: CycleRef
+    notes: tuple[Note, ...]
+    schedule: ScheduleAnswer
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "name", "color", "notes", "schedule"}``."""
+        return {
+            **self.cycle.to_dict(),
+            "notes": [note.to_dict() for note in self.notes],
+            "schedule": self.schedule.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """The live boundary version a lookup reads from start to end."""
+
+    version: int
+    boundaries: BoundarySet
+    checked_at: float = field(default_factory=time.monotonic)
+
+
+class City:
+    """A loaded city. Build it with ``open_city``; it is safe to share between threads."""
+
+    def __init__(
+        self,
+        config: CityConfig,
+        boundaries: BoundarySet,
+        geocoder: Geocoder,
+        *,
+        store: Store | None = None,
+        clock: Callable[[], dt.date] | None = None,
+        boundary_version: int = 0,
+    ) -> None:
+        self.config = config
+        self.geocoder = geocoder
+        self.store = store
+        self._clock = clock
+        self._snapshot = _Snapshot(boundary_version, boundaries)
+        self._lock = threading.Lock()
+        self._file_notes: list[Note] | None = None
+        self._exceptions = list(config.exceptions)
+        self.cycle_refs = {
+            cid: CycleRef(cid, c.name, c.color) for cid, c in config.cycles.items()
+        }
+
+    # -- time and versions -------------------------------------------------------------------
+    def today(self) -> dt.date:
+        """Today's date in the city's time zone (or the clock given to ``open_city``)."""
+        if self._clock is not None:
+            return self._clock()
+        return dt.datetime.now(ZoneInfo(self.config.timezone)).date()
+
+    @property
+    def boundaries(self) -> BoundarySet:
+        """The live zones (EPSG:4326)."""
+        return self._current().boundaries
+
+    @property
+    def boundary_version(self) -> int:
+        """The live boundary version (0 when read from the city folder without a store)."""
+        return self._current().version
+
+    def refresh(self) -> bool:
+        """Ask the store for the live boundary pointer; swap zones if it moved. True if swapped."""
+        if self.store is None:
+            return False
+        live = self.store.live_boundaries()
+        with self._lock:
+            snapshot = self._snapshot
+            if live is None or live[0] == snapshot.version:
+                self._snapshot = _Snapshot(snapshot.version, snapshot.boundaries)
+                return False
+            version, geojson = live
+            boundaries = BoundarySet.from_geojson(geojson, id_property=self.config.boundaries.id_property)
+            self._snapshot = _Snapshot(version, boundaries)
+            return True
+
+    def _current(self) -> _Snapshot:
+        snapshot = self._snapshot
+        if self.store is not None and time.monotonic() - snapshot.checked_at > REFRESH_SECONDS:
+            self.refresh()
+            snapshot = self._snapshot
+        return snapshot
+
+    # -- notes and schedules -----------------------------------------------------------------
+    def notes(self, cycle_id: str | None, today: dt.date | None = None) -> tuple[Note, ...]:
+        """The notes shown today for a cycle (or for every cycle when ``cycle_id`` is None)."""
+        today = today or self.today()
+        if self.store is not None:
+            return tuple(self.store.list_notes(today, cycle=cycle_id))
+        if self._file_notes is None:
+            path = self.config.notes_file
+            self._file_notes = read_notes_toml(path) if path.is_file() else []
+        return tuple(notes_for(self._file_notes, cycle_id, today))
+
+    def schedule(self, cycle_id: str) -> CycleSchedule:
+        """The schedule rules of one cycle with the exceptions in force."""
+        cycle = self._cycle_config(cycle_id)
+        exceptions = self.store.list_exceptions() if self.store is not None else self._exceptions
+        return CycleSchedule.from_config(cycle, exceptions)
+
+    def cycle(self, cycle_id: str, today: dt.date | None = None) -> CycleAnswer:
+        """One cycle with its notes and next dates; ``NotFoundError`` for an unknown id."""
+        today = today or self.today()
+        ref = self._cycle_ref(cycle_id)
+        return CycleAnswer(ref, self.notes(ref.id, today), self.schedule(ref.id).next_dates(today))
+
+    def cycles(self, today: dt.date | None = None) -> list[CycleAnswer]:
+        """Every cycle, in id order, with its notes and next dates."""
+        today = today or self.today()
+        return [self.cycle(cid, today) for cid in sorted(self.cycle_refs, key=_id_sort_key)]
+
+    def calendar_ics(self, cycle_id: str, today: dt.date | None = None, months: int = 12) -> bytes:
+        """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed."""
+        today = today or self.today()
+        cycle = self._cycle_config(cycle_id)
+        return calendar_ics(
+            cycle,
+            self.schedule(cycle.id),
+            city_name=self.config.name,
+            timezone=self.config.timezone,
+            start=today.replace(day=1),
+            months=months,
+            now=dt.datetime.now(dt.UTC),
+        )
+
+    # -- lookups -----------------------------------------------------------------------------
+    def lookup(
+        self,
+        address: str | None = None,
+        *,
+        lon: float | None = None,
+        lat: float | None = None,
+        today: dt.date | None = None,
+    ) -> Answer:
+        """Geocode an address (or take a point) and say which cycle it is in.
+
+        ``InputError`` when neither an address nor both coordinates are given, or when the
+        coordinates are not numbers in range.
+        """
+        today = today or self.today()
+        snapshot = self._current()
+        if address is not None:
+            if lon is not None or lat is not None:
+                raise InputError("give either an address or lon and lat, not both")
+            result = self.geocoder.geocode(address)
+            return self._answer_for_geocode({"address": address}, result, snapshot, today)
+        lon, lat = _check_point(lon, lat)
+        location = Location(lon, lat, "", MatchType.POINT, 1.0)
+        return self._answer_at({"lon": lon, "lat": lat}, location, snapshot, today)
+
+    def suggest(self, query: str, limit: int = 10) -> list[Suggestion]:
+        """Address completions for what a resident has typed so far, best first."""
+        if not 1 <= limit <= 50:
+            raise InputError("limit must be between 1 and 50")
+        return self.geocoder.suggest(query, limit=limit)
+
+    def locate(self, lons: Iterable[float], lats: Iterable[float]) -> np.ndarray:
+        """Cycle ids for arrays of points ("" outside every zone)."""
+        return self.boundaries.locate_xy(np.asarray(lons, float), np.asarray(lats, float))
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _answer_for_geocode(
+        self, query: dict, result: GeocodeResult, snapshot: _Snapshot, today: dt.date
+    ) -> Answer:
+        cands = result.candidates
+        if result.status == "matched" and cands:
+            best = cands[0]
+            return self._answer_at(query, _location(best), snapshot, today)
+        choices = self._choices(cands, snapshot)
+        if result.status == "not_found" or not choices:
+            return Answer("not_found", query, None, None, (), None, choices, snapshot.version)
+        cycle_ids = {c.cycle_id for c in choices}
+        shared = next(iter(cycle_ids)) if len(cycle_ids) == 1 and "" not in cycle_ids else None
+        if shared and all(c.match_type is MatchType.STREET for c in cands):
+            # A street named without a number that lies wholly in one cycle: the cycle is certain
+            # even though the house is not, so the answer is matched at street level.
+            middle = cands[len(cands) // 2]
+            return self._answer_at(query, _location(middle), snapshot, today)
+        if shared:
+            ref = self.cycle_refs.get(shared)
+            return Answer(
+                "ambiguous", query, None, ref, self.notes(shared, today),
+                self._next_dates(shared, today), choices, snapshot.version,
+            )
+        return Answer("ambiguous", query, None, None, (), None, choices, snapshot.version)
+
+    def _answer_at(
+        self, query: dict, location: Location, snapshot: _Snapshot, today: dt.date
+    ) -> Answer:
+        cycle_id = snapshot.boundaries.locate(location.lon, location.lat)
+        if not cycle_id:
+            return Answer(
+                "outside_service_area", query, location, None, (), None, (), snapshot.version
+            )
+        ref = self.cycle_refs.get(cycle_id) or CycleRef(cycle_id, f"Cycle {cycle_id}", "#666666")
+        return Answer(
+            "matched", query, location, ref, self.notes(cycle_id, today),
+            self._next_dates(cycle_id, today), (), snapshot.version,
+        )
+
+    def _choices(self, cands: list[Candidate], snapshot: _Snapshot) -> tuple[Choice, ...]:
+        if not cands:
+            return ()
+        ids = snapshot.boundaries.locate_xy(
+            np.array([c.lon for c in cands], float), np.array([c.lat for c in cands], float)
+        )
+        return tuple(
+            Choice(c.matched_address, c.lon, c.lat, str(cid), c.score, c.match_type)
+            for c, cid in zip(cands, ids, strict=True)
+        )
+
+    def _next_dates(self, cycle_id: str, today: dt.date) -> ScheduleAnswer | None:
+        if cycle_id not in self.config.cycles:
+            return None
+        return self.schedule(cycle_id).next_dates(today)
+
+    def _cycle_ref(self, cycle_id: str) -> CycleRef:
+        ref = self.cycle_refs.get(str(cycle_id))
+        if ref is None:
+            known = ", ".join(sorted(self.cycle_refs, key=_id_sort_key))
+            raise NotFoundError(f"there is no cycle {cycle_id!r}; the cycles are {known}")
+        return ref
+
+    def _cycle_config(self, cycle_id: str) -> CycleConfig:
+        return self.config.cycles[self._cycle_ref(cycle_id).id]
+
+
+def _location(c: Candidate) -> Location:
+    return Location(c.lon, c.lat, c.matched_address, c.match_type, c.score)
+
+
+def _id_sort_key(cycle_id: str) -> tuple[int, str]:
+    return (0, f"{int(cycle_id):012d}") if cycle_id.isdigit() else (1, cycle_id)
+
+
+def _check_point(lon: Any, lat: Any) -> tuple[float, float]:
+    if lon is None or lat is None:
+        raise InputError("give an address, or both lon and lat")
+    try:
+        x, y = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise InputError("lon and lat must be decimal degrees, e.g. lon=-89.55&lat=37.31") from None
+    if not (np.isfinite(x) and np.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
+        raise InputError("lon must be within -180..180 and lat within -90..90")
+    return x, y
+
+
+def open_city(
+    folder: str | Path | None = None,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], dt.date] | None = None,
+) -> City:
+    """Open a city folder: read ``city.toml``, the zones and the address layer, once.
+
+    With a ``store``, the live boundary version comes from it (seeded from the folder when the
+    store is empty), and so do notes and schedule exceptions.
+    """
+    config = load_city_config(folder if folder is not None else DEFAULT_CITY)
+    boundaries = read_boundaries(
+        config.boundaries.file, id_property=config.boundaries.id_property, crs=config.boundaries.crs
+    )
+    layer = read_addresses(config.addresses.file, config.addresses.columns, config.addresses.crs)
+    version = 0
+    if store is not None:
+        store.seed_from_city(config, boundary_geojson=boundaries.to_geojson())
+        live = store.live_boundaries()
+        if live is not None:
+            version, geojson = live
+            boundaries = BoundarySet.from_geojson(geojson, id_property=config.boundaries.id_property)
+    return City(
+        config, boundaries, Geocoder(layer), store=store, clock=clock, boundary_version=version
+    )

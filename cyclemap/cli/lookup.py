@@ -1,0 +1,67 @@
+"""``cyclemap lookup``: which cycle is this address (or point) in?"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from . import Context, handles_errors, main, pass_context
+
+#: answer status -> exit status (interface.md)
+STATUS_EXIT = {"matched": 0, "ambiguous": 3, "not_found": 4, "outside_service_area": 5}
+
+
+@main.command()
+@click.argument("address", required=False)
+@click.option("--lon", type=float, help="Longitude (decimal degrees) instead of an address.")
+@click.option("--lat", type=float, help="Latitude (decimal degrees) instead of an address.")
+@click.option("--json", "as_json", is_flag=True, help="Print the lookup answer as JSON.")
+@pass_context
+@handles_errors
+def lookup(ctx: Context, address: str | None, lon: float | None, lat: float | None, as_json: bool):
+    """Find the billing cycle of ADDRESS, or of the point --lon X --lat Y.
+
+    Exit status: 0 matched, 3 ambiguous, 4 not found, 5 outside the service area.
+    """
+    if address is None and (lon is None or lat is None):
+        raise click.UsageError('give an ADDRESS, or both --lon and --lat')
+    answer = ctx.city().lookup(address, lon=lon, lat=lat)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=2))
+    else:
+        click.echo(describe(answer))
+    sys.exit(STATUS_EXIT[answer.status])
+
+
+def describe(answer) -> str:
+    """A plain-text account of a lookup answer for a terminal."""
+    lines = []
+    loc = answer.location
+    if answer.status == "matched":
+        lines.append(f"{answer.cycle.name} (cycle {answer.cycle.id})")
+    elif answer.status == "ambiguous":
+        head = "Several places match; "
+        head += f"all are in {answer.cycle.name}." if answer.cycle else "pick one:"
+        lines.append(head)
+    elif answer.status == "not_found":
+        lines.append("No such address was found.")
+        if answer.candidates:
+            lines.append("Did you mean:")
+    else:
+        lines.append("That place is outside every billing cycle (outside the service area).")
+    if loc is not None:
+        where = loc.matched_address or f"{loc.lon:.6f}, {loc.lat:.6f}"
+        lines.append(f"  at {where}  [{loc.match_type.value}, score {loc.score:.2f}]")
+    for c in answer.candidates:
+        cyc = f"cycle {c.cycle_id}" if c.cycle_id else "outside"
+        lines.append(f"  - {c.matched_address}  ({cyc}, score {c.score:.2f})")
+    if answer.schedule is not None:
+        sched = answer.schedule.to_dict()
+        for key in ("next_bill_date", "next_due_date", "next_penalty_date"):
+            if sched.get(key):
+                lines.append(f"  {key.replace('_', ' ')[5:]}: {sched[key]}")
+    for note in answer.notes:
+        lines.append(f"* {note.title} ({note.updated.isoformat()})")
+    return "\n".join(lines)

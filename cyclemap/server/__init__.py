@@ -1,0 +1,67 @@
+"""The Flask app: HTTP only. Parse the request, call the core, render.
+
+``create_app`` reads configuration in this order (later wins): the defaults below, the
+instance folder's ``config.py`` (if any), ``CYCLEMAP_*`` environment variables (Flask's
+``from_prefixed_env``: ``CYCLEMAP_DATABASE_URL`` -> ``DATABASE_URL``), then ``test_config``.
+Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from ..config import DEFAULT_CITY, default_instance_path
+
+WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+
+DEFAULTS: dict[str, Any] = {
+    "CITY": str(DEFAULT_CITY),
+    "DATABASE_URL": None,  # None: sqlite file in the instance folder
+    "CORS_ORIGINS": "*",  # read-only API: any origin unless told otherwise
+    "FRAME_ANCESTORS": "'self'",  # who may embed /embed in an iframe (CSP frame-ancestors)
+    "RATELIMIT": "",  # a flask-limiter string such as "60/minute"; empty: off
+    "RATELIMIT_STORAGE_URL": "memory://",
+    "TILES": None,  # override city.toml [map] tiles: "openstreetmap", "none" or a URL template
+    "CLOCK": None,  # tests: a callable returning today's date
+    "BABEL_DEFAULT_LOCALE": "en",
+}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app for one city: open the store (migrating and seeding it) and the city."""
+    app = Flask(
+        "cyclemap",
+        instance_path=str(default_instance_path()),
+        instance_relative_config=True,
+        template_folder=str(WEB_DIR / "templates"),
+        static_folder=str(WEB_DIR / "static"),
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("CYCLEMAP")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    from ..city import open_city
+    from ..store import Store, default_database_url
+
+    url = app.config["DATABASE_URL"] or default_database_url(Path(app.instance_path))
+    store = Store(url)
+    store.upgrade()
+    clock: Callable[[], dt.date] | None = app.config["CLOCK"]
+    app.extensions["cyclemap.store"] = store
+    app.extensions["cyclemap.city"] = open_city(app.config["CITY"], store=store, clock=clock)
+
+    from . import api, errors, i18n, maps, public
+
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(maps.bp)
+    return app
