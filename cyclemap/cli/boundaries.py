@@ -1,0 +1,157 @@
+"""``cyclemap boundaries ...``: check a boundary file before it goes live.
+
+::
+
+    cyclemap boundaries validate new-cycles.zip --id-property CYCLE
+    cyclemap boundaries validate cycles.geojson --json
+
+``validate`` exits 0 when the file is valid (warnings allowed), 1 when it has problems, 2 when it
+cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import InputError
+from . import Context, handles_errors, main, pass_context
+
+if TYPE_CHECKING:
+    from ..boundary_validation import ValidationReport
+
+
+#: the human report shows this many problems (and warnings) of each kind
+PER_KIND = 20
+
+
+def _city_id_property(ctx: Context) -> str:
+    """The city's ``[boundaries] id_property``; ``"cycle"`` if the city folder can't be read."""
+    from ..config import load_city_config
+    from ..errors import ConfigError
+
+    try:
+        return load_city_config(ctx.city_dir).boundaries.id_property
+    except (ConfigError, OSError):
+        return "cycle"
+
+
+def render_report(report: ValidationReport) -> str:
+    """The human-readable validation report: what was read, then each problem on one line."""
+    s = report.summary
+    lines = []
+    if report.readable:
+        ids = ", ".join(s.get("ids", [])) or "none"
+        lines.append(f"Checked {report.source}: {s.get('features', 0)} features; ids: {ids}")
+        if s.get("crs"):
+            origin = "declared by the file" if s.get("crs_from") == "file" else "named by you"
+            measured = f"; areas measured in {s['measured_in']}" if "measured_in" in s else ""
+            lines.append(f"  CRS {s['crs']} ({origin}){measured}")
+        if s.get("area_km2"):
+            areas = ", ".join(f"{cid}: {km2:,.3f} km²" for cid, km2 in s["area_km2"].items())
+            lines.append(f"  Zone areas: {areas}")
+    else:
+        lines.append(f"Checked {report.source}")
+    for title, items in (("Problems", report.problems), ("Warnings", report.warnings)):
+        if items:
+            lines.append(f"{title} ({len(items)}):")
+            shown: dict[str, int] = {}
+            for p in items:
+                shown[p.kind] = shown.get(p.kind, 0) + 1
+                if shown[p.kind] <= PER_KIND:
+                    lines.append(f"  - {p.kind}: {p.message}")
+            lines.extend(
+                f"  ... and {n - PER_KIND} more {kind} (all of them with --json)"
+                for kind, n in shown.items()
+                if n > PER_KIND
+            )
+    if not report.readable:
+        lines.append("UNREADABLE")
+    elif report.valid:
+        extra = f" with {len(report.warnings)} warnings to read" if report.warnings else ""
+        lines.append(f"VALID{extra}")
+    else:
+        lines.append(f"INVALID: {len(report.problems)} problems")
+    return "\n".join(lines)
+
+
+@main.group()
+def boundaries() -> None:
+    """Check the cycle zone boundaries."""
+
+
+@boundaries.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--id-property",
+    default=None,
+    help="The property holding each zone's cycle id (default: the city's id_property).",
+)
+@click.option("--crs", default=None, help="The CRS, e.g. EPSG:2263, for a file that declares none.")
+@click.option(
+    "--limits",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="City limits file: uncovered area inside it is an error, not a warning.",
+)
+@click.option(
+    "--overlap-tolerance",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Overlaps up to this many m² are ignored.",
+)
+@click.option(
+    "--gap-tolerance",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Gaps up to this many m² are ignored.",
+)
+@click.option(
+    "--write-repaired",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the repaired zones (GeoJSON) here when the report offers a repair.",
+)
+@pass_context
+@handles_errors
+def validate(
+    ctx: Context,
+    file: Path,
+    as_json: bool,
+    id_property: str | None,
+    crs: str | None,
+    limits: Path | None,
+    overlap_tolerance: float,
+    gap_tolerance: float,
+    write_repaired: Path | None,
+) -> None:
+    """Report every problem with a boundary FILE (GeoJSON, GeoPackage, zipped Shapefile, KML).
+
+    Exits 0 when valid, 1 when it has problems, 2 when it cannot be read.
+    """
+    from ..boundaries import validate_boundaries
+
+    report = validate_boundaries(file, id_property or _city_id_property(ctx), crs, limits=limits)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_report(report))
+    if report.repaired is not None:
+        if write_repaired is not None:
+            try:
+                write_repaired.write_text(json.dumps(report.repaired.to_geojson()))
+            except OSError as exc:
+                raise InputError(f"cannot write {write_repaired}: {exc}") from exc
+            click.echo(f"Repaired zones written to {write_repaired}", err=True)
+        else:
+            click.echo("A repaired copy is available: add --write-repaired FIXED.geojson", err=True)
+    elif write_repaired is not None and not report.valid:
+        click.echo("No repair is offered for these problems; nothing written", err=True)
+    sys.exit(0 if report.valid else 1 if report.readable else 2)
