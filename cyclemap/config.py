@@ -49,6 +49,8 @@ class BoundaryConfig:
     file: Path
     id_property: str = "cycle"
     crs: str | None = None
+    #: the city limits (optional): validation then reports uncovered area inside them as gaps
+    limits: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def load_city_config(folder: str | Path) -> CityConfig:
             file=folder / _require(btab, "file", "boundaries"),
             id_property=str(btab.get("id_property", "cycle")),
             crs=btab.get("crs"),
+            limits=folder / btab["limits"] if btab.get("limits") else None,
         ),
         addresses=AddressConfig(
             file=folder / _require(atab, "file", "addresses"),

@@ -23,21 +23,22 @@ from . import Context, handles_errors, main, pass_context
 
 if TYPE_CHECKING:
     from ..boundary_validation import ValidationReport
+    from ..config import BoundaryConfig
 
 
 #: the human report shows this many problems (and warnings) of each kind
 PER_KIND = 20
 
 
-def _city_id_property(ctx: Context) -> str:
-    """The city's ``[boundaries] id_property``; ``"cycle"`` if the city folder can't be read."""
+def _city_boundary_config(ctx: Context) -> BoundaryConfig | None:
+    """The city's ``[boundaries]`` table; None if the city folder can't be read."""
     from ..config import load_city_config
     from ..errors import ConfigError
 
     try:
-        return load_city_config(ctx.city_dir).boundaries.id_property
+        return load_city_config(ctx.city_dir).boundaries
     except (ConfigError, OSError):
-        return "cycle"
+        return None
 
 
 def render_report(report: ValidationReport) -> str:
@@ -138,7 +139,10 @@ def validate(
     """
     from ..boundaries import validate_boundaries
 
-    report = validate_boundaries(file, id_property or _city_id_property(ctx), crs, limits=limits)
+    city = _city_boundary_config(ctx)
+    id_property = id_property or (city.id_property if city else "cycle")
+    limits = limits or (city.limits if city else None)
+    report = validate_boundaries(file, id_property, crs, limits=limits)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
