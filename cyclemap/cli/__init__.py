@@ -56,13 +56,28 @@ class Context:
     city_dir: Path
     database_url: str | None
     _city: Any = None
+    _store: Any = None
+
+    def store(self):
+        """The live store (migrated to the current schema), opened once per command.
+
+        Without ``--database-url`` it is the SQLite file in the instance folder, the same one
+        ``cyclemap serve`` uses, so a note added here is the note the web page shows.
+        """
+        if self._store is None:
+            from ..config import default_instance_path
+            from ..store import Store, default_database_url
+
+            self._store = Store(self.database_url or default_database_url(default_instance_path()))
+            self._store.upgrade()
+        return self._store
 
     def city(self):
-        """The opened city (loaded once per command)."""
+        """The opened city over the live store (loaded once per command)."""
         if self._city is None:
             from ..city import open_city
 
-            self._city = open_city(self.city_dir)
+            self._city = open_city(self.city_dir, store=self.store())
         return self._city
 
 
@@ -110,7 +125,7 @@ def main(ctx: click.Context, city_dir: Path, database_url: str | None) -> None:
 
 def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
-    from . import boundaries, lookup  # noqa: F401
+    from . import assign, boundaries, db, export_map, lookup, notes, serve  # noqa: F401
 
 
 _register()

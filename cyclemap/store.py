@@ -1,0 +1,530 @@
+"""The live store: notes, schedule exceptions, boundary and address versions, staff, audit log.
+
+One database named by a SQLAlchemy URL: an SQLite file by default (nothing to install; WAL mode,
+foreign keys on, a busy timeout, writers serialized by ``BEGIN IMMEDIATE``), or PostgreSQL through
+psycopg 3 (``postgresql+psycopg://user@host/db``) when several servers share it. The same Core
+queries run on both. The schema is made only by the Alembic migrations in
+``cyclemap/migrations/versions/`` (``Store.upgrade()``, ``cyclemap db upgrade``, and on start).
+
+Every write is one transaction, and every change to notes, exceptions, versions or staff adds a
+row to the audit log (who, when, what, before, after) in that same transaction.
+
+>>> import datetime as dt
+>>> store = Store("sqlite://")                      # in memory, for the example
+>>> store.upgrade()
+'0002'
+>>> nid = store.add_note(title="Disconnects", body="No services will be disconnected on 2/26/20.",
+...                      cycles="all", author="clerk", today=dt.date(2020, 2, 20))
+>>> [n.title for n in store.list_notes(dt.date(2020, 2, 21), cycle="3")]
+['Disconnects']
+>>> [(e.action, e.actor) for e in store.note_history(nid)]
+[('add', 'clerk')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import store_schema as t
+from .config import CityConfig
+from .errors import ConfigError, InputError, NotFoundError
+from .notes import ALL_CYCLES, Cycles, Note, read_notes_toml, sort_notes
+from .schedule import ScheduleException
+from .store_base import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
+from .store_versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+
+__all__ = [
+    "SEED_AUTHOR",
+    "SQLITE_BUSY_TIMEOUT_S",
+    "AuditEntry",
+    "LiveAddresses",
+    "LiveBoundaries",
+    "Store",
+    "StoreBase",
+    "VersionInfo",
+    "default_database_url",
+    "hash_password",
+    "verify_password",
+]
+
+#: PostgreSQL advisory lock key (transaction scoped) held while seeding
+_PG_SEED_LOCK = 0x6379_636C_0002
+#: the author recorded for rows seeded from the city folder
+SEED_AUTHOR = "city folder (seed)"
+#: scrypt cost parameters for staff passwords (16 MiB, ~50 ms)
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_NOTE_FIELDS = ("title", "body", "cycles", "starts", "ends", "display_order")
+
+
+def default_database_url(instance_path: str | Path) -> str:
+    """The default store: an SQLite file ``cyclemap.sqlite`` in the instance folder.
+
+    >>> default_database_url("/srv/cyclemap/instance")
+    'sqlite:////srv/cyclemap/instance/cyclemap.sqlite'
+    """
+    return f"sqlite:///{Path(instance_path).expanduser().resolve() / 'cyclemap.sqlite'}"
+
+
+def _cycles_text(cycles: Cycles) -> str:
+    return ALL_CYCLES if cycles == ALL_CYCLES else json.dumps(list(cycles))
+
+
+def _cycles_value(text: str) -> Cycles:
+    return ALL_CYCLES if text == ALL_CYCLES else tuple(json.loads(text))
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """A salted scrypt hash, ``scrypt:N:r:p$salt$hash`` (hex), for ``verify_password``.
+
+    >>> h = hash_password("correct horse", salt=b"0123456789abcdef")
+    >>> h.split("$")[0], verify_password("correct horse", h), verify_password("wrong", h)
+    ('scrypt:16384:8:1', True, False)
+    """
+    salt = secrets.token_bytes(16) if salt is None else salt
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
+    )
+    return f"scrypt:{_SCRYPT_N}:{_SCRYPT_R}:{_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches a ``hash_password`` result (constant-time comparison)."""
+    try:
+        params, salt_hex, digest_hex = stored.split("$")
+        name, n, r, p = params.split(":")
+        if name != "scrypt":
+            return False
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=bytes.fromhex(salt_hex),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(digest_hex) // 2,
+        )
+    except ValueError:
+        return False
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+class Store(VersionStore):
+    """The database of one city, over a SQLAlchemy URL (SQLite file or PostgreSQL).
+
+    Notes, schedule exceptions, staff and seeding here; boundary and address versions from
+    ``VersionStore``; connections, migrations and the audit log from ``StoreBase``.
+    ``clock`` (in the constructor) returns the current aware datetime; tests may set it.
+    """
+
+    def start(
+        self, config: CityConfig | None = None, boundary_geojson: dict | None = None
+    ) -> Store:
+        """What a server or command does on start: ``upgrade()``, then ``seed_from_city``.
+
+        >>> from cyclemap.config import load_city_config, DEFAULT_CITY
+        >>> store = Store("sqlite://").start(load_city_config(DEFAULT_CITY))
+        >>> store.revision(), len(store.list_notes(dt.date(2020, 2, 21), cycle="1"))
+        ('0002', 6)
+        """
+        self.upgrade()
+        if config is not None:
+            self.seed_from_city(config, boundary_geojson)
+        return self
+
+    def seed_from_city(
+        self, config: CityConfig, boundary_geojson: dict | None = None
+    ) -> dict[str, int]:
+        """Seed an empty store from the city folder; return what was seeded, by part.
+
+        Parts are ``notes`` (from ``notes.toml``), ``exceptions`` (``city.toml``'s
+        ``[[exceptions]]``) and, when ``boundary_geojson`` is given, ``boundaries`` (version 1).
+        Each part is seeded once in the database's life: a ``meta`` row records it, in the same
+        transaction, under a lock, so later calls, and two processes starting at once, never
+        duplicate nor overwrite what staff changed since.
+
+        >>> from cyclemap.config import load_city_config, DEFAULT_CITY
+        >>> store = Store("sqlite://")
+        >>> _ = store.upgrade()
+        >>> store.seed_from_city(load_city_config(DEFAULT_CITY))
+        {'notes': 7, 'exceptions': 5}
+        >>> store.seed_from_city(load_city_config(DEFAULT_CITY))
+        {}
+        """
+        seed_notes = read_notes_toml(config.notes_file)
+        for note in seed_notes:
+            try:
+                note.validated(known_cycles=config.cycles)
+            except InputError as exc:
+                raise ConfigError(f"{config.notes_file.name}: {note.title}: {exc}") from exc
+        try:
+            seed_exceptions = [ScheduleException.from_mapping(e) for e in config.exceptions]
+        except InputError as exc:
+            raise ConfigError(f"city.toml: [[exceptions]]: {exc}") from exc
+
+        done: dict[str, int] = {}
+        with self._write(lock=_PG_SEED_LOCK) as conn:
+            seeded = set(conn.scalars(sa.select(t.meta.c.key).where(t.meta.c.key.like("seeded:%"))))
+
+            def claim(part: str, count: int) -> bool:
+                if f"seeded:{part}" in seeded:
+                    return False
+                value = _dump({"city": config.name, "count": count})
+                conn.execute(
+                    t.meta.insert().values(key=f"seeded:{part}", value=value, created=self.clock())
+                )
+                done[part] = count
+                return True
+
+            if claim("notes", len(seed_notes)):
+                for note in seed_notes:
+                    self._insert_note(conn, note, SEED_AUTHOR, action="seed")
+            if claim("exceptions", len(seed_exceptions)):
+                for exc in seed_exceptions:
+                    self._insert_exception(conn, exc, SEED_AUTHOR, action="seed")
+            if boundary_geojson is not None:
+                exists = conn.scalar(sa.select(sa.func.count()).select_from(t.boundary_versions))
+                if claim("boundaries", 0 if exists else 1) and not exists:
+                    self._publish_boundaries(
+                        conn,
+                        boundary_geojson,
+                        SEED_AUTHOR,
+                        "initial boundaries from the city folder",
+                    )
+        return done
+
+    # ------------------------------------------------------------------ notes
+    @staticmethod
+    def _row_note(row: Any) -> Note:
+        return Note(
+            id=row.id,
+            title=row.title,
+            body_markdown=row.body,
+            cycles=_cycles_value(row.cycles),
+            posted=row.posted,
+            updated=row.updated,
+            starts=row.starts,
+            ends=row.ends,
+            display_order=row.display_order,
+            expired=row.expired_at is not None,
+        )
+
+    def _insert_note(self, conn: sa.Connection, note: Note, author: str, action: str) -> int:
+        new_id = conn.execute(
+            t.notes.insert()
+            .values(
+                title=note.title,
+                body=note.body_markdown,
+                cycles=_cycles_text(note.cycles),
+                posted=note.posted,
+                updated=note.updated,
+                starts=note.starts,
+                ends=note.ends,
+                display_order=note.display_order,
+                expired_at=self.clock() if note.expired else None,
+                created=self.clock(),
+            )
+            .returning(t.notes.c.id)
+        ).scalar_one()
+        self._audit(
+            conn,
+            actor=author,
+            action=action,
+            entity="note",
+            entity_id=new_id,
+            after=replace(note, id=new_id).to_record(),
+        )
+        return new_id
+
+    def list_notes(
+        self, today: dt.date, cycle: str | None = None, include_all: bool = False
+    ) -> list[Note]:
+        """The notes shown on ``today`` (to ``cycle``, or to anyone), in display order.
+
+        ``include_all`` lists every note, expired and future ones too (for staff).
+        """
+        with self._read() as conn:
+            notes = [self._row_note(r) for r in conn.execute(sa.select(t.notes))]
+        notes = [n for n in notes if n.applies_to(cycle) and (include_all or n.shown_on(today))]
+        return sort_notes(notes)
+
+    def get_note(self, note_id: int) -> Note:
+        """One note by id; ``NotFoundError`` when there is none."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(t.notes).where(t.notes.c.id == note_id)).first()
+        if row is None:
+            raise NotFoundError(f"there is no note {note_id}")
+        return self._row_note(row)
+
+    def add_note(
+        self,
+        *,
+        title: str,
+        body: str,
+        cycles: Cycles | Iterable[str],
+        author: str,
+        today: dt.date,
+        starts: dt.date | str | None = None,
+        ends: dt.date | str | None = None,
+        display_order: int = 0,
+        known_cycles: Iterable[str] | None = None,
+    ) -> int:
+        """Add a note posted ``today``; return its id. ``InputError`` says what is wrong.
+
+        ``known_cycles`` (the city's cycle ids), when given, rejects notes for unknown cycles.
+        """
+        note = Note(
+            id=None,
+            title=title,
+            body_markdown=body,
+            cycles=cycles if isinstance(cycles, str) else tuple(cycles),
+            posted=today,
+            updated=today,
+            starts=starts,
+            ends=ends,
+            display_order=display_order,
+        ).validated(known_cycles)
+        with self._write() as conn:
+            return self._insert_note(conn, note, author, action="add")
+
+    def edit_note(
+        self,
+        note_id: int,
+        *,
+        author: str,
+        today: dt.date,
+        known_cycles: Iterable[str] | None = None,
+        **changes: Any,
+    ) -> Note:
+        """Change fields of a note (``title``, ``body``, ``cycles``, ``starts``, ``ends``,
+        ``display_order``); ``updated`` becomes ``today``. Returns the note as changed.
+
+        >>> store = Store("sqlite://")
+        >>> _ = store.upgrade()
+        >>> nid = store.add_note(title="Bills late", body="", cycles=["3"], author="alice",
+        ...                      today=dt.date(2020, 2, 20))
+        >>> store.edit_note(nid, author="bob", today=dt.date(2020, 2, 21), cycles="all").updated
+        datetime.date(2020, 2, 21)
+        >>> [(e.actor, e.before and e.before["cycles"]) for e in store.note_history(nid)]
+        [('alice', None), ('bob', ['3'])]
+        """
+        unknown = sorted(set(changes) - set(_NOTE_FIELDS))
+        if unknown:
+            raise InputError(f"a note has no field {', '.join(unknown)}")
+        if not changes:
+            raise InputError("nothing to change: give at least one new value")
+        if "body" in changes:
+            changes["body_markdown"] = changes.pop("body")
+        if "cycles" in changes and not isinstance(changes["cycles"], str):
+            changes["cycles"] = tuple(changes["cycles"])
+        with self._write() as conn:
+            row = conn.execute(
+                sa.select(t.notes).where(t.notes.c.id == note_id).with_for_update()
+            ).first()
+            if row is None:
+                raise NotFoundError(f"there is no note {note_id}")
+            before = self._row_note(row)
+            after = replace(before, **changes, updated=today).validated(known_cycles)
+            conn.execute(
+                t.notes.update()
+                .where(t.notes.c.id == note_id)
+                .values(
+                    title=after.title,
+                    body=after.body_markdown,
+                    cycles=_cycles_text(after.cycles),
+                    updated=after.updated,
+                    starts=after.starts,
+                    ends=after.ends,
+                    display_order=after.display_order,
+                )
+            )
+            self._audit(
+                conn,
+                actor=author,
+                action="edit",
+                entity="note",
+                entity_id=note_id,
+                before=before.to_record(),
+                after=after.to_record(),
+            )
+        return after
+
+    def expire_note(self, note_id: int, *, author: str) -> Note:
+        """Take a note down now. It is kept, with its history; expiring twice changes nothing.
+
+        >>> store = Store("sqlite://")
+        >>> _ = store.upgrade()
+        >>> today = dt.date(2020, 2, 20)
+        >>> nid = store.add_note(title="t", body="", cycles="all", author="a", today=today)
+        >>> store.expire_note(nid, author="a").expired, store.list_notes(today)
+        (True, [])
+        >>> [n.id for n in store.list_notes(today, include_all=True)] == [nid]
+        True
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                sa.select(t.notes).where(t.notes.c.id == note_id).with_for_update()
+            ).first()
+            if row is None:
+                raise NotFoundError(f"there is no note {note_id}")
+            before = self._row_note(row)
+            if before.expired:
+                return before
+            conn.execute(
+                t.notes.update().where(t.notes.c.id == note_id).values(expired_at=self.clock())
+            )
+            after = replace(before, expired=True)
+            self._audit(
+                conn,
+                actor=author,
+                action="expire",
+                entity="note",
+                entity_id=note_id,
+                before=before.to_record(),
+                after=after.to_record(),
+            )
+        return after
+
+    def note_history(self, note_id: int) -> list[AuditEntry]:
+        """Every recorded change to a note, oldest first."""
+        return self.audit_log(entity="note", entity_id=note_id, limit=None)[::-1]
+
+    # ------------------------------------------------------------------ schedule exceptions
+    def _insert_exception(
+        self, conn: sa.Connection, exc: ScheduleException, author: str, action: str
+    ) -> int:
+        new_id = conn.execute(
+            t.schedule_exceptions.insert()
+            .values(
+                kind=exc.kind,
+                date=exc.date,
+                until=exc.until,
+                new_date=exc.new_date,
+                cycles=_cycles_text(exc.cycles),
+                text=exc.text,
+                created=self.clock(),
+            )
+            .returning(t.schedule_exceptions.c.id)
+        ).scalar_one()
+        self._audit(
+            conn,
+            actor=author,
+            action=action,
+            entity="exception",
+            entity_id=new_id,
+            after=exc.to_mapping(),
+        )
+        return new_id
+
+    def list_exceptions(self) -> list[ScheduleException]:
+        """Every schedule exception, by date (give them to ``schedule.schedules_for``)."""
+        q = sa.select(t.schedule_exceptions).order_by(
+            t.schedule_exceptions.c.date, t.schedule_exceptions.c.id
+        )
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return [
+            ScheduleException(
+                kind=r.kind,
+                date=r.date,
+                cycles=_cycles_value(r.cycles),
+                text=r.text,
+                until=r.until,
+                new_date=r.new_date,
+                id=r.id,
+            )
+            for r in rows
+        ]
+
+    def add_exception(
+        self, exception: ScheduleException | Mapping[str, Any], *, author: str
+    ) -> int:
+        """Add a schedule exception (an object or an ``[[exceptions]]``-style mapping).
+
+        >>> store = Store("sqlite://")
+        >>> _ = store.upgrade()
+        >>> eid = store.add_exception({"kind": "no_disconnect", "date": "2020-02-26",
+        ...     "cycles": "all", "text": "No services will be disconnected on 2/26/20."},
+        ...     author="clerk")
+        >>> [(e.id, e.kind, e.date.isoformat()) for e in store.list_exceptions()] == [
+        ...     (eid, "no_disconnect", "2020-02-26")]
+        True
+        """
+        if not isinstance(exception, ScheduleException):
+            exception = ScheduleException.from_mapping(exception)
+        with self._write() as conn:
+            return self._insert_exception(conn, exception, author, action="add")
+
+    def remove_exception(self, exception_id: int, *, author: str) -> None:
+        """Delete a schedule exception (the audit log keeps what it was)."""
+        table = t.schedule_exceptions
+        with self._write() as conn:
+            row = conn.execute(sa.select(table).where(table.c.id == exception_id)).first()
+            if row is None:
+                raise NotFoundError(f"there is no schedule exception {exception_id}")
+            conn.execute(table.delete().where(table.c.id == exception_id))
+            before = {k: v for k, v in row._mapping.items() if k not in ("id", "created")}
+            self._audit(
+                conn,
+                actor=author,
+                action="remove",
+                entity="exception",
+                entity_id=exception_id,
+                before=before,
+            )
+
+    # ------------------------------------------------------------------ staff
+    def add_staff(self, username: str, password: str, *, author: str) -> int:
+        """Create a staff account (password stored as a salted scrypt hash); return its id.
+
+        >>> store = Store("sqlite://")
+        >>> _ = store.upgrade()
+        >>> store.add_staff("clerk1", "correct horse battery", author="admin")
+        1
+        >>> store.verify_staff("clerk1", "correct horse battery"), store.verify_staff("clerk1", "x")
+        (True, False)
+        """
+        username = (username or "").strip()
+        if not username or len(username) > 100 or any(c.isspace() for c in username):
+            raise InputError("a username is 1 to 100 characters without spaces")
+        if len(password or "") < 8:
+            raise InputError("a password needs at least 8 characters")
+        hashed = hash_password(password)
+        try:
+            with self._write() as conn:
+                new_id = conn.execute(
+                    t.staff.insert()
+                    .values(username=username, password_hash=hashed, created=self.clock())
+                    .returning(t.staff.c.id)
+                ).scalar_one()
+                self._audit(
+                    conn,
+                    actor=author,
+                    action="add",
+                    entity="staff",
+                    entity_id=new_id,
+                    after={"username": username},
+                )
+        except sa.exc.IntegrityError as exc:
+            raise InputError(f"there is already a staff account {username!r}") from exc
+        return new_id
+
+    def verify_staff(self, username: str, password: str) -> bool:
+        """Whether the username and password match an active staff account."""
+        q = sa.select(t.staff.c.password_hash).where(
+            t.staff.c.username == (username or "").strip(), t.staff.c.active.is_(True)
+        )
+        with self._read() as conn:
+            stored = conn.scalar(q)
+        if stored is None:
+            hash_password(password or "")  # spend the same time as a real check
+            return False
+        return verify_password(password or "", stored)

@@ -1,0 +1,274 @@
+"""The store's engine and plumbing: connections, transactions, migrations, the audit log.
+
+``StoreBase`` opens the database named by a SQLAlchemy URL: an SQLite file (WAL mode, foreign keys
+on, a busy timeout, write transactions started with ``BEGIN IMMEDIATE`` so that writers queue
+instead of failing midway) or PostgreSQL through psycopg 3. ``cyclemap.store.Store`` builds the
+city's data on it; use that.
+
+>>> base = StoreBase("sqlite://")
+>>> base.revision() is None, base.upgrade(), base.revision()
+(True, '0002', '0002')
+>>> base.audit_log()
+[]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from . import store_schema as t
+from .errors import ConfigError, InputError, StoreError
+
+#: how long an SQLite writer waits for another one before giving up
+SQLITE_BUSY_TIMEOUT_S = 30.0
+#: PostgreSQL advisory lock key (transaction scoped) held while migrating
+_PG_MIGRATE_LOCK = 0x6379_636C_0001
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One change: who, when, what action on which entity, and the record before and after."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    before: Any
+    after: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "entity": self.entity,
+            "entity_id": self.entity_id,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+def _alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+class StoreBase:
+    """A database over a SQLAlchemy URL (SQLite file or PostgreSQL), migrated by Alembic.
+
+    ``clock`` returns the current aware datetime (audit times, version times); tests may set
+    it. Safe to use from several threads and processes at once.
+    """
+
+    def __init__(self, url: str, *, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.clock = clock or _utcnow
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError as exc:
+            raise ConfigError(f"not a database URL: {url!r}") from exc
+        self.backend = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {}
+        if self.backend == "sqlite":
+            db = parsed.database
+            if db and db != ":memory:" and not db.startswith("file:"):
+                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            self.engine = sa.create_engine(parsed, **kwargs)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise ConfigError(f"cannot use database URL {self.safe_url(url)}: {exc}") from exc
+        if self.backend == "sqlite":
+            _sqlite_setup(self.engine)
+        self._writer = self.engine.execution_options(cyclemap_write=True)
+
+    # ------------------------------------------------------------------ plumbing
+    @staticmethod
+    def safe_url(url: str) -> str:
+        """The URL with any password masked, for messages.
+
+        >>> StoreBase.safe_url("postgresql+psycopg://app:s3cret@db/cyclemap")
+        'postgresql+psycopg://app:***@db/cyclemap'
+        """
+        try:
+            return sa.engine.make_url(url).render_as_string(hide_password=True)
+        except sa.exc.ArgumentError:
+            return "<unreadable URL>"
+
+    @property
+    def url(self) -> str:
+        """The database URL, password masked."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _write(self, lock: int | None = None) -> Iterator[sa.Connection]:
+        """One write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: optional lock)."""
+        try:
+            with self._writer.begin() as conn:
+                if lock is not None and self.backend == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"the database refused the change: {exc.orig}") from exc
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"the database cannot be read: {exc.orig}") from exc
+
+    def _audit(
+        self,
+        conn: sa.Connection,
+        *,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: Any = None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        if not actor or not str(actor).strip():
+            raise InputError("every change needs an author")
+        conn.execute(
+            t.audit_log.insert().values(
+                at=self.clock(),
+                actor=str(actor)[:100],
+                action=action,
+                entity=entity,
+                entity_id=None if entity_id is None else str(entity_id),
+                before=_dump(before),
+                after=_dump(after),
+            )
+        )
+
+    # ------------------------------------------------------------------ schema
+    def upgrade(self, revision: str = "head") -> str | None:
+        """Apply pending migrations up to ``revision``; return the revision now current.
+
+        Safe when several processes start at once: the migration runs in one transaction that
+        holds a lock (SQLite's write lock, a PostgreSQL advisory lock).
+        """
+        from alembic import command
+        from alembic.util import CommandError
+
+        cfg = _alembic_config(self.engine.url.render_as_string(hide_password=False))
+        try:
+            with self._write(lock=_PG_MIGRATE_LOCK) as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+        except CommandError as exc:
+            raise StoreError(
+                f"cannot migrate {self.url} to {revision}: {exc} (is the database from a newer "
+                "version of cyclemap?)"
+            ) from exc
+        return self.revision()
+
+    def revision(self) -> str | None:
+        """The schema revision of the database (``None`` before the first migration)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self._read() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str:
+        """The newest schema revision this code knows.
+
+        >>> StoreBase.head_revision()
+        '0002'
+        """
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+
+    # ------------------------------------------------------------------ audit
+    def audit_log(
+        self, entity: str | None = None, entity_id: Any = None, limit: int | None = 100
+    ) -> list[AuditEntry]:
+        """Recorded changes, newest first, optionally for one entity (``"note"``, ...)."""
+        a = t.audit_log
+        q = sa.select(a).order_by(a.c.id.desc())
+        if entity is not None:
+            q = q.where(a.c.entity == entity)
+        if entity_id is not None:
+            q = q.where(a.c.entity_id == str(entity_id))
+        if limit is not None:
+            q = q.limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return [
+            AuditEntry(
+                id=r.id,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                entity=r.entity,
+                entity_id=r.entity_id,
+                before=None if r.before is None else json.loads(r.before),
+                after=None if r.after is None else json.loads(r.after),
+            )
+            for r in rows
+        ]
+
+
+def _sqlite_setup(engine: sa.Engine) -> None:
+    """Pragmas on every new SQLite connection, and transactions begun by us.
+
+    pysqlite's own transaction handling is turned off so that a write transaction can start
+    with ``BEGIN IMMEDIATE``: it takes the write lock up front (waiting up to the busy timeout)
+    instead of failing midway when two processes both read then write.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        write = conn.get_execution_options().get("cyclemap_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

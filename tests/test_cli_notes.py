@@ -1,0 +1,184 @@
+"""``cyclemap notes`` and ``cyclemap db``: exit statuses, output, audit authors (CliRunner)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cyclemap.cli import main
+from cyclemap.store import SEED_AUTHOR, Store
+
+from .conftest import write_city
+
+NOTES_TOML = """\
+[[notes]]
+title = "February bills for Cycles 1 and 2"
+body = "Cycle 1 and Cycle 2 bills were not able to be sent in February."
+cycles = ["1", "2"]
+posted = 2020-02-20
+starts = 2020-02-20
+ends = 2020-04-30
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    """Run ``cyclemap --city CITY --database-url URL ...`` on a tiny city and an SQLite file."""
+    city = write_city(tmp_path / "city", notes_toml=NOTES_TOML)
+    url = f"sqlite:///{tmp_path / 'instance' / 'cyclemap.sqlite'}"
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(main, ["--city", str(city), "--database-url", url, *args], input=input)
+
+    run.url = url
+    run.tmp = tmp_path
+    return run
+
+
+def test_db_upgrade(env) -> None:
+    result = env("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "revision 0002" in result.output
+    assert Store(env.url).revision() == "0002"
+
+
+def test_list_seeds_on_first_use(env) -> None:
+    result = env("notes", "list", "--all", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [n["title"] for n in data["notes"]] == ["February bills for Cycles 1 and 2"]
+    assert data["notes"][0]["cycles"] == ["1", "2"] and data["notes"][0]["posted"] == "2020-02-20"
+    assert env("notes", "list", "--all", "--json").output == result.output  # seeded once
+    shown = env("notes", "list", "--date", "2020-02-21", "--cycle", "2")
+    assert "February bills for Cycles 1 and 2" in shown.output
+    hidden = env("notes", "list", "--date", "2020-02-21", "--cycle", "3")
+    assert "No notes shown on 2020-02-21" in hidden.output
+    assert env("notes", "list", "--date", "2020-05-01").output.startswith("No notes")
+
+
+def test_add_prints_the_id_and_records_the_os_user(env) -> None:
+    result = env(
+        "notes",
+        "add",
+        "--title",
+        "Water main",
+        "--cycle",
+        "3",
+        "--cycle",
+        "4",
+        "--body",
+        "Bills *late*.",
+        "--starts",
+        "2020-02-21",
+        "--ends",
+        "2020-03-31",
+    )
+    assert result.exit_code == 0, result.output
+    nid = int(result.output.strip())
+    store = Store(env.url)
+    note = store.get_note(nid)
+    assert (note.title, note.cycles, note.html) == (
+        "Water main",
+        ("3", "4"),
+        "<p>Bills <em>late</em>.</p>\n",
+    )
+    (entry,) = store.note_history(nid)
+    assert entry.actor == getpass.getuser() and entry.action == "add"
+    assert store.note_history(1)[0].actor == SEED_AUTHOR
+
+
+def test_add_from_a_body_file_and_stdin(env) -> None:
+    body = env.tmp / "body.md"
+    body.write_text("From a **file**.")
+    a = env("notes", "add", "--title", "F", "--all-cycles", "--body-file", str(body))
+    b = env("notes", "add", "--title", "S", "--all-cycles", "--body-file", "-", input="From stdin.")
+    assert a.exit_code == b.exit_code == 0, a.output + b.output
+    store = Store(env.url)
+    assert store.get_note(int(a.output)).body_markdown == "From a **file**."
+    assert store.get_note(int(b.output)).body_markdown == "From stdin."
+    assert store.get_note(int(a.output)).cycles == "all"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cycle", "1"], "needs --title"),
+        (["--title", "T"], "--all-cycles"),
+        (["--title", "T", "--cycle", "9"], "no such cycle: 9"),
+        (["--title", "T", "--cycle", "1", "--all-cycles"], "not both"),
+        (["--title", "T", "--all-cycles", "--starts", "2/21/20"], "YYYY-MM-DD"),
+        (["--title", "T", "--all-cycles", "--starts", "2020-03-01", "--ends", "2020-02-01"], "end"),
+        (["--title", "T", "--all-cycles", "--body", "x", "--body-file", "f"], "not both"),
+        (["--title", "T", "--all-cycles", "--body-file", "/nonexistent/body.md"], "cannot read"),
+        (["--title", "T", "--all-cycles", "--order", "first"], "first"),
+    ],
+)
+def test_add_bad_input_exits_2(env, args: list[str], message: str) -> None:
+    result = env("notes", "add", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_edit_and_expire(env) -> None:
+    nid = env("notes", "add", "--title", "T", "--cycle", "1", "--body", "old").output.strip()
+    result = env("notes", "edit", nid, "--body", "new", "--all-cycles", "--ends", "2099-12-31")
+    assert result.exit_code == 0, result.output
+    store = Store(env.url)
+    note = store.get_note(int(nid))
+    assert (note.body_markdown, note.cycles, str(note.ends)) == ("new", "all", "2099-12-31")
+    assert env("notes", "edit", nid, "--ends", "none").exit_code == 0
+    assert store.get_note(int(nid)).ends is None
+    assert nid in env("notes", "list").output
+    result = env("notes", "expire", nid)
+    assert result.exit_code == 0 and "expired" in result.output
+    assert nid not in env("notes", "list").output.split()
+    assert "[expired]" in env("notes", "list", "--all").output
+    assert [e.action for e in store.note_history(int(nid))] == ["add", "edit", "edit", "expire"]
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["notes", "edit", "999", "--title", "x"], 4),
+        (["notes", "expire", "999"], 4),
+        (["notes", "edit", "1"], 2),  # nothing to change
+        (["notes", "edit", "1", "--cycle", "9"], 2),
+        (["notes", "edit", "1", "--title", " "], 2),
+        (["notes", "edit", "one", "--title", "x"], 2),
+        (["notes", "expire", "one"], 2),
+        (["notes", "list", "--cycle", "9"], 2),
+        (["notes", "list", "--date", "tomorrow"], 2),
+    ],
+)
+def test_exit_statuses(env, args: list[str], status: int) -> None:
+    env("notes", "list")  # seed: note 1 exists
+    result = env(*args)
+    assert result.exit_code == status, result.output
+    assert "Traceback" not in result.output
+
+
+def test_list_json_is_complete(env) -> None:
+    env("notes", "add", "--title", "<b>T</b>", "--all-cycles", "--body", "<script>x</script>")
+    data = json.loads(env("notes", "list", "--all", "--json").output)
+    note = data["notes"][-1]
+    assert set(note) >= {
+        "id",
+        "title",
+        "body",
+        "html",
+        "cycles",
+        "posted",
+        "updated",
+        "starts",
+        "ends",
+        "display_order",
+        "expired",
+        "shown",
+    }
+    assert "<script" not in note["html"]
