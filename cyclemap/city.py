@@ -8,7 +8,7 @@ boundary version without a restart. One lookup reads one snapshot, so an answer 
 versions.
 
 >>> city = open_city()                                   # the bundled demo city
->>> city.lookup(lon=-89.60, lat=37.36).cycle_id           # the northwest is Cycle 2
+>>> city.lookup(lon=-89.58, lat=37.33).cycle_id           # the northwest is Cycle 2
 '2'
 >>> city.lookup(lon=-89.0, lat=37.0).status
 'outside_service_area'
@@ -150,11 +150,20 @@ class CycleAnswer:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    """The live boundary version a lookup reads from start to end."""
+    """The live state one lookup reads from start to end: zones, notes and schedule exceptions.
+
+    Built once and then only read, so an answer never mixes two boundary versions; the
+    memo of next dates lives with the snapshot, so a new snapshot starts it afresh.
+    """
 
     version: int
     boundaries: BoundarySet
+    notes: tuple[Note, ...]  # every note, expired and future ones too
+    exceptions: tuple[Any, ...]
     checked_at: float = field(default_factory=time.monotonic)
+    writes_seen: int = 0
+    _schedules: dict[str, CycleSchedule] = field(default_factory=dict, repr=False)
+    _next: dict[tuple[str, dt.date], ScheduleAnswer] = field(default_factory=dict, repr=False)
 
 
 class City:
@@ -174,13 +183,14 @@ class City:
         self.geocoder = geocoder
         self.store = store
         self._clock = clock
-        self._snapshot = _Snapshot(boundary_version, boundaries)
         self._lock = threading.Lock()
-        self._file_notes: list[Note] | None = None
-        self._exceptions = list(config.exceptions)
-        self.cycle_refs = {
-            cid: CycleRef(cid, c.name, c.color) for cid, c in config.cycles.items()
-        }
+        if store is None:
+            path = config.notes_file
+            notes = tuple(read_notes_toml(path)) if path.is_file() else ()
+            self._snapshot = _Snapshot(boundary_version, boundaries, notes, config.exceptions)
+        else:
+            self._snapshot = self._load_snapshot(store, boundary_version, boundaries)
+        self.cycle_refs = {cid: CycleRef(cid, c.name, c.color) for cid, c in config.cycles.items()}
 
     # -- time and versions -------------------------------------------------------------------
     def today(self) -> dt.date:
@@ -200,23 +210,42 @@ class City:
         return self._current().version
 
     def refresh(self) -> bool:
-        """Ask the store for the live boundary pointer; swap zones if it moved. True if swapped."""
+        """Re-read the live state from the store now; True if the boundary version moved.
+
+        Lookups call this by themselves at most every ``REFRESH_SECONDS`` (and at once after a
+        write through this process's store), so a version published by any server, or a note
+        edited anywhere, is live everywhere within seconds and without a restart.
+        """
         if self.store is None:
             return False
-        live = self.store.live_boundaries()
         with self._lock:
-            snapshot = self._snapshot
-            if live is None or live[0] == snapshot.version:
-                self._snapshot = _Snapshot(snapshot.version, snapshot.boundaries)
-                return False
-            version, geojson = live
-            boundaries = BoundarySet.from_geojson(geojson, id_property=self.config.boundaries.id_property)
-            self._snapshot = _Snapshot(version, boundaries)
-            return True
+            old = self._snapshot
+            self._snapshot = self._load_snapshot(self.store, old.version, old.boundaries)
+            return self._snapshot.version != old.version
+
+    @staticmethod
+    def _load_snapshot(store: Store, version: int, boundaries: BoundarySet) -> _Snapshot:
+        writes = store.writes  # read first: a write racing this load triggers another load
+        live_version = store.live_boundary_version()
+        if live_version is not None and live_version != version:
+            live = store.live_boundaries()
+            if live is not None:
+                version, geojson = live
+                boundaries = BoundarySet.from_geojson(geojson, id_property=boundaries.id_property)
+        return _Snapshot(
+            version,
+            boundaries,
+            tuple(store.list_notes(dt.date.min, include_all=True)),
+            tuple(store.list_exceptions()),
+            writes_seen=writes,
+        )
 
     def _current(self) -> _Snapshot:
         snapshot = self._snapshot
-        if self.store is not None and time.monotonic() - snapshot.checked_at > REFRESH_SECONDS:
+        if self.store is not None and (
+            self.store.writes != snapshot.writes_seen
+            or time.monotonic() - snapshot.checked_at > REFRESH_SECONDS
+        ):
             self.refresh()
             snapshot = self._snapshot
         return snapshot
@@ -224,25 +253,23 @@ class City:
     # -- notes and schedules -----------------------------------------------------------------
     def notes(self, cycle_id: str | None, today: dt.date | None = None) -> tuple[Note, ...]:
         """The notes shown today for a cycle (or for every cycle when ``cycle_id`` is None)."""
-        today = today or self.today()
-        if self.store is not None:
-            return tuple(self.store.list_notes(today, cycle=cycle_id))
-        if self._file_notes is None:
-            path = self.config.notes_file
-            self._file_notes = read_notes_toml(path) if path.is_file() else []
-        return tuple(notes_for(self._file_notes, cycle_id, today))
+        return tuple(notes_for(self._current().notes, cycle_id, today or self.today()))
 
     def schedule(self, cycle_id: str) -> CycleSchedule:
         """The schedule rules of one cycle with the exceptions in force."""
         cycle = self._cycle_config(cycle_id)
-        exceptions = self.store.list_exceptions() if self.store is not None else self._exceptions
-        return CycleSchedule.from_config(cycle, exceptions)
+        snapshot = self._current()
+        schedule = snapshot._schedules.get(cycle.id)
+        if schedule is None:
+            schedule = CycleSchedule.from_config(cycle, snapshot.exceptions)
+            snapshot._schedules[cycle.id] = schedule
+        return schedule
 
     def cycle(self, cycle_id: str, today: dt.date | None = None) -> CycleAnswer:
         """One cycle with its notes and next dates; ``NotFoundError`` for an unknown id."""
         today = today or self.today()
         ref = self._cycle_ref(cycle_id)
-        return CycleAnswer(ref, self.notes(ref.id, today), self.schedule(ref.id).next_dates(today))
+        return CycleAnswer(ref, self.notes(ref.id, today), self._next_dates(ref.id, today))
 
     def cycles(self, today: dt.date | None = None) -> list[CycleAnswer]:
         """Every cycle, in id order, with its notes and next dates."""
@@ -319,8 +346,14 @@ class City:
         if shared:
             ref = self.cycle_refs.get(shared)
             return Answer(
-                "ambiguous", query, None, ref, self.notes(shared, today),
-                self._next_dates(shared, today), choices, snapshot.version,
+                "ambiguous",
+                query,
+                None,
+                ref,
+                tuple(notes_for(snapshot.notes, shared, today)),
+                self._next_dates(shared, today, snapshot),
+                choices,
+                snapshot.version,
             )
         return Answer("ambiguous", query, None, None, (), None, choices, snapshot.version)
 
@@ -334,8 +367,14 @@ class City:
             )
         ref = self.cycle_refs.get(cycle_id) or CycleRef(cycle_id, f"Cycle {cycle_id}", "#666666")
         return Answer(
-            "matched", query, location, ref, self.notes(cycle_id, today),
-            self._next_dates(cycle_id, today), (), snapshot.version,
+            "matched",
+            query,
+            location,
+            ref,
+            tuple(notes_for(snapshot.notes, cycle_id, today)),
+            self._next_dates(cycle_id, today, snapshot),
+            (),
+            snapshot.version,
         )
 
     def _choices(self, cands: list[Candidate], snapshot: _Snapshot) -> tuple[Choice, ...]:
@@ -349,10 +388,16 @@ class City:
             for c, cid in zip(cands, ids, strict=True)
         )
 
-    def _next_dates(self, cycle_id: str, today: dt.date) -> ScheduleAnswer | None:
+    def _next_dates(
+        self, cycle_id: str, today: dt.date, snapshot: _Snapshot | None = None
+    ) -> ScheduleAnswer | None:
         if cycle_id not in self.config.cycles:
             return None
-        return self.schedule(cycle_id).next_dates(today)
+        memo = (snapshot or self._current())._next
+        key = (cycle_id, today)
+        if key not in memo:  # walking the rule costs ~2 ms; the answer only changes daily
+            memo[key] = self.schedule(cycle_id).next_dates(today)
+        return memo[key]
 
     def _cycle_ref(self, cycle_id: str) -> CycleRef:
         ref = self.cycle_refs.get(str(cycle_id))
@@ -363,6 +408,23 @@ class City:
 
     def _cycle_config(self, cycle_id: str) -> CycleConfig:
         return self.config.cycles[self._cycle_ref(cycle_id).id]
+
+    def assign(self, addresses: Any, *, column: Any = None, workers: int | None = None) -> Any:
+        """Cycles for many addresses at once; each answer equals ``lookup`` for that address.
+
+        Given a pandas Series, returns a DataFrame on its index with the columns ``cycle``,
+        ``status``, ``match_type``, ``score``, ``matched_address``, ``lon``, ``lat``, ``reason``;
+        given a DataFrame, a copy with those columns added (the address column is ``column`` or
+        guessed). Given any other iterable of strings, returns a lazy iterator of
+        ``cyclemap.assign.Assignment`` in input order. Each distinct address is geocoded once;
+        ``workers`` as in ``cyclemap.assign.Assigner`` (None: decide; 1: serial).
+
+        >>> [a.status for a in open_city().assign(["1 N MAIN ST", ""])]  # doctest: +SKIP
+        ['matched', 'not_found']
+        """
+        from .assign import assign_addresses
+
+        return assign_addresses(self, addresses, column=column, workers=workers)
 
 
 def _location(c: Candidate) -> Location:
@@ -407,7 +469,9 @@ def open_city(
         live = store.live_boundaries()
         if live is not None:
             version, geojson = live
-            boundaries = BoundarySet.from_geojson(geojson, id_property=config.boundaries.id_property)
+            boundaries = BoundarySet.from_geojson(
+                geojson, id_property=config.boundaries.id_property
+            )
     return City(
         config, boundaries, Geocoder(layer), store=store, clock=clock, boundary_version=version
     )

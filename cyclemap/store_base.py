@@ -108,6 +108,9 @@ class StoreBase:
         if self.backend == "sqlite":
             _sqlite_setup(self.engine)
         self._writer = self.engine.execution_options(cyclemap_write=True)
+        #: committed writes made through this object; readers that cache (``City``) compare it
+        #: to see this process's own changes at once
+        self.writes = 0
 
     # ------------------------------------------------------------------ plumbing
     @staticmethod
@@ -147,6 +150,8 @@ class StoreBase:
                 yield conn
         except sa.exc.OperationalError as exc:
             raise StoreError(f"the database refused the change: {exc.orig}") from exc
+        finally:
+            self.writes += 1
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sa.Connection]:

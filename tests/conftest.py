@@ -107,17 +107,24 @@ def write_city(
     """Write a tiny city folder: zones, address rows (number, street, unit, city, zip, lon, lat)."""
     folder.mkdir(parents=True, exist_ok=True)
     features = [
-        {"type": "Feature", "properties": {"cycle": cid}, "geometry": {"type": "Polygon", "coordinates": c}}
+        {
+            "type": "Feature",
+            "properties": {"cycle": cid},
+            "geometry": {"type": "Polygon", "coordinates": c},
+        }
         for cid, c in zones.items()
     ]
-    (folder / "cycles.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    (folder / "cycles.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": features})
+    )
     lines = ["house_number,street,unit,city,zip,lon,lat"]
     lines += [",".join(str(v) for v in row) for row in addresses]
     (folder / "addresses.csv").write_text("\n".join(lines) + "\n")
     (folder / "notes.toml").write_text(notes_toml)
     cycles = "\n".join(
         f'[cycles.{cid}]\nname = "Cycle {cid}"\ncolor = "#00000{cid}"\n'
-        f'[cycles.{cid}.schedule]\nbill_rule = "DTSTART:20190101\\nRRULE:FREQ=MONTHLY;BYDAY=+{cid}WE"\n'
+        f"[cycles.{cid}.schedule]\n"
+        f'bill_rule = "DTSTART:20190101\\nRRULE:FREQ=MONTHLY;BYDAY=+{cid}WE"\n'
         "due_after_days = 21\npenalty_after_days = 7\ndisconnect_after_days = 7\n"
         for cid in zones
     )

@@ -17,17 +17,31 @@ STATUS_EXIT = {"matched": 0, "ambiguous": 3, "not_found": 4, "outside_service_ar
 @click.argument("address", required=False)
 @click.option("--lon", type=float, help="Longitude (decimal degrees) instead of an address.")
 @click.option("--lat", type=float, help="Latitude (decimal degrees) instead of an address.")
+@click.option(
+    "--date",
+    "on_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Answer as of this day (notes and next dates); default: today in the city.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the lookup answer as JSON.")
 @pass_context
 @handles_errors
-def lookup(ctx: Context, address: str | None, lon: float | None, lat: float | None, as_json: bool):
+def lookup(
+    ctx: Context,
+    address: str | None,
+    lon: float | None,
+    lat: float | None,
+    on_date,
+    as_json: bool,
+):
     """Find the billing cycle of ADDRESS, or of the point --lon X --lat Y.
 
     Exit status: 0 matched, 3 ambiguous, 4 not found, 5 outside the service area.
     """
     if address is None and (lon is None or lat is None):
-        raise click.UsageError('give an ADDRESS, or both --lon and --lat')
-    answer = ctx.city().lookup(address, lon=lon, lat=lat)
+        raise click.UsageError("give an ADDRESS, or both --lon and --lat")
+    today = on_date.date() if on_date else None
+    answer = ctx.city().lookup(address, lon=lon, lat=lat, today=today)
     if as_json:
         click.echo(json.dumps(answer.to_dict(), indent=2))
     else:

@@ -19,13 +19,12 @@ from ..config import DEFAULT_CITY, default_instance_path
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 
+#: the app's own settings; the HTTP ones (CORS_ORIGINS, FRAME_ANCESTORS, RATELIMIT,
+#: RATELIMIT_STORAGE_URL, API_CACHE_SECONDS, REFERRER_POLICY, TRUSTED_PROXIES) are in
+#: ``http.CONFIG_DEFAULTS`` beside the code that reads them
 DEFAULTS: dict[str, Any] = {
     "CITY": str(DEFAULT_CITY),
     "DATABASE_URL": None,  # None: sqlite file in the instance folder
-    "CORS_ORIGINS": "*",  # read-only API: any origin unless told otherwise
-    "FRAME_ANCESTORS": "'self'",  # who may embed /embed in an iframe (CSP frame-ancestors)
-    "RATELIMIT": "",  # a flask-limiter string such as "60/minute"; empty: off
-    "RATELIMIT_STORAGE_URL": "memory://",
     "TILES": None,  # override city.toml [map] tiles: "openstreetmap", "none" or a URL template
     "CLOCK": None,  # tests: a callable returning today's date
     "BABEL_DEFAULT_LOCALE": "en",
@@ -41,7 +40,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(WEB_DIR / "templates"),
         static_folder=str(WEB_DIR / "static"),
     )
-    app.config.from_mapping(DEFAULTS)
+    from . import http
+
+    app.config.from_mapping({**http.CONFIG_DEFAULTS, **DEFAULTS})
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("CYCLEMAP")
     if test_config:
@@ -59,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import api, errors, i18n, maps, public
 
+    http.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     app.register_blueprint(api.bp)

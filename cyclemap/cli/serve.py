@@ -1,0 +1,158 @@
+"""``cyclemap serve``: the web app under gunicorn (or Flask's reloader with ``--dev``).
+
+Gunicorn is driven through its Python API with ``preload_app``: the master builds the app once
+(migrating and seeding the store, loading the city's zones and address index) and the workers
+are forked from it, sharing that memory. Database connections must not cross a fork, so the
+master closes its pool before forking and each worker starts with an empty one.
+
+Access logs leave out query strings: a lookup's query string is a resident's address.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import click
+
+from . import Context, handles_errors, main, pass_context
+
+#: gunicorn access log line without the query string (``%(U)s`` is the path alone)
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+def app_config(ctx: Context, click_ctx: click.Context | None = None) -> dict[str, Any]:
+    """The config the global options ask for: ``CITY`` and ``DATABASE_URL``.
+
+    A value is passed only when the user gave it (option or environment), so that a default
+    does not override the instance folder's ``config.py``.
+    """
+    config: dict[str, Any] = {}
+    root = (click_ctx or click.get_current_context()).find_root()
+    source = root.get_parameter_source("city_dir")
+    if source is not None and source is not click.core.ParameterSource.DEFAULT:
+        config["CITY"] = str(ctx.city_dir)
+    if ctx.database_url:
+        config["DATABASE_URL"] = ctx.database_url
+    return config
+
+
+def dispose_connections(flask_app: Any, *, close: bool) -> None:
+    """Empty the store's connection pool (``close=False`` in a forked child: leave the parent's).
+
+    The store has no method of its own for this, so its SQLAlchemy engine is used directly.
+    """
+    store = flask_app.extensions.get("cyclemap.store")
+    engine = getattr(store, "engine", None)
+    if engine is not None:
+        engine.dispose(close=close)
+
+
+def gunicorn_options(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    *,
+    access_log: bool = True,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Gunicorn settings for ``cyclemap serve``.
+
+    >>> opts = gunicorn_options("::1", 8000, 2, 4)
+    >>> opts["bind"], opts["worker_class"], opts["preload_app"]
+    ('[::1]:8000', 'gthread', True)
+    """
+    bind_host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    options: dict[str, Any] = {
+        "bind": f"{bind_host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "threads": threads,
+        "preload_app": True,
+        "proc_name": "cyclemap",
+        "control_socket_disable": True,  # gunicorn >= 25: one fixed socket path per user
+        "accesslog": "-" if access_log else None,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "errorlog": "-",
+        "keepalive": 5,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "post_fork": _post_fork,
+    }
+    options.update(extra or {})
+    return options
+
+
+def _post_fork(server: Any, worker: Any) -> None:
+    dispose_connections(server.app.wsgi(), close=False)
+
+
+def run_gunicorn(factory: Callable[[], Any], options: Mapping[str, Any]) -> None:
+    """Serve the WSGI app that ``factory`` builds, with gunicorn and these settings."""
+    from gunicorn.app.base import BaseApplication
+
+    class CyclemapServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if key in self.cfg.settings and value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            app = factory()
+            # preload: the master built the app; drop its connections before the fork
+            dispose_connections(app, close=True)
+            return app
+
+    CyclemapServer(prog="cyclemap serve").run()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--workers",
+    default=lambda: min(2 * (os.cpu_count() or 1) + 1, 9),
+    show_default="2 x cores + 1, at most 9",
+    type=click.IntRange(1, 64),
+    help="Worker processes (gunicorn).",
+)
+@click.option(
+    "--threads",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker (1: gunicorn's sync worker, without keep-alive).",
+)
+@click.option(
+    "--access-log/--no-access-log", default=True, show_default=True, help="Log each request."
+)
+@click.option("--dev", is_flag=True, help="Flask's development server with the reloader.")
+@pass_context
+@handles_errors
+def serve(
+    ctx: Context,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    access_log: bool,
+    dev: bool,
+) -> None:
+    """Serve the resident pages and the API (gunicorn; --dev: Flask's reloader)."""
+    from ..server import create_app
+
+    config = app_config(ctx)
+    if dev:
+        app = create_app(config)
+        app.run(host=host, port=port, debug=True, use_reloader=True)
+        return
+    options = gunicorn_options(host, port, workers, threads, access_log=access_log)
+    run_gunicorn(lambda: create_app(config), options)

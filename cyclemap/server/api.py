@@ -1,0 +1,190 @@
+"""The read-only JSON API, ``/api/v1/...`` and ``/healthz`` (interface.md, HTTP).
+
+Views are thin: parse the query string (a bad value is an ``InputError``, hence a 400 problem),
+call the ``City``, serialize. Bodies go through ``http.cached_response`` for ``ETag`` and
+``Cache-Control``; errors become problem+json in ``errors.py``. The OpenAPI document in
+``openapi.py`` describes every route here, and the tests hold the real answers to it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from typing import Any
+
+from flask import Blueprint, Response, current_app, json, request
+from flask.blueprints import BlueprintSetupState
+
+from ..errors import InputError, NotFoundError
+from . import http
+from .context import current_city
+from .errors import PROBLEMS, problem_type
+from .openapi import document
+
+bp = Blueprint("api", __name__)
+
+#: the longest address or suggest query accepted (a real address is well under 100 characters)
+MAX_QUERY_CHARS = 200
+#: suggest's ``limit``: default and the largest value accepted (``City.suggest`` checks 1..50 too)
+DEFAULT_SUGGEST_LIMIT = 10
+MAX_SUGGEST_LIMIT = 50
+
+#: an iCalendar DTSTAMP line (the time the feed was generated)
+_DTSTAMP = re.compile(rb"^DTSTAMP:[^\r\n]*\r?\n", re.MULTILINE)
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+ICALENDAR = "text/calendar"
+
+
+@bp.record_once
+def _install_http(state: BlueprintSetupState) -> None:
+    # The API brings the app-wide HTTP behaviour with it (headers, CORS, rate limits);
+    # ``http.init_app`` is idempotent, so ``create_app`` may also call it directly.
+    http.init_app(state.app)
+
+
+# -- parsing ---------------------------------------------------------------------------------
+def _text_arg(name: str, *, required: bool) -> str | None:
+    value = request.args.get(name)
+    if value is None:
+        if required:
+            raise InputError(f"the query parameter '{name}' is required")
+        return None
+    if len(value) > MAX_QUERY_CHARS:
+        raise InputError(
+            f"'{name}' is too long ({len(value)} characters; at most {MAX_QUERY_CHARS})"
+        )
+    if "\x00" in value:
+        raise InputError(f"'{name}' contains a NUL character")
+    return value
+
+
+def _float_arg(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw) if len(raw) <= 40 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InputError(f"'{name}' must be a number in decimal degrees, e.g. lon=-89.55&lat=37.31")
+    return value
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    raw = raw.strip()
+    if not (raw.isascii() and raw.lstrip("-").isdigit() and len(raw) <= 9):
+        raise InputError(f"'{name}' must be a whole number from {lo} to {hi}")
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise InputError(f"'{name}' must be from {lo} to {hi} (got {value})")
+    return value
+
+
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _json(data: Any, mimetype: str = JSON, **kwargs: Any) -> Response:
+    return http.cached_response(_dumps(data), mimetype, **kwargs)
+
+
+# -- routes ----------------------------------------------------------------------------------
+@bp.get("/api/v1/lookup")
+def lookup() -> Response:
+    """Which cycle is this address (``address``) or point (``lon`` and ``lat``) in."""
+    address = _text_arg("address", required=False)
+    lon, lat = _float_arg("lon"), _float_arg("lat")
+    if address is None and lon is None and lat is None:
+        raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
+    if address is not None and not address.strip():
+        raise InputError("the address is empty")
+    answer = current_city().lookup(address, lon=lon, lat=lat)
+    return _json(answer.to_dict())
+
+
+@bp.get("/api/v1/suggest")
+def suggest() -> Response:
+    """Address completions for what a resident has typed so far, best first."""
+    query = _text_arg("q", required=True)
+    limit = _int_arg("limit", DEFAULT_SUGGEST_LIMIT, 1, MAX_SUGGEST_LIMIT)
+    found = current_city().suggest(query, limit=limit) if query.strip() else []
+    suggestions = [{"address": s.address, "lon": s.lon, "lat": s.lat} for s in found]
+    return _json({"query": query, "suggestions": suggestions})
+
+
+@bp.get("/api/v1/cycles")
+def cycles() -> Response:
+    """Every cycle with its current notes and schedule."""
+    return _json({"cycles": [c.to_dict() for c in current_city().cycles()]})
+
+
+@bp.get("/api/v1/cycles/<cycle_id>")
+def cycle(cycle_id: str) -> Response:
+    """One cycle with its current notes and schedule."""
+    return _json(current_city().cycle(cycle_id).to_dict())
+
+
+@bp.get("/api/v1/cycles/<cycle_id>/calendar.ics")
+def calendar(cycle_id: str) -> Response:
+    """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed."""
+    city = current_city()
+    body = city.calendar_ics(cycle_id)
+    ref = city.cycle_refs[str(cycle_id)]
+    filename = f"cycle-{ref.id}.ics" if ref.id.isalnum() else "cycle.ics"
+    # DTSTAMP is the time of this very response, so the bytes differ every second: the tag is
+    # weak, over the calendar without its DTSTAMP lines (the same events, the same tag)
+    return http.cached_response(
+        body,
+        f"{ICALENDAR}; charset=utf-8",
+        etag=http.etag_for(_DTSTAMP.sub(b"", body)),
+        weak=True,
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+_geojson_lock = threading.Lock()
+
+
+@bp.get("/api/v1/boundaries.geojson")
+def boundaries() -> Response:
+    """The live cycle zones as an RFC 7946 FeatureCollection (serialized once per version)."""
+    zones = current_city().boundaries
+    cache = current_app.extensions.setdefault("cyclemap.api.geojson", {})
+    if cache.get("zones") is not zones:
+        with _geojson_lock:
+            if cache.get("zones") is not zones:
+                body = _dumps(zones.to_geojson())
+                cache.update(zones=zones, body=body, etag=http.etag_for(body))
+    return http.cached_response(cache["body"], GEOJSON, etag=cache["etag"])
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of this API."""
+    return _json(document())
+
+
+@bp.get("/api/v1/problems/<code>")
+def problem_kind(code: str) -> Response:
+    """What one problem ``type`` means (the problem ``type`` URIs point here)."""
+    for cls, (status, title) in PROBLEMS.items():
+        if cls.code == code:
+            doc = (cls.__doc__ or title).strip().splitlines()[0]
+            return _json(
+                {"type": problem_type(code), "title": title, "status": status, "description": doc}
+            )
+    raise NotFoundError(f"there is no problem type {code!r}")
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness and the live boundary version (never cached)."""
+    body = _dumps({"status": "ok", "boundary_version": current_city().boundary_version})
+    return Response(body, mimetype=JSON, headers={"Cache-Control": "no-store"})

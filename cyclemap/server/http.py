@@ -1,0 +1,313 @@
+"""HTTP behaviour shared by every route: security headers, CSP nonces, CORS, caching, rate limits.
+
+``init_app(app)`` installs it once per app (the API blueprint calls it when it is registered, and
+calling it again is harmless). What it does to every response:
+
+- **Security headers**: ``X-Content-Type-Options: nosniff``, ``Referrer-Policy``, and a strict
+  ``Content-Security-Policy`` (``default-src 'self'``, ``frame-ancestors 'none'``, no inline
+  script). ``/embed`` may be framed by the origins in ``FRAME_ANCESTORS``; every other page refuses
+  framing (also with ``X-Frame-Options: DENY`` for old browsers).
+- **CSP nonces**: a template that needs an inline ``<script>`` or ``<style>`` writes
+  ``<script nonce="{{ csp_nonce() }}">``; the first call makes a fresh random nonce for the
+  request and the header then allows ``'nonce-…'`` for ``script-src`` and ``style-src``. A page
+  that needs more (a tile server for ``img-src``, inline ``style=""`` attributes) calls
+  ``csp_allow("img-src", "https://tile.openstreetmap.org")`` while handling the request.
+- **CORS** for the read-only API (``/api/`` and ``/healthz``): origins from ``CORS_ORIGINS``
+  (``*`` or a comma-separated list; ``Vary: Origin`` when it is a list); preflight ``OPTIONS``
+  requests are answered ``204`` with the allowed methods and headers.
+- **Rate limits** through flask-limiter from ``RATELIMIT`` (empty: off) with its counters in
+  ``RATELIMIT_STORAGE_URL``, per client address and route; ``/healthz``, static files and
+  preflights are exempt. Behind a load balancer or reverse proxy, set ``TRUSTED_PROXIES`` to the
+  number of proxies in front so that the client address comes from ``X-Forwarded-For``
+  (werkzeug's ``ProxyFix``); otherwise every resident shares the proxy's one limit.
+
+Views use ``cached_response`` to answer with an ``ETag`` (a hash of the exact body, so it moves
+with the boundary version, the notes and the date alike), a ``Cache-Control`` max-age from
+``API_CACHE_SECONDS`` and ``304 Not Modified`` for a matching ``If-None-Match``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+#: config keys this module reads, with their defaults (``create_app``'s DEFAULTS may set them too)
+CONFIG_DEFAULTS: dict[str, Any] = {
+    "CORS_ORIGINS": "*",
+    "FRAME_ANCESTORS": "'self'",
+    "RATELIMIT": "",
+    "RATELIMIT_STORAGE_URL": "memory://",
+    "API_CACHE_SECONDS": 60,
+    "REFERRER_POLICY": "strict-origin-when-cross-origin",
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front (their X-Forwarded-For is believed)
+}
+
+#: path prefixes of the read-only JSON API (CORS, problem+json, no-framing CSP)
+API_PREFIXES = ("/api/", "/healthz")
+#: paths that may be framed by ``FRAME_ANCESTORS``
+EMBED_PATHS = frozenset({"/embed"})
+#: methods the read-only API allows cross-origin
+CORS_METHODS = "GET, HEAD, OPTIONS"
+#: request headers a cross-origin caller may send
+CORS_HEADERS = "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
+#: response headers a cross-origin caller may read
+CORS_EXPOSE = "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+
+#: the page policy before per-request additions; the order is the header's order
+BASE_CSP: dict[str, tuple[str, ...]] = {
+    "default-src": ("'self'",),
+    "script-src": ("'self'",),
+    "style-src": ("'self'",),
+    "img-src": ("'self'", "data:"),
+    "connect-src": ("'self'",),
+    "font-src": ("'self'",),
+    "object-src": ("'none'",),
+    "base-uri": ("'self'",),
+    "form-action": ("'self'",),
+    "frame-ancestors": ("'none'",),
+}
+#: what a JSON or iCalendar body needs: nothing at all
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+_EXTENSION = "cyclemap.http"
+
+
+def is_api_path(path: str) -> bool:
+    """True for the machine-readable routes (JSON API and health check).
+
+    >>> is_api_path("/api/v1/lookup"), is_api_path("/healthz"), is_api_path("/lookup")
+    (True, True, False)
+    """
+    return path.startswith(API_PREFIXES)
+
+
+def is_embed_path(path: str) -> bool:
+    """True for the iframe-friendly map page (exactly ``/embed``; staff pages under it are not).
+
+    >>> is_embed_path("/embed"), is_embed_path("/embed/snippet"), is_embed_path("/embedded")
+    (True, False, False)
+    """
+    return path in EMBED_PATHS
+
+
+# -- CSP nonces ------------------------------------------------------------------------------
+def csp_nonce() -> str:
+    """This request's CSP nonce (made on first use; the CSP header then allows it).
+
+    In a template: ``<script nonce="{{ csp_nonce() }}">…</script>``. The same value is returned
+    for every call during one request, and a new one for each request.
+    """
+    nonce = g.get("_csp_nonce")
+    if nonce is None:
+        nonce = g._csp_nonce = secrets.token_urlsafe(18)
+    return nonce
+
+
+def csp_allow(directive: str, *sources: str) -> None:
+    """Add sources to one CSP directive for the current response only.
+
+    >>> # in a view:  csp_allow("img-src", "https://tile.openstreetmap.org")
+
+    Adding ``'unsafe-inline'`` to ``style-src`` (for ``style=""`` attributes) makes the header
+    leave the nonce out of that directive, since browsers ignore ``'unsafe-inline'`` when a
+    nonce is present.
+    """
+    extra: dict[str, list[str]] = g.setdefault("_csp_extra", {})
+    extra.setdefault(directive, []).extend(sources)
+
+
+def content_security_policy(
+    *,
+    nonce: str | None,
+    frame_ancestors: str = "'none'",
+    extra: dict[str, Iterable[str]] | None = None,
+) -> str:
+    """Build a page's CSP header value.
+
+    >>> content_security_policy(nonce=None).split("; ")[:2]
+    ["default-src 'self'", "script-src 'self'"]
+    >>> "script-src 'self' 'nonce-abc'" in content_security_policy(nonce="abc")
+    True
+    >>> "frame-ancestors https://city.example" in content_security_policy(
+    ...     nonce=None, frame_ancestors="https://city.example")
+    True
+    """
+    policy = {k: list(v) for k, v in BASE_CSP.items()}
+    policy["frame-ancestors"] = frame_ancestors.split() or ["'none'"]
+    for directive, sources in (extra or {}).items():
+        current = policy.setdefault(directive, [])
+        for source in sources:
+            if source not in current:
+                current.append(source)
+    if nonce:
+        for directive in ("script-src", "style-src"):
+            if "'unsafe-inline'" not in policy[directive]:
+                policy[directive].append(f"'nonce-{nonce}'")
+    return "; ".join(f"{k} {' '.join(v)}" for k, v in policy.items())
+
+
+# -- CORS ------------------------------------------------------------------------------------
+def allowed_origins(setting: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Parse ``CORS_ORIGINS``: ``"*"``, ``"https://a.example, https://b.example"`` or a list.
+
+    >>> allowed_origins("*"), allowed_origins(" https://a.example,https://b.example/ ")
+    (('*',), ('https://a.example', 'https://b.example'))
+    >>> allowed_origins("")
+    ()
+    """
+    if setting is None:
+        return ()
+    items = setting.split(",") if isinstance(setting, str) else list(setting)
+    origins = tuple(o.strip().rstrip("/") for o in items if o.strip())
+    return ("*",) if "*" in origins else origins
+
+
+def _apply_cors(response: Response) -> None:
+    origins = allowed_origins(current_app.config.get("CORS_ORIGINS"))
+    if not origins:
+        return
+    origin = request.headers.get("Origin")
+    if origins == ("*",):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    else:
+        response.vary.add("Origin")
+        if origin is None or origin.rstrip("/") not in origins:
+            return
+        response.headers["Access-Control-Allow-Origin"] = origin
+    if _is_preflight():
+        response.headers["Access-Control-Allow-Methods"] = CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "86400"
+    else:
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE
+
+
+def _is_preflight() -> bool:
+    return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
+
+
+def _answer_preflight() -> Response | None:
+    """Answer a CORS preflight to a known API route with ``204`` (headers added afterwards)."""
+    if _is_preflight() and is_api_path(request.path) and request.url_rule is not None:
+        return Response(status=204)
+    return None
+
+
+# -- caching ---------------------------------------------------------------------------------
+def etag_for(body: bytes) -> str:
+    """A strong entity tag for exact bytes (BLAKE2b, 16 bytes).
+
+    >>> etag_for(b"{}")
+    '2afb9b83f9314e5d029766197f539792'
+    """
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+def cached_response(
+    body: bytes,
+    mimetype: str,
+    *,
+    etag: str | None = None,
+    weak: bool = False,
+    max_age: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A ``200`` response with an ``ETag`` and ``Cache-Control``, or ``304`` if the client has it.
+
+    ``etag`` defaults to a hash of ``body``; ``max_age`` to ``API_CACHE_SECONDS``. The ETag is
+    honest whatever the body depends on (boundary version, notes, today's date), because it is
+    the body's own digest. ``weak=True`` marks a tag that covers what the body means rather than
+    its exact bytes (``W/"..."``); ``If-None-Match`` compares weakly either way.
+    """
+    tag = etag or etag_for(body)
+    seconds = current_app.config["API_CACHE_SECONDS"] if max_age is None else max_age
+    fields = {
+        "ETag": f'W/"{tag}"' if weak else f'"{tag}"',
+        "Cache-Control": f"public, max-age={int(seconds)}",
+    }
+    if request.if_none_match.contains_weak(tag):
+        return Response(status=304, headers=fields)
+    return Response(body, mimetype=mimetype, headers={**fields, **(headers or {})})
+
+
+# -- rate limits -----------------------------------------------------------------------------
+def _exempt_from_limits() -> bool:
+    return (
+        request.method == "OPTIONS"
+        or request.path == "/healthz"
+        or request.endpoint in (None, "static")
+        or request.endpoint.endswith(".static")
+    )
+
+
+def _make_limiter(app: Flask) -> Limiter:
+    limit = (app.config.get("RATELIMIT") or "").strip()
+    limiter = Limiter(
+        get_remote_address,
+        default_limits=[limit] if limit else [],
+        default_limits_exempt_when=_exempt_from_limits,
+        storage_uri=app.config.get("RATELIMIT_STORAGE_URL") or "memory://",
+        headers_enabled=True,
+        # a broken limit store must not take the lookups down with it: serve unlimited and log
+        swallow_errors=not app.testing,
+        enabled=bool(limit),
+        key_prefix="cyclemap",
+    )
+    limiter.init_app(app)
+    return limiter
+
+
+def limiter_for(app: Flask) -> Limiter:
+    """The app's flask-limiter instance (to add a route limit: ``limiter_for(app).limit(...)``)."""
+    return app.extensions[_EXTENSION]
+
+
+# -- headers on every response ---------------------------------------------------------------
+def _security_headers(response: Response) -> Response:
+    path = request.path
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", current_app.config["REFERRER_POLICY"])
+    if is_api_path(path):
+        headers.setdefault("Content-Security-Policy", API_CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
+        _apply_cors(response)
+    elif is_embed_path(path):
+        ancestors = str(current_app.config.get("FRAME_ANCESTORS") or "'none'")
+        headers.setdefault(
+            "Content-Security-Policy",
+            content_security_policy(
+                nonce=g.get("_csp_nonce"), frame_ancestors=ancestors, extra=g.get("_csp_extra")
+            ),
+        )
+    else:
+        headers.setdefault(
+            "Content-Security-Policy",
+            content_security_policy(nonce=g.get("_csp_nonce"), extra=g.get("_csp_extra")),
+        )
+        headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the headers, CORS, nonce helper and rate limits on ``app`` (once)."""
+    if _EXTENSION in app.extensions:
+        return
+    for key, value in CONFIG_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    proxies = int(app.config["TRUSTED_PROXIES"] or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
+        )
+    app.extensions[_EXTENSION] = _make_limiter(app)
+    app.before_request(_answer_preflight)
+    app.after_request(_security_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -1,0 +1,472 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``/api/v1/openapi.json``.
+
+The document is built from plain dicts here so that its pieces are shared rather than copied.
+Its schemas are strict (``additionalProperties: false`` and every field required where the
+shape is fixed) and ``tests/test_openapi.py`` validates real answers of every status against
+them, so a change to an answer's shape fails a test until this file says the same.
+
+>>> doc = document()
+>>> doc["openapi"], sorted(doc["components"]["schemas"])[:3]
+('3.1.0', ['Answer', 'AnswerAmbiguous', 'AnswerMatched'])
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from typing import Any
+
+API_VERSION = "1.0.0"
+
+MATCH_TYPES = ["exact", "normalized", "fuzzy", "interpolated", "street", "point"]
+STATUSES = ["matched", "ambiguous", "not_found", "outside_service_area"]
+EXCEPTION_KINDS = ["no_bill", "bill_moved", "no_penalty", "no_disconnect"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None, **extra: Any) -> dict:
+    """A closed object schema: ``required`` fields must be present, nothing else is allowed."""
+    return {
+        "type": "object",
+        "properties": {**required, **(optional or {})},
+        "required": list(required),
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"oneOf": [schema, {"type": "null"}]}
+
+
+LON = {"type": "number", "minimum": -180, "maximum": 180, "description": "Longitude, WGS 84"}
+LAT = {"type": "number", "minimum": -90, "maximum": 90, "description": "Latitude, WGS 84"}
+DATE = {"type": "string", "format": "date"}
+NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
+EMPTY_ARRAY = {"type": "array", "maxItems": 0}
+
+SCHEMAS: dict[str, Any] = {
+    "CycleRef": _obj(
+        {
+            "id": {"type": "string", "description": 'The cycle id, e.g. "2"'},
+            "name": {"type": "string"},
+            "color": {"type": "string", "description": "A CSS colour for maps and legends"},
+        },
+        description="A cycle as an answer names it.",
+    ),
+    "Location": _obj(
+        {
+            "lon": LON,
+            "lat": LAT,
+            "matched_address": {
+                "type": "string",
+                "description": "The address as the city's layer spells it (empty for a point)",
+            },
+            "match_type": {"type": "string", "enum": MATCH_TYPES},
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        description="Where the address was found and how sure the match is.",
+    ),
+    "Candidate": _obj(
+        {
+            "matched_address": {"type": "string"},
+            "lon": LON,
+            "lat": LAT,
+            "cycle_id": {
+                "type": ["string", "null"],
+                "description": "The candidate's cycle, null outside every cycle",
+            },
+            "score": {"type": "number", "minimum": 0, "maximum": 1},
+            "match_type": {"type": "string", "enum": MATCH_TYPES},
+        },
+        description="One possible place for an ambiguous or unfound address.",
+    ),
+    "Note": _obj(
+        {
+            "id": {"type": "integer"},
+            "title": {"type": "string"},
+            "html": {"type": "string", "description": "The body as sanitized HTML"},
+            "updated": NULLABLE_DATE,
+            "cycles": {
+                "oneOf": [
+                    {"type": "array", "items": {"type": "string"}},
+                    {"const": "all"},
+                ]
+            },
+        },
+        description="A billing-status note shown today.",
+    ),
+    "ScheduleException": _obj(
+        {
+            "date": DATE,
+            "kind": {"type": "string", "enum": EXCEPTION_KINDS},
+            "text": {"type": "string"},
+        },
+        description="A one-off change to the schedule that is in force.",
+    ),
+    "Schedule": _obj(
+        {
+            "next_bill_date": NULLABLE_DATE,
+            "next_due_date": NULLABLE_DATE,
+            "next_penalty_date": NULLABLE_DATE,
+            "next_disconnect_date": NULLABLE_DATE,
+            "exceptions": {"type": "array", "items": _ref("ScheduleException")},
+        },
+        description="The next dates that apply to a cycle, each an ISO date or null.",
+    ),
+    "Cycle": _obj(
+        {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "color": {"type": "string"},
+            "notes": {"type": "array", "items": _ref("Note")},
+            "schedule": _ref("Schedule"),
+        },
+        description="A cycle with its current notes and schedule.",
+    ),
+    "CycleList": _obj({"cycles": {"type": "array", "items": _ref("Cycle")}}),
+    "Query": {
+        "description": "What was asked: an address or a point.",
+        "oneOf": [
+            _obj({"address": {"type": "string"}}),
+            _obj({"lon": LON, "lat": LAT}),
+        ],
+    },
+    "AnswerMatched": _obj(
+        {
+            "status": {"const": "matched"},
+            "query": _ref("Query"),
+            "location": _ref("Location"),
+            "cycle": _ref("CycleRef"),
+            "notes": {"type": "array", "items": _ref("Note")},
+            "schedule": _nullable(_ref("Schedule")),
+            "candidates": EMPTY_ARRAY,
+            "boundary_version": {"type": "integer", "minimum": 0},
+        },
+        description="The address (or point) is in one cycle.",
+    ),
+    "AnswerAmbiguous": _obj(
+        {
+            "status": {"const": "ambiguous"},
+            "query": _ref("Query"),
+            "location": {"type": "null"},
+            "cycle": _nullable(_ref("CycleRef")),
+            "notes": {"type": "array", "items": _ref("Note")},
+            "schedule": _nullable(_ref("Schedule")),
+            "candidates": {"type": "array", "items": _ref("Candidate"), "minItems": 1},
+            "boundary_version": {"type": "integer", "minimum": 0},
+        },
+        description=(
+            "Several places match: pick one of the candidates. The cycle is given only when "
+            "every candidate is in the same cycle."
+        ),
+    ),
+    "AnswerNotFound": _obj(
+        {
+            "status": {"const": "not_found"},
+            "query": _ref("Query"),
+            "location": {"type": "null"},
+            "cycle": {"type": "null"},
+            "notes": EMPTY_ARRAY,
+            "schedule": {"type": "null"},
+            "candidates": {"type": "array", "items": _ref("Candidate")},
+            "boundary_version": {"type": "integer", "minimum": 0},
+        },
+        description="No such address; the candidates are suggestions when any are close.",
+    ),
+    "AnswerOutside": _obj(
+        {
+            "status": {"const": "outside_service_area"},
+            "query": _ref("Query"),
+            "location": _ref("Location"),
+            "cycle": {"type": "null"},
+            "notes": EMPTY_ARRAY,
+            "schedule": {"type": "null"},
+            "candidates": EMPTY_ARRAY,
+            "boundary_version": {"type": "integer", "minimum": 0},
+        },
+        description="Located, but in no cycle (outside the service area).",
+    ),
+    "Answer": {
+        "description": "The answer to one lookup; its shape depends on ``status``.",
+        "oneOf": [
+            _ref("AnswerMatched"),
+            _ref("AnswerAmbiguous"),
+            _ref("AnswerNotFound"),
+            _ref("AnswerOutside"),
+        ],
+        "discriminator": {
+            "propertyName": "status",
+            "mapping": {
+                "matched": "#/components/schemas/AnswerMatched",
+                "ambiguous": "#/components/schemas/AnswerAmbiguous",
+                "not_found": "#/components/schemas/AnswerNotFound",
+                "outside_service_area": "#/components/schemas/AnswerOutside",
+            },
+        },
+    },
+    "Suggestion": _obj({"address": {"type": "string"}, "lon": LON, "lat": LAT}),
+    "SuggestionList": _obj(
+        {
+            "query": {"type": "string"},
+            "suggestions": {"type": "array", "items": _ref("Suggestion"), "maxItems": 50},
+        }
+    ),
+    "Health": _obj(
+        {"status": {"const": "ok"}, "boundary_version": {"type": "integer", "minimum": 0}}
+    ),
+    "Problem": _obj(
+        {
+            "type": {"type": "string", "format": "uri-reference"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string", "minLength": 1},
+            "instance": {"type": "string", "format": "uri-reference"},
+        },
+        {
+            "code": {"type": "string", "description": "The core error's slug"},
+            "problems": {"type": "array", "description": "Evidence, e.g. each boundary problem"},
+        },
+        description="An error (RFC 9457, application/problem+json).",
+    ),
+    "ProblemType": _obj(
+        {
+            "type": {"type": "string", "format": "uri-reference"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "description": {"type": "string"},
+        },
+        description="What a problem type means.",
+    ),
+    "Position": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 3},
+    "Polygon": _obj(
+        {
+            "type": {"const": "Polygon"},
+            "coordinates": {
+                "type": "array",
+                "items": {"type": "array", "minItems": 4, "items": _ref("Position")},
+            },
+        },
+        {"bbox": {"type": "array", "items": {"type": "number"}}},
+    ),
+    "MultiPolygon": _obj(
+        {
+            "type": {"const": "MultiPolygon"},
+            "coordinates": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "items": {"type": "array", "minItems": 4, "items": _ref("Position")},
+                },
+            },
+        },
+        {"bbox": {"type": "array", "items": {"type": "number"}}},
+    ),
+    "Zone": {
+        "type": "object",
+        "description": "One cycle's zone; ``properties`` holds the cycle id (``cycle``) and "
+        "whatever else the city's file carried.",
+        "properties": {
+            "type": {"const": "Feature"},
+            "properties": {"type": "object"},
+            "geometry": {"oneOf": [_ref("Polygon"), _ref("MultiPolygon")]},
+        },
+        "required": ["type", "properties", "geometry"],
+    },
+    "ZoneCollection": {
+        "type": "object",
+        "description": "The live zones, an RFC 7946 FeatureCollection in WGS 84.",
+        "properties": {
+            "type": {"const": "FeatureCollection"},
+            "features": {"type": "array", "items": _ref("Zone")},
+        },
+        "required": ["type", "features"],
+        "not": {"required": ["crs"]},
+    },
+}
+
+_HEADERS = {
+    "ETag": {
+        "description": "A digest of the body: it changes with the boundary version, the notes "
+        "and the date. Send it back in If-None-Match to get 304.",
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {"schema": {"type": "string"}},
+}
+
+RESPONSES: dict[str, Any] = {
+    "BadRequest": {
+        "description": "A parameter is missing or unusable",
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    },
+    "NotFound": {
+        "description": "No such thing",
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    },
+    "TooManyRequests": {
+        "description": "Rate limit exceeded (when the server has one)",
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    },
+    "ServerError": {
+        "description": "An error on the server (logged there)",
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    },
+    "NotModified": {"description": "The client's copy (If-None-Match) is still current"},
+}
+
+PARAMETERS: dict[str, Any] = {
+    "IfNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "An ETag from an earlier answer: 304 if it is still current.",
+    },
+    "CycleId": {
+        "name": "cycle_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "A cycle id, e.g. 2",
+    },
+}
+
+
+def _ok(schema: str, mimetype: str = "application/json", description: str = "OK") -> dict:
+    return {
+        "description": description,
+        "headers": _HEADERS,
+        "content": {mimetype: {"schema": _ref(schema)}},
+    }
+
+
+def _errors(*names: str) -> dict[str, Any]:
+    codes = {"BadRequest": "400", "NotFound": "404", "TooManyRequests": "429"}
+    out = {codes[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
+    out["500"] = {"$ref": "#/components/responses/ServerError"}
+    return out
+
+
+def _get(
+    summary: str,
+    ok: dict,
+    *,
+    params: list | None = None,
+    errors: tuple[str, ...] = (),
+    cached: bool = True,
+    limited: bool = True,
+) -> dict:
+    responses: dict[str, Any] = {"200": ok}
+    parameters = list(params or [])
+    if cached:
+        responses["304"] = {"$ref": "#/components/responses/NotModified"}
+        parameters.append({"$ref": "#/components/parameters/IfNoneMatch"})
+    responses.update(_errors(*errors, *(("TooManyRequests",) if limited else ())))
+    op: dict[str, Any] = {"summary": summary, "responses": responses}
+    if parameters:
+        op["parameters"] = parameters
+    return {"get": op}
+
+
+_QUERY_TEXT = {"type": "string", "maxLength": 200}
+
+PATHS: dict[str, Any] = {
+    "/api/v1/lookup": _get(
+        "Which cycle is an address or a point in",
+        _ok("Answer"),
+        params=[
+            {
+                "name": "address",
+                "in": "query",
+                "schema": {**_QUERY_TEXT, "minLength": 1},
+                "description": "A street address, e.g. 12 S Sprigg St (instead of lon and lat)",
+                "example": "12 S Sprigg St",
+            },
+            {"name": "lon", "in": "query", "schema": LON, "description": "With lat"},
+            {"name": "lat", "in": "query", "schema": LAT, "description": "With lon"},
+        ],
+        errors=("BadRequest",),
+    ),
+    "/api/v1/suggest": _get(
+        "Address completions as a resident types, best first",
+        _ok("SuggestionList"),
+        params=[
+            {"name": "q", "in": "query", "required": True, "schema": _QUERY_TEXT},
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+            },
+        ],
+        errors=("BadRequest",),
+    ),
+    "/api/v1/cycles": _get("Every cycle with its notes and schedule", _ok("CycleList")),
+    "/api/v1/cycles/{cycle_id}": _get(
+        "One cycle with its notes and schedule",
+        _ok("Cycle"),
+        params=[{"$ref": "#/components/parameters/CycleId"}],
+        errors=("NotFound",),
+    ),
+    "/api/v1/cycles/{cycle_id}/calendar.ics": _get(
+        "The cycle's bill, due, penalty and disconnect dates (iCalendar, RFC 5545)",
+        {
+            "description": "An iCalendar feed",
+            "headers": _HEADERS,
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        },
+        params=[{"$ref": "#/components/parameters/CycleId"}],
+        errors=("NotFound",),
+    ),
+    "/api/v1/boundaries.geojson": _get(
+        "The live cycle zones (RFC 7946, WGS 84)", _ok("ZoneCollection", "application/geo+json")
+    ),
+    "/api/v1/openapi.json": _get(
+        "This document",
+        {
+            "description": "OpenAPI 3.1",
+            "headers": _HEADERS,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+    ),
+    "/api/v1/problems/{code}": _get(
+        "What a problem type means (the target of a problem's type URI)",
+        _ok("ProblemType"),
+        params=[{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+        errors=("NotFound",),
+    ),
+    "/healthz": _get(
+        "Liveness and the live boundary version", _ok("Health"), cached=False, limited=False
+    ),
+}
+
+
+@functools.cache
+def _build() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+        "info": {
+            "title": "cyclemap API",
+            "version": API_VERSION,
+            "summary": "Find the utility billing cycle of an address, with its notes and dates.",
+            "description": (
+                "A read-only API: any origin may call it unless the server is configured "
+                "otherwise (CORS). Errors are application/problem+json (RFC 9457) with a "
+                "human-readable detail; invalid parameters are 400. Answers carry an ETag "
+                "and a short Cache-Control max-age."
+            ),
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "/"}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "responses": RESPONSES, "parameters": PARAMETERS},
+    }
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document (a fresh copy the caller may change)."""
+    return copy.deepcopy(_build())

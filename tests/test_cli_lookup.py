@@ -1,0 +1,68 @@
+"""``cyclemap lookup``: exit statuses and JSON, run through click's runner on a fixture city."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cyclemap.cli import main
+
+from .conftest import write_city
+from .test_city import NOTES, ROWS
+
+
+@pytest.fixture(scope="module")
+def city_dir(tmp_path_factory):
+    return write_city(tmp_path_factory.mktemp("cli-city"), addresses=ROWS, notes_toml=NOTES)
+
+
+def run(city_dir, *args):
+    url = f"sqlite:///{city_dir / 'live.sqlite'}"
+    return CliRunner().invoke(
+        main, ["--city", str(city_dir), "--database-url", url, "lookup", *args]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["101 S MAIN ST"], 0),
+        (["201 ELM ST"], 3),
+        (["9999 NOWHERE BLVD"], 4),
+        (["500 FAR RD"], 5),
+        (["--lon", "0.005", "--lat", "0.015"], 0),
+        (["--lon", "5", "--lat", "5"], 5),
+    ],
+)
+def test_exit_statuses(city_dir, args, status):
+    result = run(city_dir, *args)
+    assert result.exit_code == status, result.output
+
+
+def test_json_output_is_the_answer(city_dir):
+    result = run(city_dir, "--lon", "0.005", "--lat", "0.015", "--json")
+    body = json.loads(result.output)
+    assert body["status"] == "matched" and body["cycle"]["id"] == "2"
+
+
+def test_human_output_names_cycle_and_notes(city_dir):
+    result = run(city_dir, "101 S MAIN ST", "--date", "2020-02-21")
+    assert "Cycle 1" in result.output
+    assert "February bills for Cycles 1 and 2" in result.output
+    # the note's window ended 2020-04-30
+    later = run(city_dir, "101 S MAIN ST", "--date", "2020-05-01")
+    assert "February bills" not in later.output
+
+
+def test_bad_input_is_a_usage_error_not_a_traceback(city_dir):
+    result = run(city_dir, "--lon", "5")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_missing_city_folder(tmp_path):
+    result = CliRunner().invoke(main, ["--city", str(tmp_path / "nope"), "lookup", "1 A ST"])
+    assert result.exit_code == 2
+    assert "city.toml" in result.output
