@@ -339,10 +339,12 @@ class City:
         cycle_ids = {c.cycle_id for c in choices}
         shared = next(iter(cycle_ids)) if len(cycle_ids) == 1 and "" not in cycle_ids else None
         if shared and all(c.match_type is MatchType.STREET for c in cands):
-            # A street named without a number that lies wholly in one cycle: the cycle is certain
-            # even though the house is not, so the answer is matched at street level.
-            middle = cands[len(cands) // 2]
-            return self._answer_at(query, _location(middle), snapshot, today)
+            # A street named without a number: when every address point on it lies in one
+            # cycle, the cycle is certain even though the house is not (matched at street level).
+            lons, lats = self.geocoder.street_points(c.row for c in cands)
+            if set(snapshot.boundaries.locate_xy(lons, lats)) == {shared}:
+                middle = cands[len(cands) // 2]
+                return self._answer_at(query, _location(middle), snapshot, today)
         if shared:
             ref = self.cycle_refs.get(shared)
             return Answer(

@@ -155,7 +155,7 @@ class Store(VersionStore):
         >>> store = Store("sqlite://")
         >>> _ = store.upgrade()
         >>> store.seed_from_city(load_city_config(DEFAULT_CITY))
-        {'notes': 7, 'exceptions': 5}
+        {'notes': 7, 'exceptions': 6}
         >>> store.seed_from_city(load_city_config(DEFAULT_CITY))
         {}
         """

@@ -1,0 +1,139 @@
+"""Offline geocoding against the city's own address points: the matching cascade and suggest.
+
+``Geocoder(layer)`` precomputes its lookups once (well under a second for 20,000 points).
+``geocode(text)`` runs the cascade of named steps (``geocode_steps.STEPS``): ``exact``,
+``normalized``, ``fuzzy``, ``interpolated``, ``street``, and answers a ``GeocodeResult``:
+
+- ``matched``: one place; ``candidates[0]`` with its ``match_type`` and ``score``;
+- ``ambiguous``: the text fits several places (``101 MAIN ST`` when both N and S MAIN ST have a
+  101; the same address in two ZIPs; a street without a number; two misspelled names that score
+  about the same): every place is a candidate, none is picked;
+- ``not_found``: with the closest suggestions as candidates when there are any.
+
+Any string is accepted and none raises: text longer than ``MAX_ADDRESS_LENGTH`` (256) characters,
+empty text, emoji, punctuation, a ZIP or a number alone, a PO Box are all ``not_found`` with a
+``message`` saying why. Only a non-string raises (``InputError``).
+
+>>> from cyclemap.addresses import AddressLayer
+>>> layer = AddressLayer.from_records([
+...     {"number": n, "street": s, "lon": x, "lat": y}
+...     for n, s, x, y in [(101, "N MAIN ST", 0.0051, 0.012), (105, "N MAIN ST", 0.0051, 0.014),
+...                        (101, "S MAIN ST", 0.0051, 0.008), (12, "OAK AVE", 0.002, 0.002)]])
+>>> g = Geocoder(layer)
+>>> r = g.geocode("101 n main street")
+>>> r.status, r.candidates[0].matched_address, r.candidates[0].match_type.value
+('matched', '101 N MAIN ST', 'normalized')
+>>> g.geocode("101 Main St").status                   # N or S?
+'ambiguous'
+>>> g.geocode("103 N Main St").candidates[0].match_type.value
+'interpolated'
+>>> g.geocode("12 Oak Avneue").candidates[0].matched_address
+'12 OAK AVE'
+>>> [s.address for s in g.suggest("10 n m")]
+['101 N MAIN ST', '105 N MAIN ST']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from .addresses import AddressLayer
+from .errors import InputError
+from .geocode_index import AddressIndex
+from .geocode_steps import STEPS, Query, exact, run
+from .geocode_suggest import SuggestIndex
+from .geocode_types import (
+    AMBIGUOUS,
+    MATCHED,
+    NOT_FOUND,
+    Candidate,
+    GeocodeResult,
+    MatchType,
+    Suggestion,
+)
+from .normalize import MAX_ADDRESS_LENGTH
+
+__all__ = [
+    "AMBIGUOUS",
+    "MATCHED",
+    "MAX_ADDRESS_LENGTH",
+    "NOT_FOUND",
+    "STEPS",
+    "Candidate",
+    "GeocodeResult",
+    "Geocoder",
+    "MatchType",
+    "Suggestion",
+]
+
+
+class Geocoder:
+    """Geocodes addresses against one address layer; safe to share between threads.
+
+    ``aliases`` maps other names of streets to the layer's (``{"KINGS HWY": "KINGSHIGHWAY"}``,
+    ``{"MLK": "MARTIN LUTHER KING JR DR"}``); both sides are normalized. ``places`` are extra
+    city names that residents may write after the street (the layer's own city column is always
+    known), so that ``... KINGSHIGHWAY CAPE GIRARDEAU`` is read as street + city.
+    """
+
+    def __init__(
+        self,
+        layer: AddressLayer,
+        aliases: Mapping[str, str] | None = None,
+        *,
+        places: Iterable[str] | None = None,
+    ) -> None:
+        self.layer = layer
+        self.index = AddressIndex(layer, aliases, places)
+        self._suggest = SuggestIndex(self.index)
+
+    def __repr__(self) -> str:
+        return f"<Geocoder {len(self.layer)} points, {len(self.index.streets)} streets>"
+
+    def geocode(self, text: str) -> GeocodeResult:
+        """Where ``text`` is: ``matched``, ``ambiguous`` or ``not_found`` with candidates."""
+        if not isinstance(text, str):
+            raise InputError(f"an address must be text, not {type(text).__name__}")
+        return run(self.index, text)
+
+    def exact(self, text: str) -> GeocodeResult | None:
+        """The batch fast path: the answer when ``text`` is a layer address as written, else None.
+
+        A dict lookup on the text upper-cased with spaces collapsed; no parsing.
+        """
+        return exact(self.index, Query(self.index, text)) if isinstance(text, str) else None
+
+    def geocode_many(self, texts: Iterable[str]) -> list[GeocodeResult]:
+        """``geocode`` for many texts; repeated texts are geocoded once."""
+        seen: dict[str, GeocodeResult] = {}
+        out = []
+        for text in texts:
+            result = seen.get(text)
+            if result is None:
+                result = seen[text] = self.geocode(text)
+            out.append(result)
+        return out
+
+    def street_points(self, rows: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Every address point (lons, lats) on the streets of the given layer rows.
+
+        A street-level answer lists a sample of points along the street; whoever must be
+        sure the whole street lies in one zone checks all of them with this.
+        """
+        index = self.index
+        sids = sorted({int(index.site_sid[index.row_site[r]]) for r in rows})
+        if not sids:
+            return np.empty(0), np.empty(0)
+        sites = np.concatenate([index.street_all[sid] for sid in sids])
+        return index.site_lon[sites], index.site_lat[sites]
+
+    def suggest(self, query: str, limit: int = 10) -> list[Suggestion]:
+        """Completions for a partial address (``"1234 kin"``, ``"12 s spr"``), best first.
+
+        House numbers that start with the typed number on streets that start with the typed
+        street, the exact number first; a street alone gives streets. Never raises for text;
+        returns [] for text that cannot start an address.
+        """
+        return self._suggest.suggest(query, limit)

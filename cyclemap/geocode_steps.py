@@ -1,0 +1,442 @@
+"""The matching cascade: named steps with one signature, tried in order.
+
+Each step takes the index and the query and returns a ``GeocodeResult`` when it can answer, or
+None to pass the query on. ``STEPS`` is the order: ``exact`` (a dict lookup before any parsing),
+``unusable`` (empty text, a PO Box, a ZIP alone...), ``normalized``, ``fuzzy``, ``interpolated``,
+``street``, and ``not_found`` last (always answers, with the closest suggestions).
+
+Where the text fits several places the answer is ``ambiguous`` with every place as a candidate;
+no step ever picks one of several silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+from .geocode_index import SAME_PLACE_M, AddressIndex, StreetMatch, metres
+from .geocode_types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType
+from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, normalize_number
+
+# Scores (0..1) by how a candidate was found; assumptions multiply them down.
+SCORE_EXACT = 1.0
+SCORE_NORMALIZED = 0.95
+SCORE_FUZZY = 0.9  # times the name similarity
+SCORE_INTERPOLATED = 0.8
+SCORE_STREET = 0.5
+SCORE_SUGGESTION = 0.3
+UNIT_NOT_FOUND = 0.95  # a unit the layer does not have: the building instead
+OTHER_NUMBER_SUFFIX = 0.9  # "12B" when the layer has only 12 (same lot)
+ZIP_DIFFERS = 0.95
+
+#: a fuzzy street with the house number is accepted from this name similarity (times assumptions)
+FUZZY_ACCEPT = 0.6
+#: without the number as evidence (interpolation, street level) the name must be this close
+FUZZY_ACCEPT_WITHOUT_NUMBER = 0.8
+#: streets offered as suggestions with a not_found answer score at least this
+FUZZY_SUGGEST = 0.6
+#: names scoring within this of the best are "about the same" (about one letter in a short name):
+#: the house number must tell them apart, or the answer is ambiguous
+FUZZY_MARGIN = 0.1
+
+
+class Query:
+    """One text being geocoded; parsing and street lookups happen once, when a step asks."""
+
+    def __init__(self, index: AddressIndex, text: str) -> None:
+        self.index = index
+        self.text = text
+        #: the text upper-cased with whitespace collapsed (the exact step's key)
+        self.key = " ".join(text.upper().split()) if len(text) <= MAX_ADDRESS_LENGTH else ""
+
+    @cached_property
+    def parsed(self) -> ParsedAddress:
+        return self.index.parse(self.text)
+
+    @cached_property
+    def exact_streets(self) -> list[StreetMatch]:
+        return self.index.exact_streets(self.parsed) if self.parsed.name else []
+
+    @cached_property
+    def fuzzy_streets(self) -> list[StreetMatch]:
+        if not self.parsed.name or self.exact_streets:
+            return []
+        return self.index.fuzzy_streets(self.parsed)
+
+    def result(
+        self, status: str, candidates: list[Candidate], step: str, message: str = ""
+    ) -> GeocodeResult:
+        parsed = self.__dict__.get("parsed")
+        return GeocodeResult(status, candidates, parsed, self.text, step, message)
+
+
+Step = Callable[[AddressIndex, Query], GeocodeResult | None]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _site_candidate(
+    index: AddressIndex,
+    site: int,
+    query: Query,
+    match_type: MatchType,
+    score: float,
+    notes: tuple[str, ...] = (),
+) -> list[Candidate]:
+    """The candidate(s) for a site: the typed unit's row if the layer has it, else the building.
+
+    A building whose unit points lie far apart (more than ``SAME_PLACE_M``) is several places.
+    """
+    wanted = query.parsed.unit_id if "parsed" in query.__dict__ else ""
+    if wanted:
+        row = index.site_unit_row(site, wanted)
+        if row is not None:
+            return [_candidate(index, row, match_type, score, notes, unit=True)]
+        score *= UNIT_NOT_FOUND
+        notes = (*notes, f"unit {query.parsed.unit} not in the layer: the building")
+    if index.site_spread_m(site) > SAME_PLACE_M:
+        return [
+            _candidate(index, r, match_type, score, notes, unit=True) for r in index.site_rows[site]
+        ]
+    return [_candidate(index, int(index.site_row[site]), match_type, score, notes, unit=False)]
+
+
+def _candidate(
+    index: AddressIndex,
+    row: int,
+    match_type: MatchType,
+    score: float,
+    notes: tuple[str, ...],
+    *,
+    unit: bool,
+) -> Candidate:
+    layer = index.layer
+    return Candidate(
+        matched_address=layer.address(row, unit=unit),
+        lon=float(layer.lon[row]),
+        lat=float(layer.lat[row]),
+        match_type=match_type,
+        score=round(min(score, 1.0), 4),
+        zip=layer.zip[row],
+        city=layer.city[row],
+        street=index.streets[int(layer.street_id[row])].key,
+        number=layer.number[row],
+        unit=layer.unit[row] if unit else "",
+        row=row,
+        notes=notes,
+    )
+
+
+def _filter_place(
+    index: AddressIndex, query: Query, sites: list[int]
+) -> tuple[list[int], float, tuple[str, ...]]:
+    """Keep the sites in the typed ZIP (and city) when any are; else all, a little less sure."""
+    p = query.parsed
+    factor, notes = 1.0, ()
+    if p.zip and len(sites) > 0:
+        in_zip = [s for s in sites if index.layer.zip[int(index.site_row[s])] == p.zip]
+        if in_zip:
+            sites = in_zip
+        elif any(index.layer.zip[int(index.site_row[s])] for s in sites):
+            factor, notes = ZIP_DIFFERS, (f"ZIP {p.zip} differs from the layer's",)
+    if p.city and len(sites) > 1:
+        in_city = [s for s in sites if index.layer.city[int(index.site_row[s])] == p.city]
+        if in_city:
+            sites = in_city
+    return sites, factor, notes
+
+
+def _decide(query: Query, candidates: list[Candidate], step: str) -> GeocodeResult:
+    """``matched`` when every candidate is one place, else ``ambiguous`` with all of them."""
+    candidates = sorted(candidates, key=lambda c: -c.score)
+    first = candidates[0]
+    same_place = all(
+        metres(first.lon, first.lat, c.lon, c.lat) <= SAME_PLACE_M
+        and c.matched_address == first.matched_address
+        for c in candidates[1:]
+    )
+    if same_place:
+        return query.result(MATCHED, [first], step)
+    message = f"the address fits {len(candidates)} places"
+    return query.result(AMBIGUOUS, candidates, step, message)
+
+
+def _number_sites(
+    index: AddressIndex, query: Query, matches: list[StreetMatch]
+) -> list[tuple[StreetMatch, int, float, tuple[str, ...]]]:
+    """Real sites with the typed house number on the given streets (same-lot number next)."""
+    p = query.parsed
+    found = []
+    for m in matches:
+        for s in index.sites_for(m.sid, p.number):
+            found.append((m, s, 1.0, ()))
+    if not found and p.number_value is not None:
+        # "12B" or "12 1/2" when the layer has 12 (or only 12A): the same lot, less sure
+        for m in matches:
+            sites = index.sites_for_value(m.sid, p.number_value)
+            plain = [
+                s
+                for s in sites
+                if index.layer.number[int(index.site_row[s])] == str(p.number_value)
+            ]
+            for s in plain or sites:
+                instead = index.layer.number[int(index.site_row[s])]
+                note = f"house number {p.number} not in the layer: {instead}"
+                found.append((m, s, OTHER_NUMBER_SUFFIX, (note,)))
+    if not found:
+        return []
+    sites, factor, notes = _filter_place(index, query, [s for _, s, _, _ in found])
+    keep = set(sites)
+    return [(m, s, f * factor, n + notes) for m, s, f, n in found if s in keep]
+
+
+# -- the steps -----------------------------------------------------------------------------------
+def exact(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """The text is an address of the layer as written (upper case, spaces collapsed)."""
+    sites = index.exact.get(query.key)
+    if sites:
+        cands = [
+            c for s in sites for c in _site_candidate(index, s, query, MatchType.EXACT, SCORE_EXACT)
+        ]
+        return _decide(query, cands, "exact")
+    rows = index.exact_unit.get(query.key)
+    if rows:
+        cands = [_candidate(index, r, MatchType.EXACT, SCORE_EXACT, (), unit=True) for r in rows]
+        return _decide(query, cands, "exact")
+    return None
+
+
+def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """Text that is no street address: too long, empty, a PO Box, a ZIP or a number alone."""
+    if len(query.text) > MAX_ADDRESS_LENGTH:
+        return query.result(
+            NOT_FOUND,
+            [],
+            "unusable",
+            f"the text is too long to be an address ({len(query.text)} characters; "
+            f"at most {MAX_ADDRESS_LENGTH})",
+        )
+    p = query.parsed
+    if p.kind == "po_box":
+        return query.result(
+            NOT_FOUND, [], "unusable", "a PO Box is not a place: type the street address"
+        )
+    if p.kind == "empty" or not p.name and not p.number:
+        what = "a ZIP code alone is" if p.zip else "the text is"
+        return query.result(NOT_FOUND, [], "unusable", f"{what} not a street address")
+    if not p.name:
+        cands = _same_number_elsewhere(index, p)
+        return query.result(NOT_FOUND, cands, "unusable", "a house number needs a street")
+    return None
+
+
+def normalized(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """The normalized number and street are a real address point (any of the best streets)."""
+    p = query.parsed
+    if not p.number or not query.exact_streets:
+        return None
+    found = _number_sites(index, query, query.exact_streets)
+    if not found:
+        return None
+    cands = [
+        c
+        for m, s, f, notes in found
+        for c in _site_candidate(
+            index, s, query, MatchType.NORMALIZED, SCORE_NORMALIZED * m.factor * f, m.notes + notes
+        )
+    ]
+    return _decide(query, cands, "normalized")
+
+
+def fuzzy(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """A misspelled street whose closest names have the house number as a real point.
+
+    Names scoring about the same as the best (within ``FUZZY_MARGIN``) are all considered; the
+    number tells them apart, or the answer is ambiguous. A name that has the number but scores
+    clearly below a name that has not is never taken.
+    """
+    p = query.parsed
+    matches = query.fuzzy_streets
+    if not p.number or not matches:
+        return None
+    top = matches[0].score
+    if top < FUZZY_ACCEPT:
+        return None
+    near = [m for m in matches if m.score >= top - FUZZY_MARGIN]
+    found = _number_sites(index, query, near)
+    if not found:
+        return None
+    cands = [
+        c
+        for m, s, f, notes in found
+        for c in _site_candidate(
+            index, s, query, MatchType.FUZZY, SCORE_FUZZY * m.score * f, m.notes + notes
+        )
+    ]
+    return _decide(query, cands, "fuzzy")
+
+
+def _confident_streets(query: Query) -> list[StreetMatch]:
+    """The streets a query names without a house number to confirm them: exact names, or one
+    fuzzy name clearly ahead of the rest."""
+    if query.exact_streets:
+        return query.exact_streets
+    matches = query.fuzzy_streets
+    if not matches or matches[0].score < FUZZY_ACCEPT_WITHOUT_NUMBER:
+        return []
+    name = query.index.streets[matches[0].sid].name
+    rivals = [
+        m
+        for m in matches
+        if query.index.streets[m.sid].name != name and m.score >= matches[0].score - FUZZY_MARGIN
+    ]
+    if rivals:
+        return []
+    return [m for m in matches if query.index.streets[m.sid].name == name]
+
+
+def interpolated(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """No such address point: place the number between its real neighbours on the same street
+    and side, on every street the text may name (never beyond the street's numbers)."""
+    p = query.parsed
+    if not p.number or p.number_value is None:
+        return None
+    cands = []
+    for m in _confident_streets(query):
+        point = index.interpolate(m.sid, p.number_value)
+        if point is None:
+            continue
+        lon, lat, lo, hi = point
+        street = index.streets[m.sid]
+        label = index.layer.street_labels[m.sid]
+        row = int(index.site_row[lo])
+        low = index.layer.number[row]
+        high = index.layer.number[int(index.site_row[hi])]
+        cands.append(
+            Candidate(
+                matched_address=f"{p.number} {label}",
+                lon=lon,
+                lat=lat,
+                match_type=MatchType.INTERPOLATED,
+                score=round(SCORE_INTERPOLATED * m.score, 4),
+                zip=index.layer.zip[row],
+                city=index.layer.city[row],
+                street=street.key,
+                number=p.number,
+                notes=(*m.notes, f"placed between {low} and {high}"),
+            )
+        )
+    if not cands:
+        return None
+    return _decide(query, cands, "interpolated")
+
+
+def street(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """A street without a number: points spread along it (and along every street it may name)."""
+    p = query.parsed
+    if p.number:
+        return None
+    matches = _confident_streets(query)
+    if not matches:
+        return None
+    cands = []
+    for m in matches:
+        sites, _, _ = _filter_place(index, query, index.spread_sites(m.sid))
+        for s in sites:
+            row = int(index.site_row[s])
+            c = _candidate(
+                index, row, MatchType.STREET, SCORE_STREET * m.score, m.notes, unit=False
+            )
+            cands.append(c)
+    if not cands:
+        return None
+    if len(cands) == 1:
+        return query.result(MATCHED, cands, "street")
+    return query.result(
+        AMBIGUOUS,
+        cands,
+        "street",
+        "a street without a house number: points along it",
+    )
+
+
+def not_found(index: AddressIndex, query: Query) -> GeocodeResult:
+    """Nothing fits: the closest real addresses on the street, or the closest street names."""
+    p = query.parsed
+    cands: list[Candidate] = []
+    streets = _confident_streets(query)
+    if streets and p.number_value is not None:
+        for m in streets:
+            for s in index.nearest_sites(m.sid, p.number_value):
+                row = int(index.site_row[s])
+                cands.append(
+                    _candidate(
+                        index,
+                        row,
+                        MatchType.STREET,
+                        SCORE_SUGGESTION * m.score,
+                        m.notes,
+                        unit=False,
+                    )
+                )
+        label = index.layer.street_labels[streets[0].sid]
+        message = f"there is no {p.number} on {label} (nor between two of its addresses)"
+    else:
+        seen = set()
+        for m in query.fuzzy_streets:
+            name = index.streets[m.sid].name
+            if name in seen or m.score < FUZZY_SUGGEST or len(seen) >= 5:
+                continue
+            seen.add(name)
+            spread = index.spread_sites(m.sid)
+            row = int(index.site_row[spread[len(spread) // 2]])
+            cands.append(
+                _candidate(
+                    index, row, MatchType.STREET, SCORE_SUGGESTION * m.score, m.notes, unit=False
+                )
+            )
+        if not p.name:
+            message = "no street in the text"
+        elif query.fuzzy_streets and query.fuzzy_streets[0].score >= FUZZY_ACCEPT:
+            message = "no street named like that has this house number"
+        else:
+            message = "no street of that name"
+    return query.result(NOT_FOUND, cands, "not_found", message)
+
+
+def _same_number_elsewhere(index: AddressIndex, p: ParsedAddress, k: int = 5) -> list[Candidate]:
+    parsed_number = normalize_number(p.number) if p.number else None
+    if parsed_number is None:
+        return []
+    out = []
+    for sid in range(len(index.streets)):
+        for s in index.sites_for(sid, parsed_number[0]):
+            row = int(index.site_row[s])
+            out.append(_candidate(index, row, MatchType.STREET, SCORE_SUGGESTION, (), unit=False))
+            if len(out) >= k:
+                return out
+    return out
+
+
+#: the cascade, in order; ``not_found`` always answers
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("exact", exact),
+    ("unusable", unusable),
+    ("normalized", normalized),
+    ("fuzzy", fuzzy),
+    ("interpolated", interpolated),
+    ("street", street),
+    ("not_found", not_found),
+)
+
+
+def run(index: AddressIndex, text: str) -> GeocodeResult:
+    """Try each step in ``STEPS`` until one answers."""
+    query = Query(index, text)
+    for _name, step in STEPS:
+        result = step(index, query)
+        if result is not None:
+            return result
+    raise AssertionError("not_found always answers")  # pragma: no cover
+
+
+__all__ = ["STEPS", "Query", "Step", "run"]

@@ -1,0 +1,108 @@
+"""The geocoder's answers: small dataclasses (re-exported by ``cyclemap.geocode``)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from .normalize import ParsedAddress
+
+MATCHED = "matched"
+AMBIGUOUS = "ambiguous"
+NOT_FOUND = "not_found"
+
+
+class MatchType(enum.Enum):
+    """How a candidate was found (its ``value`` is the ``match_type`` of the lookup JSON)."""
+
+    #: the text, upper-cased with spaces collapsed, is an address of the layer as written
+    EXACT = "exact"
+    #: the normalized number and street (and unit) are an address point of the layer
+    NORMALIZED = "normalized"
+    #: the street name was misspelled; the number is an address point on the street it is closest to
+    FUZZY = "fuzzy"
+    #: no such address point: placed between its neighbours on the same street and side
+    INTERPOLATED = "interpolated"
+    #: a street without a number (or a point on it offered as a suggestion)
+    STREET = "street"
+    #: a point given as lon/lat (used by ``City.lookup(lon=, lat=)``; the geocoder never makes one)
+    POINT = "point"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One place an address may be, with how it was found and how sure we are (0..1)."""
+
+    matched_address: str
+    lon: float
+    lat: float
+    match_type: MatchType
+    score: float
+    zip: str = ""
+    city: str = ""
+    #: the normalized street (``"N KINGSHIGHWAY"``) and house number of the match
+    street: str = ""
+    number: str = ""
+    unit: str = ""
+    #: the layer row the point comes from (None for an interpolated point)
+    row: int | None = None
+    #: what was assumed to get here, in words ("directional N added", "unit 5 not in the layer")
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The candidate as JSON-ready data."""
+        return {
+            "matched_address": self.matched_address,
+            "lon": round(self.lon, 7),
+            "lat": round(self.lat, 7),
+            "match_type": self.match_type.value,
+            "score": round(self.score, 3),
+            "zip": self.zip or None,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class GeocodeResult:
+    """The geocoder's answer: ``status`` is ``matched``, ``ambiguous`` or ``not_found``.
+
+    ``candidates`` are best first: the match (``matched``), the places the text fits
+    (``ambiguous``), or the closest suggestions (``not_found``, possibly empty). ``step`` names the
+    cascade step that answered; ``message`` says in words why an answer is not a match.
+    """
+
+    status: str
+    candidates: list[Candidate] = field(default_factory=list)
+    parsed: ParsedAddress | None = None
+    query: str = ""
+    step: str = ""
+    message: str = ""
+
+    @property
+    def best(self) -> Candidate | None:
+        """The match when ``status == "matched"``, else None."""
+        return self.candidates[0] if self.status == MATCHED and self.candidates else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data."""
+        return {
+            "status": self.status,
+            "query": self.query,
+            "step": self.step,
+            "message": self.message,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A completion for what a resident is typing."""
+
+    address: str
+    lon: float
+    lat: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"address", "lon", "lat"}`` as in ``/api/v1/suggest``."""
+        return {"address": self.address, "lon": round(self.lon, 7), "lat": round(self.lat, 7)}

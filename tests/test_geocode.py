@@ -1,0 +1,446 @@
+"""The matching cascade and suggest: a tiny fixture layer, the real Cambridge layer, the demo."""
+
+from __future__ import annotations
+
+import random
+import string
+import time
+from pathlib import Path
+
+import pytest
+
+from cyclemap.addresses import AddressLayer, read_addresses
+from cyclemap.config import load_city_config
+from cyclemap.errors import ConfigError, InputError
+from cyclemap.geocode import STEPS, Geocoder, MatchType
+
+DATA = Path(__file__).parent / "data" / "addresses"
+ROOT = Path(__file__).resolve().parent.parent
+
+# Streets of the fixture layer (lon/lat around 0..0.02, ~111 m per 0.001 degree):
+# N and S KINGSHIGHWAY are two halves with the same numbers 100-120 (N has no 111); OAK AVE has
+# two points 2 km apart; ELM ST 700 exists in two ZIPs; 1250 ACADEMY LN has units only.
+ROWS: list[tuple] = []
+for n in range(100, 122):
+    x = 0.0051 if n % 2 else 0.0049
+    if n != 111:
+        ROWS.append((n, "N KINGSHIGHWAY", "", "00001", x, 0.011 + (n - 100) // 2 * 0.0003))
+    ROWS.append((n, "S KINGSHIGHWAY", "", "00001", x, 0.009 - (n - 100) // 2 * 0.0003))
+ROWS += [
+    (10, "S SPRIGG ST", "", "00001", 0.0101, 0.005),
+    (12, "S SPRIGG ST", "", "00001", 0.0101, 0.0052),
+    (14, "S SPRIGG ST", "", "00001", 0.0101, 0.0054),
+    ("58", "WILLIAM ST", "", "00001", 0.012, 0.015),
+    ("58 1/2", "WILLIAM ST", "", "00001", 0.01205, 0.015),
+    (60, "WILLIAM ST", "", "00001", 0.0122, 0.015),
+    (70, "WILLIAM AVE", "", "00001", 0.014, 0.016),
+    (301, "OAK AVE", "", "00001", 0.002, 0.002),
+    (399, "OAK AVE", "", "00001", 0.020, 0.002),
+    (700, "ELM ST", "", "00001", 0.016, 0.004),
+    (700, "ELM ST", "", "00002", 0.018, 0.018),
+    (1250, "ACADEMY LN", "APT 1", "00001", 0.003, 0.017),
+    (1250, "ACADEMY LN", "APT 2", "00001", 0.003, 0.017),
+    (1300, "ACADEMY LN", "", "00001", 0.0035, 0.017),
+    (1000, "US HIGHWAY 61", "", "00001", 0.019, 0.010),
+    (1002, "US HIGHWAY 61", "", "00001", 0.019, 0.0102),
+    (500, "STATE HIGHWAY 74", "", "00001", 0.001, 0.019),
+    (2505, "VETERANS MEMORIAL DR", "", "00001", 0.007, 0.019),
+    (15, "BRANT ST", "", "00001", 0.015, 0.001),
+    (15, "GRANT ST", "", "00001", 0.001, 0.015),
+    (40, "LACEY ST", "", "00001", 0.0125, 0.0125),
+]
+
+
+def write_layer(folder: Path, rows: list[tuple]) -> Path:
+    lines = ["house_number,street,unit,city,zip,lon,lat"]
+    lines += [f"{n},{s},{u},TESTVILLE,{z},{x},{y}" for n, s, u, z, x, y in rows]
+    path = folder / "addresses.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+COLUMNS = {
+    "number": "house_number",
+    "street": "street",
+    "unit": "unit",
+    "city": "city",
+    "zip": "zip",
+    "lon": "lon",
+    "lat": "lat",
+}
+
+
+@pytest.fixture(scope="module")
+def geocoder(tmp_path_factory) -> Geocoder:
+    path = write_layer(tmp_path_factory.mktemp("layer"), ROWS)
+    return Geocoder(read_addresses(path, COLUMNS))
+
+
+def addresses(result) -> list[str]:
+    return [c.matched_address for c in result.candidates]
+
+
+# -- the cascade ----------------------------------------------------------------------------------
+def test_the_cascade_is_a_list_of_named_steps():
+    assert [name for name, _ in STEPS] == [
+        "exact", "unusable", "normalized", "fuzzy", "interpolated", "street", "not_found",
+    ]  # fmt: skip
+    assert [m.value for m in MatchType] == [
+        "exact", "normalized", "fuzzy", "interpolated", "street", "point",
+    ]  # fmt: skip
+
+
+def test_exact(geocoder):
+    r = geocoder.geocode("101  n kingshighway")
+    assert (r.status, r.step) == ("matched", "exact")
+    best = r.candidates[0]
+    assert (best.matched_address, best.match_type, best.score) == (
+        "101 N KINGSHIGHWAY", MatchType.EXACT, 1.0,
+    )  # fmt: skip
+    assert (best.lon, best.lat, best.zip) == (0.0051, 0.011, "00001")
+    assert geocoder.exact("1250 ACADEMY LN APT 2").candidates[0].unit == "APT 2"
+    assert geocoder.exact("1250 Academy Lane") is None  # the fast path never parses
+
+
+def test_normalized(geocoder):
+    r = geocoder.geocode("101 North Kingshighway Street, Testville 00001")
+    best = r.best
+    assert (r.status, best.matched_address, best.match_type) == (
+        "matched", "101 N KINGSHIGHWAY", MatchType.NORMALIZED,
+    )  # fmt: skip
+    assert 0.85 < best.score < 0.95
+    assert "suffix ST not in the layer" in best.notes
+    assert geocoder.geocode("12 S. Sprigg").best.matched_address == "12 S SPRIGG ST"
+    assert geocoder.geocode("12 south sprigg st").best.score == 0.95
+
+
+def test_fuzzy(geocoder):
+    r = geocoder.geocode("12 S Sprig St")
+    assert (r.status, r.best.matched_address, r.best.match_type) == (
+        "matched", "12 S SPRIGG ST", MatchType.FUZZY,
+    )  # fmt: skip
+    assert 0.6 < r.best.score < 0.9
+    # an abbreviation of a long name is a fuzzy match too
+    assert geocoder.geocode("110 N Kingshwy").best.matched_address == "110 N KINGSHIGHWAY"
+    assert geocoder.geocode("40 Lacy St").best.matched_address == "40 LACEY ST"
+
+
+def test_two_names_about_as_close_are_ambiguous(geocoder):
+    r = geocoder.geocode("15 Trant St")
+    assert r.status == "ambiguous"
+    assert sorted(addresses(r)) == ["15 BRANT ST", "15 GRANT ST"]
+
+
+def test_fuzzy_names_keep_to_the_typed_zip(tmp_path):
+    rows = [
+        (15, "BRANT ST", "", "00001", 0.015, 0.001),
+        (15, "GRANT ST", "", "00002", 0.001, 0.015),
+    ]
+    g = Geocoder(read_addresses(write_layer(tmp_path, rows), COLUMNS))
+    assert g.geocode("15 Trant St").status == "ambiguous"
+    assert g.geocode("15 Trant St 00002").best.matched_address == "15 GRANT ST"
+    assert g.geocode("15 Trant St, Testville 00001").best.matched_address == "15 BRANT ST"
+
+
+def test_nothing_close_is_not_found(geocoder):
+    r = geocoder.geocode("15 Zzyzx Rd")
+    assert r.status == "not_found" and r.candidates == []
+
+
+def test_interpolated_between_real_neighbours_on_the_same_side(geocoder):
+    r = geocoder.geocode("111 N Kingshighway")
+    best = r.best
+    assert (r.status, best.match_type, best.matched_address) == (
+        "matched", MatchType.INTERPOLATED, "111 N KINGSHIGHWAY",
+    )  # fmt: skip
+    assert best.lon == pytest.approx(0.0051)  # the odd side
+    assert 0.011 + 4 * 0.0003 < best.lat < 0.011 + 6 * 0.0003  # between 109 and 113
+    assert best.score == pytest.approx(0.8)
+    assert best.row is None and "placed between 109 and 113" in best.notes
+
+
+def test_never_extrapolated_or_across_a_long_gap(geocoder):
+    beyond = geocoder.geocode("131 N Kingshighway")
+    assert beyond.status == "not_found"
+    assert "121 N KINGSHIGHWAY" in addresses(beyond)  # the closest real numbers, as suggestions
+    gap = geocoder.geocode("351 Oak Ave")  # 301 and 399 are 2 km apart
+    assert gap.status == "not_found"
+    assert sorted(addresses(gap)) == ["301 OAK AVE", "399 OAK AVE"]
+
+
+def test_street_without_number_gives_points_along_it(geocoder):
+    r = geocoder.geocode("N Kingshighway")
+    assert r.status == "ambiguous"
+    assert {c.match_type for c in r.candidates} == {MatchType.STREET}
+    assert {c.street for c in r.candidates} == {"N KINGSHIGHWAY"}
+    assert all(c.score == 0.5 for c in r.candidates)
+    both = geocoder.geocode("Kingshighway")
+    assert {c.street for c in both.candidates} == {"N KINGSHIGHWAY", "S KINGSHIGHWAY"}
+    one = geocoder.geocode("veterans memorial drive")
+    assert (one.status, one.best.match_type) == ("matched", MatchType.STREET)
+
+
+def test_missing_directional_where_both_halves_have_the_number_is_ambiguous(geocoder):
+    r = geocoder.geocode("101 Kingshighway")
+    assert r.status == "ambiguous"
+    assert sorted(addresses(r)) == ["101 N KINGSHIGHWAY", "101 S KINGSHIGHWAY"]
+    assert geocoder.geocode("101 S Kingshighway").best.matched_address == "101 S KINGSHIGHWAY"
+    assert geocoder.geocode("101 Kingshighway N").best.matched_address == "101 N KINGSHIGHWAY"
+    # 111 is a real point only on S KINGSHIGHWAY: the one address in the city that fits
+    assert geocoder.geocode("111 Kingshighway").best.matched_address == "111 S KINGSHIGHWAY"
+
+
+def test_same_address_in_two_zips_is_ambiguous_unless_the_zip_is_given(geocoder):
+    r = geocoder.geocode("700 Elm St")
+    assert r.status == "ambiguous"
+    assert sorted(c.zip for c in r.candidates) == ["00001", "00002"]
+    assert geocoder.geocode("700 ELM ST").status == "ambiguous"  # the exact step too
+    given = geocoder.geocode("700 Elm Street, Testville 00002")
+    assert (given.status, given.best.zip, given.best.lat) == ("matched", "00002", 0.018)
+
+
+def test_units(geocoder):
+    for text in ["1250 Academy Ln Apt 2", "1250 academy lane #2", "1250 Academy Ln, Unit 2"]:
+        best = geocoder.geocode(text).best
+        assert (best.matched_address, best.unit) == ("1250 ACADEMY LN APT 2", "APT 2"), text
+    building = geocoder.geocode("1250 Academy Ln").best
+    assert (building.matched_address, building.unit) == ("1250 ACADEMY LN", "")
+    # a unit the layer does not have: the building, a little less sure, never not_found
+    r = geocoder.geocode("1300 Academy Ln Apt 9")
+    assert (r.status, r.best.matched_address, r.best.match_type) == (
+        "matched", "1300 ACADEMY LN", MatchType.NORMALIZED,
+    )  # fmt: skip
+    assert r.best.score < 0.95 and "unit APT 9 not in the layer: the building" in r.best.notes
+
+
+def test_house_number_suffixes(geocoder):
+    assert geocoder.geocode("58 1/2 William St").best.matched_address == "58 1/2 WILLIAM ST"
+    assert geocoder.geocode("58-1/2 William St").best.matched_address == "58 1/2 WILLIAM ST"
+    same_lot = geocoder.geocode("58B William St").best
+    assert same_lot.matched_address == "58 WILLIAM ST" and same_lot.score < 0.9
+
+
+def test_suffix_is_evidence_when_given(geocoder):
+    assert geocoder.geocode("70 William").best.matched_address == "70 WILLIAM AVE"
+    assert geocoder.geocode("60 William").best.matched_address == "60 WILLIAM ST"
+    assert geocoder.geocode("60 William Ave").status == "not_found"  # WILLIAM AVE has no 60
+
+
+@pytest.mark.parametrize(
+    "text, address",
+    [
+        ("1000 US Hwy 61", "1000 US HIGHWAY 61"), ("1000 us highway 61", "1000 US HIGHWAY 61"),
+        ("1000 Highway 61", "1000 US HIGHWAY 61"), ("1000 Hwy 61", "1000 US HIGHWAY 61"),
+        ("1000 US 61", "1000 US HIGHWAY 61"), ("1002 U.S. 61", "1002 US HIGHWAY 61"),
+        ("500 State Hwy 74", "500 STATE HIGHWAY 74"), ("500 MO 74", "500 STATE HIGHWAY 74"),
+        ("500 Route 74", "500 STATE HIGHWAY 74"), ("500 State Route 74", "500 STATE HIGHWAY 74"),
+        ("500 Hihgway 74", "500 STATE HIGHWAY 74"),
+    ],
+)  # fmt: skip
+def test_highway_forms_find_the_stored_names(geocoder, text, address):
+    assert geocoder.geocode(text).best.matched_address == address
+
+
+def test_a_highway_number_in_two_systems_is_ambiguous(tmp_path):
+    rows = [
+        (10, "US HIGHWAY 61", "", "00001", 0.001, 0.001),
+        (10, "STATE HIGHWAY 61", "", "00001", 0.019, 0.019),
+    ]
+    g = Geocoder(read_addresses(write_layer(tmp_path, rows), COLUMNS))
+    assert g.geocode("10 Highway 61").status == "ambiguous"
+    assert g.geocode("10 US Hwy 61").best.matched_address == "10 US HIGHWAY 61"
+
+
+def test_kingshighway_with_a_suffix_still_finds_the_name(geocoder):
+    best = geocoder.geocode("101 N Kingshighway St").best
+    assert best.matched_address == "101 N KINGSHIGHWAY"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", "   ", "!!!", "x" * 10_000, "🏠🏠🏠", "'; DROP TABLE notes; --", "00001", "63701-1234",
+        "1234", "PO Box 55", "P.O. Box 12, Testville", "\x00\x01", "1 2 3 4 5 6", "#", "/", "-",
+        "Apt 5", "Testville", "N", "ST", "1/2", "9" * 300, "Ĝ" * 50, "99999999999 N Kingshighway",
+        "-5 Main St", "0 N Kingshighway",
+    ],
+)  # fmt: skip
+def test_garbage_is_not_found_and_never_raises(geocoder, text):
+    r = geocoder.geocode(text)
+    assert r.status == "not_found"
+    assert r.message
+    geocoder.suggest(text)
+
+
+def test_random_text_never_raises(geocoder):
+    rng = random.Random(3)
+    words = ["N", "KINGSHIGHWAY", "ST", "APT", "#", "1/2", "HWY", "61", "US", "MO", ",", "-"]
+    alphabet = string.printable + "éß🏠\u200b\x00Ж中"
+    for i in range(400):
+        if i % 2:
+            text = " ".join(rng.choice(words + ["9" * 20, "101"]) for _ in range(rng.randint(0, 7)))
+        else:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert geocoder.geocode(text).status in {"matched", "ambiguous", "not_found"}
+        geocoder.suggest(text[: rng.randint(0, len(text))])
+
+
+def test_garbage_messages(geocoder):
+    assert "too long" in geocoder.geocode("x" * 10_000).message
+    assert "PO Box" in geocoder.geocode("PO Box 55").message
+    assert "ZIP code alone" in geocoder.geocode("00001").message
+    only_number = geocoder.geocode("1250")
+    assert "needs a street" in only_number.message
+    assert addresses(only_number) == ["1250 ACADEMY LN"]
+
+
+def test_not_a_string_is_an_input_error(geocoder):
+    with pytest.raises(InputError):
+        geocoder.geocode(None)  # type: ignore[arg-type]
+    assert geocoder.suggest(None) == []  # type: ignore[arg-type]
+
+
+def test_aliases(tmp_path):
+    layer = read_addresses(write_layer(tmp_path, ROWS), COLUMNS)
+    g = Geocoder(layer, aliases={"Kings Hwy": "N Kingshighway", "Vets": "Veterans Memorial Dr"})
+    assert g.geocode("101 Kings Hwy").best.matched_address == "101 N KINGSHIGHWAY"
+    assert g.geocode("2505 Vets").best.matched_address == "2505 VETERANS MEMORIAL DR"
+    with pytest.raises(ConfigError, match="not a street of the address layer"):
+        Geocoder(layer, aliases={"Nowhere": "Imaginary Blvd"})
+
+
+def test_places_after_the_street_are_read_as_the_city(geocoder):
+    best = geocoder.geocode("101 N Kingshighway Testville 00001").best
+    assert best.matched_address == "101 N KINGSHIGHWAY"
+
+
+def test_results_serialize(geocoder):
+    r = geocoder.geocode("111 N Kingshighway")
+    body = r.to_dict()
+    assert body["status"] == "matched" and body["step"] == "interpolated"
+    cand = body["candidates"][0]
+    assert cand["match_type"] == "interpolated" and cand["matched_address"] == "111 N KINGSHIGHWAY"
+    assert set(cand) >= {"matched_address", "lon", "lat", "match_type", "score", "zip"}
+    assert r.parsed.number == "111"
+
+
+def test_geocode_many_reuses_answers(geocoder):
+    out = geocoder.geocode_many(["101 N Kingshighway", "101 N Kingshighway", ""])
+    assert out[0] is out[1] and out[2].status == "not_found"
+
+
+# -- suggest --------------------------------------------------------------------------------------
+def test_suggest_completes_number_and_street(geocoder):
+    got = [s.address for s in geocoder.suggest("10 n k")]
+    assert got[:3] == ["100 N KINGSHIGHWAY", "101 N KINGSHIGHWAY", "102 N KINGSHIGHWAY"]
+    assert len(got) == 10 and all(a.startswith("1") for a in got)
+    assert [s.address for s in geocoder.suggest("12 s spr")] == ["12 S SPRIGG ST"]
+    assert [s.address for s in geocoder.suggest("12 south sprigg street")] == ["12 S SPRIGG ST"]
+    kin = [s.address for s in geocoder.suggest("101 kin")]
+    assert kin == ["101 N KINGSHIGHWAY", "101 S KINGSHIGHWAY"]
+
+
+def test_suggest_streets_and_points(geocoder):
+    got = geocoder.suggest("willi")
+    assert [s.address for s in got] == ["WILLIAM AVE", "WILLIAM ST"]
+    assert all(isinstance(s.lon, float) for s in got)
+    assert got[0].to_dict() == {"address": "WILLIAM AVE", "lon": 0.014, "lat": 0.016}
+
+
+def test_suggest_limit_typos_and_highways(geocoder):
+    assert len(geocoder.suggest("1", limit=3)) == 3
+    assert geocoder.suggest("1", limit=0) == []
+    assert [s.address for s in geocoder.suggest("12 s sprg")] == ["12 S SPRIGG ST"]
+    assert [s.address for s in geocoder.suggest("1000 us hwy 6")] == ["1000 US HIGHWAY 61"]
+    assert [s.address for s in geocoder.suggest("700 elm")] == [
+        "700 ELM ST, 00001",
+        "700 ELM ST, 00002",
+    ]
+    # no such number: where it would be
+    assert [s.address for s in geocoder.suggest("111 n kingsh")] == ["111 N KINGSHIGHWAY"]
+
+
+# -- real layers -----------------------------------------------------------------------------------
+CAMBRIDGE_PARTS = {
+    "number": "street_number",
+    "number_suffix": "street_number_suffix",
+    "name": "street_name",
+    "type": "street_suffix",
+    "postdir": "dir_suffix",
+    "lon": "lon",
+    "lat": "lat",
+}
+
+
+@pytest.fixture(scope="module")
+def cambridge():
+    import pandas as pd
+
+    frame = pd.read_csv(DATA / "cambridge_sample.csv", dtype=str, keep_default_na=False)
+    return Geocoder(read_addresses(DATA / "cambridge_sample.csv", CAMBRIDGE_PARTS)), frame
+
+
+def test_cambridge_addresses_geocode_back_to_their_own_point(cambridge):
+    geocoder, frame = cambridge
+    counts = frame.groupby("full_address").size()
+    wrong = []
+    for row in frame.itertuples():
+        r = geocoder.geocode(row.full_address + ", Cambridge, MA 02138")
+        if counts[row.full_address] > 1:  # an address on several parcels: several places
+            assert r.status in {"matched", "ambiguous"}, row.full_address
+            continue
+        if r.status != "matched" or (r.best.lon, r.best.lat) != (float(row.lon), float(row.lat)):
+            wrong.append((row.full_address, r.status, addresses(r)[:2]))
+    assert not wrong, wrong[:10]
+
+
+@pytest.mark.parametrize(
+    "text, address",
+    [
+        ("56R Aberdeen Avenue", "56R ABERDEEN AVE"), ("24-1/2 antrim street", "24 1/2 ANTRIM ST"),
+        ("650 East Kendall Street", "650 EAST KENDALL ST"),
+        ("10 Mount Auburn St", "10 MT AUBURN ST"),
+        ("15 Saint Sauveur Court", "15 ST SAUVEUR CT"), ("29 Brattle", "29 BRATTLE ST"),
+        ("19 Sout St", "19 SOUTH ST"), ("16 S Normandy Ave", "16 SOUTH NORMANDY AVE"),
+    ],
+)  # fmt: skip
+def test_cambridge_written_other_ways(cambridge, text, address):
+    assert cambridge[0].geocode(text).best.matched_address == address
+
+
+@pytest.fixture(scope="module")
+def demo():
+    config = load_city_config(ROOT / "geodata" / "cape-girardeau")
+    if not config.addresses.file.is_file():
+        pytest.skip("the demo address layer is not generated yet")
+    layer = read_addresses(config.addresses.file, config.addresses.columns, config.addresses.crs)
+    started = time.process_time()
+    geocoder = Geocoder(layer)
+    return geocoder, time.process_time() - started
+
+
+def test_demo_geocoder_builds_fast_and_answers_the_issue_examples(demo):
+    geocoder, cpu_seconds = demo
+    assert cpu_seconds < 1.0
+    for text in [
+        "1234 north kingshighway apt 5", "1234 N Kingshwy", "1234 N. KINGSHIGHWAY #5",
+        "1234 Kingshighway St, Cape Girardeau MO 63701",
+    ]:  # fmt: skip
+        r = geocoder.geocode(text)
+        assert r.status == "matched" and r.best.matched_address == "1234 N KINGSHIGHWAY", text
+    for form in ["US Hwy 61", "Highway 61", "US 61", "U.S. Highway 61"]:
+        street = geocoder.geocode(form)
+        assert {c.street for c in street.candidates} == {"US HIGHWAY 61"}, form
+    for form in ["State Hwy 74", "MO 74", "Route 74", "State Highway 74"]:
+        street = geocoder.geocode(form)
+        assert {c.street for c in street.candidates} == {"STATE HIGHWAY 74"}, form
+    assert geocoder.suggest("1234 kin")[0].address == "1234 N KINGSHIGHWAY"
+    assert geocoder.suggest("willi")[0].address == "WILLIAM ST"
+    assert geocoder.suggest("12 s spr")[0].address.endswith("S SPRIGG ST")
+
+
+def test_from_records_layer_geocodes():
+    layer = AddressLayer.from_records(
+        [{"number": 5, "street": "Main St", "lon": 0.001, "lat": 0.001, "zip": "00001"}]
+    )
+    assert Geocoder(layer).geocode("5 main street").best.matched_address == "5 MAIN ST"
