@@ -31,8 +31,21 @@ BOWTIE = [("1", Polygon([(0, 0), (0.01, 0.01), (0.01, 0), (0, 0.01)]))]
 
 
 def run(*args: str, city: Path | None = None):
-    options = ["--city", str(city)] if city else []
-    return CliRunner().invoke(main, [*options, "boundaries", "validate", *args])
+    # no city folder by default: the demo city's limits would turn these tiny fixtures' whole
+    # surroundings into a gap (test_city_limits_are_the_default below checks that on purpose)
+    city = city or Path("/nonexistent/city")
+    return CliRunner().invoke(main, ["--city", str(city), "boundaries", "validate", *args])
+
+
+def test_city_limits_are_the_default(tmp_path):
+    from cyclemap.config import DEFAULT_CITY
+
+    demo = run(str(DEFAULT_CITY / "cycles.geojson"), city=DEFAULT_CITY)
+    assert demo.exit_code == 0, demo.output
+    # a file that covers almost none of the demo city leaves a gap inside its limits
+    elsewhere = run(str(zones_file(tmp_path, GOOD)), city=DEFAULT_CITY)
+    assert elsewhere.exit_code == 1
+    assert "gap" in elsewhere.output
 
 
 def test_valid_file_exits_0_with_a_readable_report(tmp_path):

@@ -1,0 +1,580 @@
+"""The interactive cycle map, built with folium from a City: plain Python, no Flask.
+
+The web pages (``cyclemap.server.maps``) and ``cyclemap export-map`` share this module. It makes
+a ``folium.Map`` with one coloured zone per cycle (display geometry simplified as a coverage, so
+no gaps open between neighbours), the cycle names as labels and tooltips, a legend, "use my
+location", full screen, and an optional marker; and it renders that map either as parts for a
+page template (``render_parts``) or as one self-contained HTML file (``export_html``).
+
+Nothing is loaded from a CDN: folium's default asset lists (Leaflet from jsDelivr, jQuery,
+Bootstrap, Font Awesome) are replaced by the files vendored under ``web/static/vendor`` (see
+``scripts/vendor_assets.py``), and ``render_parts`` refuses any asset it does not know. The map's
+script is returned apart from the markup, so a page can give it a CSP nonce; no markup carries an
+inline event handler or a ``style`` attribute.
+
+Resident-facing words are English here, marked with ``N_`` for ``pybabel extract``; callers pass
+a ``gettext`` that translates them.
+
+>>> zones = {"type": "FeatureCollection", "features": [
+...     {"type": "Feature", "properties": {"cycle": "1"}, "geometry": {"type": "Polygon",
+...      "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}}]}
+>>> [(cid, geom.area) for cid, geom in display_zones(zones, "cycle")]
+[('1', 1.0)]
+>>> tile_spec("none") is None
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import folium
+import numpy as np
+import shapely
+from branca.element import CssLink, JavascriptLink, MacroElement
+from folium import plugins
+from folium.template import Template
+from shapely.geometry import mapping, shape
+
+if TYPE_CHECKING:
+    from .boundaries import BoundarySet
+    from .city import City
+
+#: where the page assets live (``/static`` on the server; read from disk by ``export_html``)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
+
+#: display simplification tolerance, in degrees (about 3 m); lookups never use display geometry
+DISPLAY_TOLERANCE = 0.00003
+#: decimals kept in display coordinates (6 decimals: about 0.1 m)
+DISPLAY_DECIMALS = 6
+
+#: the scripts and stylesheets a map page needs, as paths under the static folder, in order
+MAP_JS = (
+    "vendor/leaflet/leaflet.js",
+    "vendor/leaflet.fullscreen/Control.FullScreen.js",
+    "cyclemap-map.js",
+)
+MAP_CSS = (
+    "vendor/leaflet/leaflet.css",
+    "vendor/leaflet.fullscreen/Control.FullScreen.css",
+)
+
+#: the marker of a static path inside folium's asset lists, replaced when rendering
+_STATIC = "cyclemap-static:"
+
+OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of a gettext no-op marker
+    """Mark a string for ``pybabel extract`` without translating it here."""
+    return message
+
+
+#: every word the map shows; translated by the caller's ``gettext``
+MAP_TEXT: dict[str, str] = {
+    "legend": N_("Billing cycles"),
+    "map_label": N_(
+        "Map of the billing cycles. Select a spot to find its cycle, or press Enter to look up "
+        "the middle of the map."
+    ),
+    "locate": N_("Use my location"),
+    "locating": N_("Finding your location…"),
+    "locate_error": N_("Your location is not available. Please type your address instead."),
+    "looking_up": N_("Looking up this spot…"),
+    "lookup_error": N_("Sorry, this spot could not be looked up. Please type your address."),
+    "in_cycle": N_("This spot is in {name}."),
+    "outside": N_("This spot is outside the city's billing cycles."),
+    "not_sure": N_("We cannot tell which cycle this spot is in. Please type your address."),
+    "details": N_("Full details for this spot"),
+    "see_details": N_("See the details"),
+    "your_address": N_("Your address"),
+    "your_location": N_("Your location"),
+    "picked": N_("The place you picked"),
+    "fullscreen": N_("Full screen"),
+    "zoom_in": N_("Zoom in"),
+    "zoom_out": N_("Zoom out"),
+    "close": N_("Close"),
+    "exit_fullscreen": N_("Exit full screen"),
+    "updated": N_("Updated {date}"),
+    "notices": N_("Notices"),
+    "approximate": N_(
+        "Map areas are drawn simplified. Near a boundary, look up your address to be sure."
+    ),
+}
+
+
+# -- display geometry -----------------------------------------------------------------------------
+def display_zones(
+    geojson: Mapping[str, Any], id_property: str = "cycle", tolerance: float = DISPLAY_TOLERANCE
+) -> list[tuple[str, shapely.Geometry]]:
+    """The zones of a FeatureCollection, one geometry per cycle id, simplified for display.
+
+    Zones are simplified together as a coverage (``shapely.coverage_simplify``), so edges shared
+    by two zones stay shared and no gap or overlap opens between them. When the zones are not a
+    valid coverage (overlaps, slivers), they are returned unsimplified rather than risk gaps.
+
+    >>> fc = {"type": "FeatureCollection", "features": [
+    ...     {"type": "Feature", "properties": {"cycle": "2"}, "geometry": {"type": "Polygon",
+    ...      "coordinates": [[[1, 0], [2, 0], [2, 1], [1, 1], [1, 0.5], [1, 0]]]}},
+    ...     {"type": "Feature", "properties": {"cycle": "1"}, "geometry": {"type": "Polygon",
+    ...      "coordinates": [[[0, 0], [1, 0], [1, 0.5], [1, 1], [0, 1], [0, 0]]]}}]}
+    >>> [(cid, len(shapely.get_coordinates(g))) for cid, g in display_zones(fc, tolerance=0.01)]
+    [('1', 5), ('2', 5)]
+    """
+    by_id: dict[str, list[shapely.Geometry]] = {}
+    for feature in geojson.get("features", []):
+        props = feature.get("properties") or {}
+        cid = props.get(id_property, props.get("cycle", props.get("id")))
+        if cid is None or not feature.get("geometry"):
+            continue
+        by_id.setdefault(str(cid), []).append(shape(feature["geometry"]))
+    ids = sorted(by_id, key=_id_sort_key)
+    geoms = np.array(
+        [shapely.union_all(by_id[cid]) if len(by_id[cid]) > 1 else by_id[cid][0] for cid in ids],
+        dtype=object,
+    )
+    if len(geoms) and tolerance > 0 and _is_coverage(geoms):
+        geoms = shapely.coverage_simplify(geoms, tolerance, simplify_boundary=True)
+    return list(zip(ids, geoms, strict=True))
+
+
+def _is_coverage(geoms: np.ndarray) -> bool:
+    try:
+        return bool(shapely.coverage_is_valid(geoms))
+    except (AttributeError, shapely.errors.GEOSException):  # shapely < 2.1, or bad input
+        return False
+
+
+def _round_coords(obj: Any, decimals: int = DISPLAY_DECIMALS) -> Any:
+    """Coordinates (or a GeoJSON geometry) with every number rounded.
+
+    >>> _round_coords({"type": "Point", "coordinates": (1.23456789, 2.0)}, 3)
+    {'type': 'Point', 'coordinates': [1.235, 2.0]}
+    """
+    if isinstance(obj, dict):
+        return {k: _round_coords(v, decimals) if k == "coordinates" else v for k, v in obj.items()}
+    if isinstance(obj, float):
+        return round(obj, decimals)
+    if isinstance(obj, list | tuple):
+        return [_round_coords(v, decimals) for v in obj]
+    return obj
+
+
+def label_point(geom: shapely.Geometry) -> tuple[float, float]:
+    """Where to write a zone's name: a point inside its largest part, as (lon, lat).
+
+    >>> label_point(shapely.box(0, 0, 2, 1))
+    (1.0, 0.5)
+    """
+    parts = list(getattr(geom, "geoms", [geom]))
+    largest = max(parts, key=lambda g: g.area)
+    point = largest.point_on_surface()
+    return (round(point.x, DISPLAY_DECIMALS), round(point.y, DISPLAY_DECIMALS))
+
+
+@dataclass(frozen=True)
+class ZoneInfo:
+    """A cycle as the map shows it."""
+
+    id: str
+    name: str
+    color: str
+    notes: tuple[dict[str, Any], ...] = ()  # {"title", "html", "updated"}: export only
+
+
+def zones_feature_collection(
+    zones: Sequence[tuple[str, shapely.Geometry]], info: Mapping[str, ZoneInfo]
+) -> dict[str, Any]:
+    """GeoJSON for the map: each zone with ``cycle``, ``name``, ``color`` (and ``notes``)."""
+    features = []
+    for cid, geom in zones:
+        zone = info.get(cid) or ZoneInfo(cid, cid, "#666666")
+        props: dict[str, Any] = {"cycle": cid, "name": zone.name, "color": zone.color}
+        if zone.notes:
+            props["notes"] = list(zone.notes)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": _round_coords(mapping(geom)),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+# -- tiles ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TileSpec:
+    """A tile layer: URL template and attribution (HTML)."""
+
+    url: str
+    attribution: str
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host`` of the tiles (for a Content-Security-Policy ``img-src``);
+        ``'self'`` for tiles served by this server (a path such as ``/tiles/{z}/{x}/{y}.png``)."""
+        if self.url.startswith("/") and not self.url.startswith("//"):
+            return "'self'"
+        parts = urlsplit(self.url.replace("{s}", "a"))
+        host = parts.netloc
+        if "{s}" in self.url:
+            host = "*." + host.split(".", 1)[1] if "." in host else host
+        return f"{parts.scheme}://{host}"
+
+
+def tile_spec(tiles: str | None, attribution: str | None = None) -> TileSpec | None:
+    """What ``tiles`` means: ``openstreetmap`` (default), ``none`` (no tiles at all: no request
+    leaves the page) or a URL template such as ``https://tiles.example.org/{z}/{x}/{y}.png``.
+
+    >>> tile_spec("openstreetmap").url
+    'https://tile.openstreetmap.org/{z}/{x}/{y}.png'
+    >>> tile_spec("https://t.example.org/{z}/{x}/{y}.png").origin
+    'https://t.example.org'
+    """
+    value = (tiles or "openstreetmap").strip()
+    if value.lower() in {"none", "off", "false", ""}:
+        return None
+    if value.lower() in {"openstreetmap", "osm"}:
+        return TileSpec(OSM_URL, attribution or OSM_ATTRIBUTION)
+    if "{z}" not in value or not value.startswith(("https://", "http://", "/")):
+        from .errors import ConfigError
+
+        raise ConfigError(
+            f"tiles must be 'openstreetmap', 'none' or a URL template with {{z}}/{{x}}/{{y}}, "
+            f"not {value!r}"
+        )
+    host = urlsplit(value).netloc or "this server"
+    return TileSpec(value, attribution or html.escape(f"Map tiles: {host}"))
+
+
+# -- the folium map -------------------------------------------------------------------------------
+class _Map(folium.Map):
+    """folium's Map with Leaflet from our static folder and nothing else (no jQuery/Bootstrap)."""
+
+    default_js = [("leaflet", _STATIC + MAP_JS[0])]
+    default_css = [("leaflet_css", _STATIC + MAP_CSS[0])]
+
+
+class _Fullscreen(plugins.Fullscreen):
+    """folium's full-screen button with the vendored leaflet.fullscreen plugin."""
+
+    default_js = [("Control.Fullscreen.js", _STATIC + MAP_JS[1])]
+    default_css = [("Control.FullScreen.css", _STATIC + MAP_CSS[1])]
+
+
+class _Behaviour(MacroElement):
+    """Hands the map, its zones and its options to ``cyclemap-map.js`` (legend, labels, clicks)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            cyclemap.attachMap({{ this._parent.get_name() }}, {{ this.zones.get_name() }},
+                {{ this.options|tojson }}, {{ this.marker.get_name() if this.marker else "null" }});
+        {% endmacro %}
+        """
+    )
+
+    default_js = [("cyclemap_map_js", _STATIC + MAP_JS[2])]
+
+    def __init__(self, zones: folium.GeoJson, options: dict, marker: folium.Marker | None):
+        super().__init__()
+        self._name = "CyclemapBehaviour"
+        self.zones = zones
+        self.options = options
+        self.marker = marker
+
+    def render(self, **kwargs):
+        """Add the behaviour script's link, then the call."""
+        figure = self.get_root()
+        for name, url in self.default_js:
+            figure.header.add_child(JavascriptLink(url), name=name)
+        super().render(**kwargs)
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A marker to show: where, and the label read out for it."""
+
+    lon: float
+    lat: float
+    label: str
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """What a map shows and how it behaves.
+
+    ``mode`` is ``page`` (the resident page: a click looks the spot up into the page's result),
+    ``map`` (the full-page map and ``/embed``: a click shows the answer in a popup), or
+    ``export`` (no server: a click on a zone shows its notes from the file itself).
+    """
+
+    center: tuple[float, float]  # lon, lat
+    zoom: int
+    tiles: TileSpec | None
+    mode: str = "map"
+    marker: Marker | None = None
+    urls: Mapping[str, str] = field(default_factory=dict)  # lookup_api, lookup_page, ...
+    locate: bool = True
+    fullscreen: bool = True
+    new_tab: bool = False  # links in popups open a new tab (the iframe)
+    #: fit the view to the whole city (and the marker, if any) instead of ``center``/``zoom``
+    fit_city: bool = False
+
+
+def zones_bounds(zones: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of a FeatureCollection, or None when it is empty.
+
+    >>> zones_bounds({"features": [{"geometry": {"type": "Point", "coordinates": [1, 2]}}]})
+    (1.0, 2.0, 1.0, 2.0)
+    """
+    geoms = [shape(f["geometry"]) for f in zones.get("features", []) if f.get("geometry")]
+    if not geoms:
+        return None
+    return tuple(float(v) for v in shapely.total_bounds(np.array(geoms, dtype=object)))
+
+
+def build_map(
+    zones: Mapping[str, Any],
+    spec: MapSpec,
+    *,
+    gettext: Callable[[str], str] = lambda s: s,
+) -> folium.Map:
+    """A folium map of the zones (a FeatureCollection from ``zones_feature_collection``)."""
+    lon, lat = spec.center
+    m = _Map(
+        location=[lat, lon],
+        zoom_start=spec.zoom,
+        tiles=None,
+        control_scale=True,
+        max_zoom=19,
+    )
+    if spec.tiles is not None:
+        folium.TileLayer(
+            tiles=spec.tiles.url, attr=spec.tiles.attribution, max_zoom=19, name="tiles"
+        ).add_to(m)
+    bounds = zones_bounds(zones) if spec.fit_city else None
+    if bounds is not None:
+        west, south, east, north = bounds
+        if spec.marker is not None:
+            west, east = min(west, spec.marker.lon), max(east, spec.marker.lon)
+            south, north = min(south, spec.marker.lat), max(north, spec.marker.lat)
+        m.fit_bounds([[south, west], [north, east]], padding=(16, 16), max_zoom=spec.zoom + 1)
+    colors = {f["properties"]["cycle"]: f["properties"]["color"] for f in zones["features"]}
+    layer = folium.GeoJson(
+        zones,
+        name="cycles",
+        style_function=lambda f: {
+            "color": "#1f2933",
+            "weight": 1.5,
+            "fillColor": colors.get(f["properties"]["cycle"], "#666666"),
+            "fillOpacity": 0.35,
+        },
+        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.55},
+        smooth_factor=0.5,
+    ).add_to(m)
+    marker = None
+    if spec.marker is not None:
+        marker = folium.Marker(
+            [spec.marker.lat, spec.marker.lon],
+            alt=spec.marker.label,
+            title=spec.marker.label,
+            keyboard=False,
+            interactive=False,
+        ).add_to(m)
+    if spec.fullscreen:
+        _Fullscreen(
+            position="topleft",
+            title=gettext(MAP_TEXT["fullscreen"]),
+            title_cancel=gettext(MAP_TEXT["exit_fullscreen"]),
+        ).add_to(m)
+    labels = []
+    for feature in zones["features"]:
+        geom = shape(feature["geometry"])
+        if not geom.is_empty:
+            x, y = label_point(geom)
+            labels.append({"name": feature["properties"]["name"], "lon": x, "lat": y})
+    options = {
+        "mode": spec.mode,
+        "urls": dict(spec.urls),
+        "locate": spec.locate and spec.mode != "export",
+        "newTab": spec.new_tab,
+        "legend": [
+            {
+                "id": f["properties"]["cycle"],
+                "name": f["properties"]["name"],
+                "color": f["properties"]["color"],
+            }
+            for f in zones["features"]
+        ],
+        "labels": labels,
+        "tiles": spec.tiles is not None,
+        "text": {key: gettext(value) for key, value in MAP_TEXT.items()},
+    }
+    _Behaviour(layer, options, marker).add_to(m)
+    return m
+
+
+# -- rendering ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MapParts:
+    """A rendered map, in pieces a page template places itself.
+
+    ``html`` is the map's container; ``script`` the JavaScript that builds the map (put it in one
+    ``<script>`` with the page's CSP nonce, after the ``js`` files); ``js`` and ``css`` are paths
+    under the static folder.
+    """
+
+    html: str
+    script: str
+    js: tuple[str, ...]
+    css: tuple[str, ...]
+
+
+def render_parts(m: folium.Map) -> MapParts:
+    """Render a map built by ``build_map`` into parts; refuse any asset not vendored here."""
+    figure = m.get_root()
+    figure.render()
+    js: list[str] = []
+    css: list[str] = []
+    for child in figure.header._children.values():
+        if isinstance(child, JavascriptLink | CssLink):
+            url = child.url
+            if not url.startswith(_STATIC):
+                raise RuntimeError(f"the map asks for an asset that is not vendored: {url}")
+            (js if isinstance(child, JavascriptLink) else css).append(url[len(_STATIC) :])
+    js = [p for p in MAP_JS if p in js] + [p for p in js if p not in MAP_JS]
+    css = [p for p in MAP_CSS if p in css] + [p for p in css if p not in MAP_CSS]
+    body = figure.html.render()
+    script = figure.script.render()
+    return MapParts(html=body.strip(), script=script.strip(), js=tuple(js), css=tuple(css))
+
+
+# -- the self-contained export --------------------------------------------------------------------
+def city_zones(
+    city: City,
+    *,
+    boundaries: BoundarySet | None = None,
+    with_notes: bool = False,
+    today: dt.date | None = None,
+) -> dict:
+    """The city's live zones (or ``boundaries``) as display GeoJSON, with names and colours
+    (and each cycle's current notes)."""
+    config = city.config
+    notes: dict[str, tuple[dict[str, Any], ...]] = {}
+    if with_notes:
+        for answer in city.cycles(today):
+            notes[answer.cycle.id] = tuple(
+                {"title": n.title, "html": n.html, "updated": n.updated.isoformat()}
+                for n in answer.notes
+            )
+    info = {
+        cid: ZoneInfo(cid, c.name, c.color, notes.get(cid, ())) for cid, c in config.cycles.items()
+    }
+    zones = display_zones(
+        (boundaries or city.boundaries).to_geojson(), config.boundaries.id_property
+    )
+    return zones_feature_collection(zones, info)
+
+
+def export_html(
+    city: City,
+    *,
+    tiles: str | None = None,
+    attribution: str | None = None,
+    gettext: Callable[[str], str] = lambda s: s,
+    lang: str = "en",
+    today: dt.date | None = None,
+) -> str:
+    """One HTML file with the whole map: assets inlined, zones, legend, notes; no server needed.
+
+    With tiles other than ``none`` the file fetches map tiles from their server; everything else
+    is inside the file.
+    """
+    import jinja2
+
+    config = city.config
+    spec = MapSpec(
+        center=config.center,
+        zoom=config.zoom,
+        tiles=tile_spec(tiles if tiles is not None else config.tiles, attribution),
+        mode="export",
+        locate=False,
+        fit_city=True,
+    )
+    parts = render_parts(
+        build_map(city_zones(city, with_notes=True, today=today), spec, gettext=gettext)
+    )
+    css = "\n".join(_inline_css(path) for path in (*parts.css, "cyclemap.css"))
+    js = "\n".join(
+        _safe_script((STATIC_DIR / path).read_text(encoding="utf-8")) for path in parts.js
+    )
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(
+        gettext, lambda s, p, n: gettext(s if n == 1 else p), newstyle=True
+    )
+    template = env.get_template("export_map.html")
+    return template.render(
+        city=config,
+        lang=lang,
+        css=css,
+        js=js,
+        map_html=parts.html,
+        map_script=_safe_script(parts.script),
+        tiles=spec.tiles,
+        cycles=[
+            (cid, c.name, c.color)
+            for cid, c in sorted(config.cycles.items(), key=lambda kv: _id_sort_key(kv[0]))
+        ],
+        generated=(today or city.today()).isoformat(),
+    )
+
+
+_URL_RE = re.compile(r"url\((['\"]?)([^'\")]+)\1\)")
+
+
+def _inline_css(path: str) -> str:
+    """A stylesheet with its relative ``url(...)`` images turned into ``data:`` URIs."""
+    import base64
+    import mimetypes
+
+    file = STATIC_DIR / path
+    text = file.read_text(encoding="utf-8")
+
+    def replace(match: re.Match) -> str:
+        ref = match.group(2)
+        if ref.startswith(("data:", "#")) or "//" in ref:
+            return match.group(0)
+        target = (file.parent / ref).resolve()
+        if not target.is_file() or STATIC_DIR not in target.parents:
+            return match.group(0)
+        mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        data = base64.b64encode(target.read_bytes()).decode()
+        return f'url("data:{mime};base64,{data}")'
+
+    return _URL_RE.sub(replace, text).replace("</style", "<\\/style")
+
+
+def _safe_script(text: str) -> str:
+    """Script text that cannot close its ``<script>`` element early."""
+    return re.sub(r"</(script)", r"<\\/\\1", text, flags=re.IGNORECASE)
+
+
+def _id_sort_key(cycle_id: str) -> tuple[int, str]:
+    return (0, f"{int(cycle_id):012d}") if cycle_id.isdigit() else (1, cycle_id)

@@ -1,0 +1,128 @@
+"""The map pages: ``/map`` (full page), ``/embed`` (for an iframe) and ``/embed/snippet`` (the
+code staff paste into the city website), and ``map_parts`` which the resident page uses too.
+
+The maps are built by ``cyclemap.mapview`` (folium) from the live zones, simplified for display
+once per boundary version. A map without a marker is the same for every request of one language,
+so its rendered parts are kept until the zones change. The tile server, if any, is added to this
+response's CSP ``img-src``; ``/embed`` may be framed by ``FRAME_ANCESTORS`` (set in
+``http.py``), every other page refuses framing.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, make_response, render_template, request
+from flask_babel import get_locale, gettext
+
+from ..mapview import MapParts, MapSpec, Marker, build_map, city_zones, render_parts, tile_spec
+from .context import current_city
+from .http import content_security_policy, csp_allow
+from .i18n import lang_args
+
+bp = Blueprint("maps", __name__)
+
+_CACHE = "cyclemap.maps"
+_LOCK = threading.Lock()
+
+#: the iframe size the snippet suggests
+EMBED_HEIGHT = 480
+
+
+def _tiles():
+    """The tile layer from config ``TILES`` (else city.toml [map] tiles)."""
+    config = current_city().config
+    tiles = current_app.config.get("TILES") or config.tiles
+    attribution = current_app.config.get("TILES_ATTRIBUTION") or config.raw.get("map", {}).get(
+        "attribution"
+    )
+    return tile_spec(tiles, attribution)
+
+
+def _zones() -> tuple[Any, dict]:
+    """The live zones as display GeoJSON, and the cache of rendered maps that goes with them."""
+    city = current_city()
+    boundaries = city.boundaries
+    cache = current_app.extensions.get(_CACHE)
+    if cache is None or cache["boundaries"] is not boundaries:
+        with _LOCK:
+            cache = current_app.extensions.get(_CACHE)
+            if cache is None or cache["boundaries"] is not boundaries:
+                zones = city_zones(city, boundaries=boundaries)
+                cache = {"boundaries": boundaries, "zones": zones, "parts": {}}
+                current_app.extensions[_CACHE] = cache
+    return cache["zones"], cache["parts"]
+
+
+def map_parts(
+    mode: str,
+    *,
+    marker: Marker | None = None,
+    zoom: int | None = None,
+    new_tab: bool = False,
+    fit_city: bool = False,
+) -> MapParts:
+    """The rendered map for this request (``mode``: ``page`` or ``map``), allowing its tiles."""
+    config = current_city().config
+    tiles = _tiles()
+    if tiles is not None:
+        csp_allow("img-src", tiles.origin)
+    zones, cache = _zones()
+    lang = lang_args().get("lang", "")
+    key = (mode, new_tab, str(get_locale()), lang, tiles)
+    if marker is None and key in cache:
+        return cache[key]
+    spec = MapSpec(
+        center=(marker.lon, marker.lat) if marker else config.center,
+        zoom=zoom or config.zoom,
+        tiles=tiles,
+        mode=mode,
+        marker=marker,
+        new_tab=new_tab,
+        fit_city=fit_city or marker is None,
+        urls={
+            "lookup_api": "/api/v1/lookup",
+            "lookup_page": "/lookup",
+            "lang": lang,
+        },
+    )
+    parts = render_parts(build_map(zones, spec, gettext=gettext))
+    if marker is None:
+        cache[key] = parts
+    return parts
+
+
+@bp.get("/map")
+def full_map() -> str:
+    """The map on its own page: zones, legend, click to look a spot up, my location, full screen."""
+    return render_template("map.html", map=map_parts("map"), city=current_city().config)
+
+
+@bp.get("/embed")
+def embed() -> str:
+    """The compact, iframe-friendly map with an address box (framed by ``FRAME_ANCESTORS``)."""
+    return render_template(
+        "embed.html", map=map_parts("map", new_tab=True), city=current_city().config
+    )
+
+
+@bp.get("/embed/snippet")
+def embed_snippet() -> Response:
+    """For website staff: the ``<iframe>`` to paste, a preview, and the no-iframe alternative."""
+    base = request.host_url.rstrip("/")
+    html = render_template(
+        "embed_snippet.html",
+        city=current_city().config,
+        embed_url=f"{base}/embed",
+        map_url=f"{base}/map",
+        height=EMBED_HEIGHT,
+        frame_ancestors=current_app.config.get("FRAME_ANCESTORS") or "'none'",
+    )
+    response = make_response(html)
+    # /embed/* may be framed (http.py); this page is for staff and need not be: refuse framing
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        nonce=g.get("_csp_nonce"), extra=g.get("_csp_extra")
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    return response

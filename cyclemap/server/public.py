@@ -1,0 +1,333 @@
+"""The resident's pages: ``/`` (the address form, the map, every cycle and its notes) and
+``/lookup`` (the answer, server-rendered, so that it works with JavaScript off).
+
+``/lookup?address=...`` geocodes an address; ``/lookup?lon=..&lat=..`` looks up a point picked on
+the map. With ``&fragment=1`` only the answer's HTML is sent: the page's script puts it in place
+without a reload. The page never states a cycle the answer does not: an ambiguous answer lists the
+choices, each a link that looks up that exact place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import format_date, gettext
+
+from ..city import Answer, Choice, CycleAnswer
+from ..errors import InputError
+from ..mapview import Marker
+from ..notes import ALL_CYCLES, Note
+from .context import current_city
+from .i18n import lang_args
+from .maps import map_parts
+
+bp = Blueprint("public", __name__)
+
+#: the longest address accepted (the API's limit too)
+MAX_ADDRESS_CHARS = 200
+#: how close the map zooms on an answer's place
+ANSWER_ZOOM = 16
+#: the most candidates an ambiguous or unfound answer lists
+MAX_CHOICES = 10
+
+
+@dataclass(frozen=True)
+class DateLine:
+    """One of the next dates of a schedule, ready to show."""
+
+    label: str
+    date: dt.date
+    text: str
+
+
+@dataclass(frozen=True)
+class ChoiceLink:
+    """A candidate place, as a link that looks up exactly that place."""
+
+    label: str
+    href: str
+    cycle_name: str | None
+
+
+@dataclass
+class ResultView:
+    """What the result part of a page shows, built from an ``Answer`` (or an input error)."""
+
+    status: str  # matched | ambiguous | not_found | outside_service_area | error
+    heading: str
+    summary: str
+    title: str
+    answer: Answer | None = None
+    where: str = ""
+    match_note: str = ""
+    dates: list[DateLine] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    calendar_url: str | None = None
+    choices: list[ChoiceLink] = field(default_factory=list)
+    marker: Marker | None = None
+    error: str = ""
+
+
+# -- routes ----------------------------------------------------------------------------------
+@bp.get("/")
+def index() -> str:
+    """The resident page: the address form, the map and every cycle with its notes."""
+    return _page(None, address="")
+
+
+@bp.get("/lookup")
+def lookup() -> tuple[str, int]:
+    """The answer for ``?address=`` (or ``?lon=&lat=``), as a page or (``fragment=1``) a part."""
+    address = (request.args.get("address") or "").strip()
+    result, status = _answer(address, request.args.get("lon"), request.args.get("lat"))
+    if request.args.get("fragment"):
+        return render_template("_result.html", result=result), status
+    return _page(result, address=address), status
+
+
+def _answer(address: str, lon: str | None, lat: str | None) -> tuple[ResultView, int]:
+    """Look up what the query string asks; a query that cannot be used is a friendly 400."""
+    city = current_city()
+    try:
+        if address:
+            if len(address) > MAX_ADDRESS_CHARS or "\x00" in address:
+                return _error(
+                    gettext(
+                        "That address is too long. Please type only the street "
+                        "address, such as 123 Main St."
+                    )
+                ), 400
+            return _result(city.lookup(address)), 200
+        if lon is not None or lat is not None:
+            return _result(city.lookup(lon=lon, lat=lat)), 200
+    except InputError:
+        if not address:
+            message = gettext(
+                "That place on the map could not be read. Please type your address instead."
+            )
+            return _error(message), 400
+        return _error(gettext("Please type your street address, such as 123 Main St.")), 400
+    return _error(gettext("Please type your street address, such as 123 Main St.")), 400
+
+
+# -- building the view -----------------------------------------------------------------------
+def _page(result: ResultView | None, *, address: str) -> str:
+    city = current_city()
+    marker = result.marker if result else None
+    # close in on an address in a cycle; show the city around a place outside it
+    matched = result is not None and result.status == "matched"
+    parts = map_parts(
+        "page",
+        marker=marker,
+        zoom=ANSWER_ZOOM if marker and matched else None,
+        fit_city=marker is not None and not matched,
+    )
+    cycles = city.cycles()
+    shared, per_cycle = _split_notes(cycles)
+    return render_template(
+        "index.html",
+        result=result,
+        address=address,
+        cycles=cycles,
+        shared_notes=shared,
+        cycle_notes=per_cycle,
+        cycle_dates={c.cycle.id: _dates(c.schedule.to_dict()) for c in cycles},
+        calendar_urls={c.cycle.id: calendar_url(c.cycle.id) for c in cycles},
+        map=parts,
+    )
+
+
+def calendar_url(cycle_id: str) -> str:
+    """The cycle's iCalendar feed (``/api/v1/cycles/{id}/calendar.ics``)."""
+    return f"/api/v1/cycles/{quote(str(cycle_id), safe='')}/calendar.ics"
+
+
+def _split_notes(cycles: list[CycleAnswer]) -> tuple[list[Note], dict[str, list[Note]]]:
+    """Notes for every cycle (shown once) and each cycle's own notes."""
+    shared: dict[Any, Note] = {}
+    per_cycle: dict[str, list[Note]] = {}
+    for c in cycles:
+        per_cycle[c.cycle.id] = []
+        for note in c.notes:
+            if note.cycles == ALL_CYCLES:
+                shared.setdefault(note.id if note.id is not None else note.title, note)
+            else:
+                per_cycle[c.cycle.id].append(note)
+    return list(shared.values()), per_cycle
+
+
+def _dates(schedule: dict[str, Any]) -> list[DateLine]:
+    labels = [
+        ("next_bill_date", gettext("Next bill")),
+        ("next_due_date", gettext("Payment due")),
+        ("next_penalty_date", gettext("Late penalty after")),
+    ]
+    lines = []
+    for key, label in labels:
+        value = schedule.get(key)
+        if value:
+            date = dt.date.fromisoformat(value)
+            lines.append(DateLine(label, date, format_date(date, format="full")))
+    return lines
+
+
+def _lookup_href(**params: Any) -> str:
+    return url_for("public.lookup") + "?" + urlencode({**params, **lang_args()})
+
+
+def _choice_href(choice: Choice) -> str:
+    """A link that looks up exactly this candidate: by its address when that address leads back
+    to the same place (then the answer page names the address), else by its point."""
+    if choice.matched_address:
+        check = current_city().lookup(choice.matched_address)
+        loc = check.location
+        if (
+            check.status == "matched"
+            and loc is not None
+            and abs(loc.lon - choice.lon) < 1e-6
+            and abs(loc.lat - choice.lat) < 1e-6
+        ):
+            return _lookup_href(address=choice.matched_address)
+    return _lookup_href(lon=f"{choice.lon:.7f}", lat=f"{choice.lat:.7f}")
+
+
+def _where(answer: Answer) -> str:
+    loc = answer.location
+    if loc is None:
+        return ""
+    if loc.matched_address:
+        return loc.matched_address
+    return gettext(
+        "The place you picked on the map (%(lat).5f, %(lon).5f)", lat=loc.lat, lon=loc.lon
+    )
+
+
+def _match_note(answer: Answer) -> str:
+    loc = answer.location
+    if loc is None:
+        return ""
+    kind = loc.match_type.value
+    if kind == "fuzzy":
+        return gettext(
+            "This is the closest match to what you typed. If it is not your "
+            "address, check the spelling and try again."
+        )
+    if kind == "interpolated":
+        return gettext(
+            "This house number is placed between its neighbours on the street, so "
+            "its position on the map is approximate."
+        )
+    if kind == "street":
+        return gettext(
+            "We matched the street, not the house number. The whole street is in this cycle."
+        )
+    return ""
+
+
+def _result(answer: Answer) -> ResultView:
+    """The view of one lookup answer. Only ``matched`` (or an ambiguous answer whose places
+    all share one cycle) names a cycle."""
+    query = answer.query.get("address") or ""
+    choices = [
+        ChoiceLink(
+            label=c.matched_address,
+            href=_choice_href(c),
+            cycle_name=(answer_cycle_name(c.cycle_id) if c.cycle_id else None),
+        )
+        for c in answer.candidates[:MAX_CHOICES]
+    ]
+    marker = None
+    if answer.location is not None:
+        marker = Marker(
+            answer.location.lon,
+            answer.location.lat,
+            gettext("Your address")
+            if answer.location.matched_address
+            else gettext("The place you picked"),
+        )
+    schedule = answer.schedule.to_dict() if answer.schedule else {}
+    common: dict[str, Any] = {"answer": answer, "choices": choices, "marker": marker}
+    if answer.cycle is not None:
+        common.update(
+            dates=_dates(schedule),
+            exceptions=[e["text"] for e in schedule.get("exceptions", []) if e.get("text")],
+            calendar_url=calendar_url(answer.cycle.id),
+        )
+    name = answer.cycle.name if answer.cycle else ""
+    if answer.status == "matched":
+        where = _where(answer)
+        return ResultView(
+            status="matched",
+            heading=gettext("Your billing cycle is %(name)s", name=name),
+            summary=gettext("%(place)s is in %(name)s.", place=where, name=name),
+            title=gettext("%(name)s: %(place)s", name=name, place=where),
+            where=where,
+            match_note=_match_note(answer),
+            **common,
+        )
+    if answer.status == "ambiguous":
+        if answer.cycle is not None:
+            summary = gettext(
+                "Several places match “%(query)s”. All of them are in %(name)s.",
+                query=query,
+                name=name,
+            )
+            heading = gettext("Your billing cycle is %(name)s", name=name)
+        else:
+            summary = gettext("Several places match “%(query)s”. Please choose yours.", query=query)
+            heading = gettext("Which one is your address?")
+        return ResultView(
+            status="ambiguous",
+            heading=heading,
+            summary=summary,
+            title=gettext("Choose your address"),
+            **common,
+        )
+    if answer.status == "outside_service_area":
+        where = _where(answer)
+        return ResultView(
+            status="outside_service_area",
+            heading=gettext("Outside the city's billing cycles"),
+            summary=gettext("%(place)s is outside the city's utility billing cycles.", place=where),
+            title=gettext("Outside the billing cycles"),
+            where=where,
+            **common,
+        )
+    return ResultView(
+        status="not_found",
+        heading=gettext("We could not find that address"),
+        summary=gettext("We could not find “%(query)s”.", query=query),
+        title=gettext("Address not found"),
+        **common,
+    )
+
+
+def answer_cycle_name(cycle_id: str) -> str:
+    """A cycle's display name ("Cycle 2"), or the id itself for a cycle the config lacks."""
+    ref = current_city().cycle_refs.get(cycle_id)
+    return ref.name if ref else cycle_id
+
+
+def _error(message: str) -> ResultView:
+    return ResultView(
+        status="error",
+        heading=gettext("Please check your address"),
+        summary=message,
+        title=gettext("Please check your address"),
+        error=message,
+    )
+
+
+@bp.app_context_processor
+def _page_globals() -> dict[str, Any]:
+    """Every page (the error page too) knows the city and its phone number."""
+    try:
+        city = current_city()
+    except KeyError:  # an app without a city (never in practice): pages render without it
+        return {}
+    phone = city.config.raw.get("city", {}).get("phone")
+    return {"city": city.config, "phone": str(phone) if phone else None}

@@ -1,0 +1,158 @@
+"""``cyclemap export-map``: one self-contained HTML file; and the display geometry it shares with
+the web maps (simplified as a coverage: no gaps, no overlaps, lookups unaffected)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+from shapely.geometry import shape
+
+from cyclemap.cli import main
+from cyclemap.config import DEFAULT_CITY
+from cyclemap.errors import ConfigError
+from cyclemap.mapview import DISPLAY_TOLERANCE, display_zones, tile_spec
+
+
+def run(tmp_path, *args: str):
+    db = f"sqlite:///{tmp_path / 'cyclemap.sqlite'}"
+    return CliRunner().invoke(
+        main, ["--city", str(DEFAULT_CITY), "--database-url", db, "export-map", *args]
+    )
+
+
+def test_export_writes_a_self_contained_page(tmp_path):
+    out = tmp_path / "map.html"
+    result = run(tmp_path, str(out), "--tiles", "none")
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>")
+    # nothing to fetch: no script or stylesheet by URL, no tiles
+    assert not re.search(r"<script[^>]+src=", html)
+    assert not re.search(r"<link[^>]+rel=\"stylesheet\"", html)
+    assert "L.tileLayer" not in html and "openstreetmap" not in html
+    assert "url(images/" not in html and "url('icon-fullscreen.svg')" not in html
+    # Leaflet, the plugin and our behaviour are inlined; the zones, legend and notes are there
+    assert "Leaflet" in html and "L.control.fullscreen" in html and "cyclemap.attachMap" in html
+    for n in range(1, 5):
+        assert f"Cycle {n}" in html
+    assert '"mode": "export"' in html
+    assert len(html) < 600_000
+
+
+def test_export_with_tiles_fetches_only_tiles(tmp_path):
+    out = tmp_path / "map.html"
+    assert run(tmp_path, str(out)).exit_code == 0  # city.toml: openstreetmap
+    html = out.read_text(encoding="utf-8")
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in html
+    markup = re.sub(r"<script>.*?</script>", "", html, flags=re.S)  # links inside code: not fetched
+    assert re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", markup) == []
+    assert re.findall(r"url\(\s*[\"']?https?://", html) == []
+
+
+def test_export_carries_the_current_notes(demo_city):
+    from cyclemap.mapview import export_html
+
+    html = export_html(demo_city, tiles="none")  # the demo city's clock: February 2020
+    assert "February bills for Cycles 1 and 2" in html
+    assert "Cycle 1 and Cycle 2 bills were not able to be sent in February" in html
+    assert "Made on 2020-02-21" in html
+
+
+def test_export_refuses_an_unwritable_path(tmp_path):
+    result = run(tmp_path, str(tmp_path / "no" / "such" / "folder" / "map.html"))
+    assert result.exit_code == 2
+    assert "cannot write" in result.output and "map.html" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_export_refuses_a_directory(tmp_path):
+    result = run(tmp_path, str(tmp_path))
+    assert result.exit_code == 2
+
+
+def test_export_refuses_bad_tiles(tmp_path):
+    result = run(tmp_path, str(tmp_path / "m.html"), "--tiles", "ftp://nope")
+    assert result.exit_code == 2 and "tiles must be" in result.output
+
+
+# -- display geometry ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_zones(demo_city):
+    fc = demo_city.boundaries.to_geojson()
+    exact = np.array([shape(f["geometry"]) for f in fc["features"]])
+    simple = np.array([g for _, g in display_zones(fc, "cycle")])
+    return exact, simple
+
+
+def test_display_zones_are_simpler(demo_zones):
+    exact, simple = demo_zones
+    assert len(shapely.get_coordinates(simple)) < 0.9 * len(shapely.get_coordinates(exact))
+
+
+def test_display_zones_open_no_gap_and_no_overlap(demo_zones):
+    exact, simple = demo_zones
+    assert shapely.coverage_is_valid(simple)  # no overlaps
+    # no gap between neighbours: the zones still fit together into the same outline
+    union_exact = shapely.coverage_union_all(exact)
+    union_simple = shapely.coverage_union_all(simple)
+    assert len(shapely.get_parts(union_simple)) == len(shapely.get_parts(union_exact))
+    assert shapely.get_num_interior_rings(shapely.get_parts(union_simple)).sum() == (
+        shapely.get_num_interior_rings(shapely.get_parts(union_exact)).sum()
+    )
+    # and it moved no edge by more than about the tolerance (a few metres)
+    assert union_exact.hausdorff_distance(union_simple) < 3 * DISPLAY_TOLERANCE
+
+
+def test_display_zones_fall_back_to_exact_when_not_a_coverage():
+    overlapping = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"cycle": cid},
+                "geometry": shapely.geometry.mapping(
+                    shapely.box(x, 0, x + 1.5, 1).segmentize(0.01)
+                ),
+            }
+            for cid, x in (("1", 0.0), ("2", 1.0))
+        ],
+    }
+    zones = display_zones(overlapping, tolerance=0.1)
+    originals = [shape(f["geometry"]) for f in overlapping["features"]]
+    for (_, geom), original in zip(zones, originals, strict=True):
+        assert geom.equals_exact(original, 0)
+
+
+def test_lookups_use_the_exact_zones(demo_city):
+    # a point just inside the exact edge of a zone is located by the exact geometry, whatever the
+    # display geometry draws
+    fc = demo_city.boundaries.to_geojson()
+    geom = shape(fc["features"][0]["geometry"])
+    inner = geom.buffer(-0.000005)
+    x, y = shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(inner)[0]))[0]
+    assert (
+        demo_city.lookup(lon=float(x), lat=float(y)).cycle_id
+        == fc["features"][0]["properties"]["cycle"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("tiles", "origin"),
+    [
+        ("openstreetmap", "https://tile.openstreetmap.org"),
+        ("https://{s}.tiles.example.org/{z}/{x}/{y}.png", "https://*.tiles.example.org"),
+        ("/tiles/{z}/{x}/{y}.png", "'self'"),
+    ],
+)
+def test_tile_spec(tiles, origin):
+    assert tile_spec(tiles).origin == origin
+
+
+def test_tile_spec_rejects_nonsense():
+    with pytest.raises(ConfigError):
+        tile_spec("ftp://example.org/tiles")

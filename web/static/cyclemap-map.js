@@ -1,0 +1,371 @@
+/*
+ * cyclemap-map.js: what the cycle map does beyond drawing (legend, zone names, clicks,
+ * "use my location"). Loaded after Leaflet; the map script that folium writes calls
+ *     cyclemap.attachMap(map, zonesLayer, options, markerOrNull)
+ * Options come from cyclemap/mapview.py: mode ("page" | "map" | "export"), urls, legend,
+ * labels, text (already translated), locate, newTab.
+ *
+ * Written for a strict Content-Security-Policy: no inline event handlers, no eval, and text is
+ * always set with textContent. The only HTML inserted is a note's body, which the server has
+ * sanitized (cyclemap.notes.render_markdown).
+ */
+(function () {
+  "use strict";
+
+  var cyclemap = (window.cyclemap = window.cyclemap || {});
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function fill(template, values) {
+    return String(template).replace(/\{(\w+)\}/g, function (match, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? values[key] : match;
+    });
+  }
+
+  function swatch(color) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("class", "swatch");
+    svg.setAttribute("viewBox", "0 0 16 16");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "16");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var rect = document.createElementNS(SVG, "rect");
+    rect.setAttribute("x", "0.5");
+    rect.setAttribute("y", "0.5");
+    rect.setAttribute("width", "15");
+    rect.setAttribute("height", "15");
+    rect.setAttribute("rx", "3");
+    rect.setAttribute("fill", color);
+    rect.setAttribute("stroke", "#1f2933");
+    svg.appendChild(rect);
+    return svg;
+  }
+
+  function cycleName(cycle) {
+    var span = el("span", "cycle-name");
+    span.appendChild(swatch(cycle.color));
+    span.appendChild(el("span", null, cycle.name));
+    return span;
+  }
+
+  function notesBlock(notes, text) {
+    var box = el("div", "cm-popup__notes");
+    if (notes && notes.length) {
+      // it may scroll: reachable with the keyboard, and named for screen readers
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", text.notices);
+    }
+    (notes || []).forEach(function (note) {
+      var item = el("div", "cm-popup__note");
+      item.appendChild(el("p", "cm-popup__note-title", note.title));
+      var body = el("div", "cm-popup__note-body");
+      body.innerHTML = note.html; // sanitized on the server
+      item.appendChild(body);
+      if (note.updated) {
+        item.appendChild(el("p", "cm-popup__note-updated", fill(text.updated, { date: localDate(note.updated) })));
+      }
+      box.appendChild(item);
+    });
+    return box;
+  }
+
+  // "2020-02-20" as the page's language writes a date ("February 20, 2020")
+  function localDate(iso) {
+    try {
+      return new Date(iso + "T12:00:00").toLocaleDateString(document.documentElement.lang || undefined, {
+        year: "numeric",
+        month: "long",
+        day: "numeric",
+      });
+    } catch (e) {
+      return iso;
+    }
+  }
+
+  function round6(x) {
+    return Math.round(x * 1e6) / 1e6;
+  }
+
+  function pointQuery(lon, lat, lang) {
+    var q = "lon=" + encodeURIComponent(round6(lon)) + "&lat=" + encodeURIComponent(round6(lat));
+    return lang ? q + "&lang=" + encodeURIComponent(lang) : q;
+  }
+
+  cyclemap.attachMap = function (map, zones, opts, marker) {
+    var T = opts.text || {};
+    var urls = opts.urls || {};
+    var container = map.getContainer();
+    var status = document.getElementById("map-status");
+    var state = { map: map, zones: zones, marker: marker, opts: opts };
+    cyclemap.map = state;
+
+    document.querySelectorAll(".map-nojs").forEach(function (node) {
+      node.parentNode.removeChild(node);
+    });
+    document.querySelectorAll("[data-js-only]").forEach(function (node) {
+      node.hidden = false;
+    });
+    container.setAttribute("role", "region");
+    container.setAttribute("aria-label", T.map_label);
+    if (!opts.tiles) container.classList.add("cm-notiles");
+
+    // Leaflet's own words, in the page's language.
+    var zoom = map.zoomControl;
+    if (zoom && zoom._zoomInButton) {
+      [
+        [zoom._zoomInButton, T.zoom_in],
+        [zoom._zoomOutButton, T.zoom_out],
+      ].forEach(function (pair) {
+        pair[0].title = pair[1];
+        pair[0].setAttribute("aria-label", pair[1]);
+      });
+    }
+    map.on("popupopen tooltipopen", function (e) {
+      var close = e.popup && e.popup._closeButton;
+      if (close) close.setAttribute("aria-label", T.close);
+    });
+
+    function say(message) {
+      if (status) status.textContent = message || "";
+    }
+
+    // Names on hover, and (without a server) notes on click.
+    zones.eachLayer(function (layer) {
+      var p = layer.feature.properties;
+      layer.bindTooltip(el("span", null, p.name), { sticky: true, direction: "top", className: "cm-tooltip" });
+      if (opts.mode === "export") {
+        layer.bindPopup(function () {
+          var box = el("div", "cm-popup");
+          var title = el("p", "cm-popup__title");
+          title.appendChild(cycleName(p));
+          box.appendChild(title);
+          box.appendChild(notesBlock(p.notes, T));
+          box.appendChild(el("p", "cm-popup__caveat", T.approximate));
+          return box;
+        }, { maxWidth: 320, className: "cm-leaflet-popup" });
+      }
+    });
+
+    // Zone names written on the map, so colour is not the only way to tell them apart
+    // (hidden when the map is zoomed so far out that they would pile up).
+    var labels = L.layerGroup();
+    (opts.labels || []).forEach(function (label) {
+      L.marker([label.lat, label.lon], {
+        icon: L.divIcon({ className: "cm-zone-label", html: el("span", "cm-zone-label__text", label.name), iconSize: null }),
+        interactive: false,
+        keyboard: false,
+      }).addTo(labels);
+    });
+    function toggleLabels() {
+      if (map.getZoom() >= (opts.labelMinZoom || 11)) {
+        if (!map.hasLayer(labels)) labels.addTo(map);
+      } else if (map.hasLayer(labels)) {
+        map.removeLayer(labels);
+      }
+    }
+    map.on("zoomend", toggleLabels);
+    map.whenReady(toggleLabels);
+
+    // Legend, folded away on narrow maps.
+    var legend = L.control({ position: "bottomright" });
+    legend.onAdd = function () {
+      var box = L.DomUtil.create("div", "leaflet-control cm-legend");
+      var details = el("details", "cm-legend__details");
+      details.open = container.clientWidth >= 480;
+      details.appendChild(el("summary", "cm-legend__title", T.legend));
+      var list = el("ul", "cm-legend__list");
+      (opts.legend || []).forEach(function (cycle) {
+        var item = el("li");
+        item.appendChild(cycleName(cycle));
+        list.appendChild(item);
+      });
+      details.appendChild(list);
+      box.appendChild(details);
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    legend.addTo(map);
+
+    function placeMarker(lon, lat, label) {
+      if (state.marker) {
+        state.marker.setLatLng([lat, lon]);
+        var icon = state.marker.getElement && state.marker.getElement();
+        if (icon) {
+          icon.setAttribute("alt", label);
+          icon.setAttribute("title", label);
+        }
+      } else {
+        state.marker = L.marker([lat, lon], { alt: label, title: label, keyboard: false, interactive: false }).addTo(map);
+      }
+    }
+
+    function linkTo(href, text) {
+      var a = el("a", "cm-popup__link", text);
+      a.href = href;
+      if (opts.newTab) {
+        a.target = "_blank";
+        a.rel = "noopener";
+      }
+      return a;
+    }
+
+    function answerPopup(answer, lon, lat) {
+      var box = el("div", "cm-popup");
+      var cycle = answer.cycle;
+      if (answer.status === "matched" && cycle) {
+        var title = el("p", "cm-popup__title");
+        title.appendChild(cycleName(cycle));
+        box.appendChild(title);
+        box.appendChild(el("p", null, fill(T.in_cycle, { name: cycle.name })));
+        box.appendChild(notesBlock(answer.notes, T));
+      } else if (answer.status === "outside_service_area") {
+        box.appendChild(el("p", "cm-popup__title", T.outside));
+      } else {
+        box.appendChild(el("p", "cm-popup__title", T.not_sure));
+      }
+      var more = el("p");
+      more.appendChild(linkTo(urls.lookup_page + "?" + pointQuery(lon, lat, urls.lang), T.details));
+      box.appendChild(more);
+      return box;
+    }
+
+    function summaryOf(answer) {
+      if (answer.status === "matched" && answer.cycle) return fill(T.in_cycle, { name: answer.cycle.name });
+      if (answer.status === "outside_service_area") return T.outside;
+      return T.not_sure;
+    }
+
+    // The map page and the iframe: ask the API, answer in a popup.
+    function lookupInPopup(lon, lat) {
+      var popup = L.popup({ maxWidth: 320, className: "cm-leaflet-popup" })
+        .setLatLng([lat, lon])
+        .setContent(el("p", null, T.looking_up))
+        .openOn(map);
+      say(T.looking_up);
+      fetch(urls.lookup_api + "?" + pointQuery(lon, lat), { headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (answer) {
+          popup.setContent(answerPopup(answer, lon, lat));
+          say(summaryOf(answer));
+        })
+        .catch(function () {
+          var box = el("div", "cm-popup");
+          box.appendChild(el("p", null, T.lookup_error));
+          var more = el("p");
+          more.appendChild(linkTo(urls.lookup_page + "?" + pointQuery(lon, lat, urls.lang), T.details));
+          box.appendChild(more);
+          popup.setContent(box);
+          say(T.lookup_error);
+        });
+    }
+
+    function pick(lon, lat, fromLocation) {
+      if (opts.mode === "export") return;
+      placeMarker(lon, lat, fromLocation ? T.your_location : T.picked);
+      if (fromLocation) map.setView([lat, lon], Math.max(map.getZoom(), 16));
+      if (opts.mode === "page") {
+        if (cyclemap.page) {
+          document.dispatchEvent(new CustomEvent("cyclemap:pick", { detail: { lon: lon, lat: lat } }));
+        } else {
+          window.location.href = urls.lookup_page + "?" + pointQuery(lon, lat, urls.lang);
+        }
+        return;
+      }
+      lookupInPopup(lon, lat);
+    }
+
+    if (opts.mode !== "export") {
+      map.on("click", function (e) {
+        pick(e.latlng.lng, e.latlng.lat, false);
+      });
+      // Keyboard: the arrow keys move the map (Leaflet); Enter looks up its middle.
+      container.addEventListener("keydown", function (e) {
+        if (e.target !== container || e.key !== "Enter") return;
+        e.preventDefault();
+        var middle = map.getCenter();
+        pick(middle.lng, middle.lat, false);
+      });
+    }
+
+    // The resident page tells the map what it found (after a lookup without a reload).
+    if (opts.mode === "page") {
+      document.addEventListener("cyclemap:answer", function (e) {
+        var d = e.detail || {};
+        map.closePopup();
+        if (d.lon === undefined || d.lat === undefined || d.lon === null) {
+          if (state.marker) {
+            map.removeLayer(state.marker);
+            state.marker = null;
+          }
+          return;
+        }
+        placeMarker(d.lon, d.lat, d.label || T.your_address);
+        map.setView([d.lat, d.lon], Math.max(map.getZoom(), 16));
+        if (d.summary) {
+          var box = el("div", "cm-popup");
+          box.appendChild(el("p", "cm-popup__title", d.summary));
+          var more = el("p");
+          more.appendChild(linkTo("#result-heading", T.see_details));
+          box.appendChild(more);
+          L.popup({ maxWidth: 280, className: "cm-leaflet-popup", offset: [0, -30] })
+            .setLatLng([d.lat, d.lon])
+            .setContent(box)
+            .openOn(map);
+        }
+      });
+    }
+
+    // "Use my location".
+    if (opts.locate && navigator.geolocation) {
+      var locate = L.control({ position: "topleft" });
+      locate.onAdd = function () {
+        var box = L.DomUtil.create("div", "leaflet-bar leaflet-control cm-locate");
+        var button = el("button", "cm-locate__button", T.locate);
+        button.type = "button";
+        L.DomEvent.disableClickPropagation(box);
+        L.DomEvent.on(button, "click", function (e) {
+          L.DomEvent.stop(e);
+          say(T.locating);
+          button.disabled = true;
+          navigator.geolocation.getCurrentPosition(
+            function (position) {
+              button.disabled = false;
+              say("");
+              pick(position.coords.longitude, position.coords.latitude, true);
+            },
+            function () {
+              button.disabled = false;
+              say(T.locate_error);
+              L.popup({ className: "cm-leaflet-popup" })
+                .setLatLng(map.getCenter())
+                .setContent(el("p", null, T.locate_error))
+                .openOn(map);
+            },
+            { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+          );
+        });
+        box.appendChild(button);
+        return box;
+      };
+      locate.addTo(map);
+    }
+
+    if (marker) {
+      var icon = marker.getElement && marker.getElement();
+      if (icon) icon.setAttribute("alt", marker.options.alt || T.your_address);
+    }
+    return state;
+  };
+})();
