@@ -30,6 +30,7 @@ import numpy as np
 from .addresses import read_addresses
 from .boundaries import BoundarySet, read_boundaries
 from .config import DEFAULT_CITY, CityConfig, CycleConfig, load_city_config
+from .decide import candidate_points, decide
 from .errors import InputError, NotFoundError
 from .geocode import Candidate, Geocoder, GeocodeResult, MatchType, Suggestion
 from .notes import Note, notes_for, read_notes_toml
@@ -329,29 +330,25 @@ class City:
     def _answer_for_geocode(
         self, query: dict, result: GeocodeResult, snapshot: _Snapshot, today: dt.date
     ) -> Answer:
-        cands = result.candidates
-        if result.status == "matched" and cands:
-            best = cands[0]
-            return self._answer_at(query, _location(best), snapshot, today)
-        choices = self._choices(cands, snapshot)
-        if result.status == "not_found" or not choices:
+        points = candidate_points(result)
+        cycle_ids = [str(c) for c in snapshot.boundaries.locate_xy(*_xy(points))]
+        decision = decide(result, cycle_ids, self.geocoder, snapshot.boundaries)
+        if decision.place is not None:
+            place = _location(decision.place)
+            return self._answer_at(query, place, snapshot, today, decision.cycle_id or "")
+        choices = tuple(
+            Choice(c.matched_address, c.lon, c.lat, cid, c.score, c.match_type)
+            for c, cid in zip(points, cycle_ids, strict=True)
+        )
+        if decision.status == "not_found":
             return Answer("not_found", query, None, None, (), None, choices, snapshot.version)
-        cycle_ids = {c.cycle_id for c in choices}
-        shared = next(iter(cycle_ids)) if len(cycle_ids) == 1 and "" not in cycle_ids else None
-        if shared and all(c.match_type is MatchType.STREET for c in cands):
-            # A street named without a number: when every address point on it lies in one
-            # cycle, the cycle is certain even though the house is not (matched at street level).
-            lons, lats = self.geocoder.street_points(c.row for c in cands)
-            if set(snapshot.boundaries.locate_xy(lons, lats)) == {shared}:
-                middle = cands[len(cands) // 2]
-                return self._answer_at(query, _location(middle), snapshot, today)
+        shared = decision.cycle_id
         if shared:
-            ref = self.cycle_refs.get(shared)
             return Answer(
                 "ambiguous",
                 query,
                 None,
-                ref,
+                self.cycle_refs.get(shared),
                 tuple(notes_for(snapshot.notes, shared, today)),
                 self._next_dates(shared, today, snapshot),
                 choices,
@@ -360,9 +357,15 @@ class City:
         return Answer("ambiguous", query, None, None, (), None, choices, snapshot.version)
 
     def _answer_at(
-        self, query: dict, location: Location, snapshot: _Snapshot, today: dt.date
+        self,
+        query: dict,
+        location: Location,
+        snapshot: _Snapshot,
+        today: dt.date,
+        cycle_id: str | None = None,
     ) -> Answer:
-        cycle_id = snapshot.boundaries.locate(location.lon, location.lat)
+        if cycle_id is None:
+            cycle_id = snapshot.boundaries.locate(location.lon, location.lat)
         if not cycle_id:
             return Answer(
                 "outside_service_area", query, location, None, (), None, (), snapshot.version
@@ -377,17 +380,6 @@ class City:
             self._next_dates(cycle_id, today, snapshot),
             (),
             snapshot.version,
-        )
-
-    def _choices(self, cands: list[Candidate], snapshot: _Snapshot) -> tuple[Choice, ...]:
-        if not cands:
-            return ()
-        ids = snapshot.boundaries.locate_xy(
-            np.array([c.lon for c in cands], float), np.array([c.lat for c in cands], float)
-        )
-        return tuple(
-            Choice(c.matched_address, c.lon, c.lat, str(cid), c.score, c.match_type)
-            for c, cid in zip(cands, ids, strict=True)
         )
 
     def _next_dates(
@@ -421,12 +413,16 @@ class City:
         ``cyclemap.assign.Assignment`` in input order. Each distinct address is geocoded once;
         ``workers`` as in ``cyclemap.assign.Assigner`` (None: decide; 1: serial).
 
-        >>> [a.status for a in open_city().assign(["1 N MAIN ST", ""])]  # doctest: +SKIP
-        ['matched', 'not_found']
+        >>> [a.cycle for a in open_city().assign(["117 S SPRIGG ST", "117 s sprigg st", ""])]
+        ['4', '4', None]
         """
         from .assign import assign_addresses
 
         return assign_addresses(self, addresses, column=column, workers=workers)
+
+
+def _xy(cands: list[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([c.lon for c in cands], float), np.array([c.lat for c in cands], float)
 
 
 def _location(c: Candidate) -> Location:

@@ -1,0 +1,279 @@
+"""Streaming CSV files in and out: encoding detection, dialect, atomic output.
+
+A billing export is read row by row with the ``csv`` module and written the same way, so memory
+stays flat however long the file is. What this module decides about a file:
+
+* **Encoding**: a byte-order mark wins (UTF-8 or UTF-16); otherwise the whole file is checked as
+  strict UTF-8 in blocks (C speed, about 1 GB/s) while its lines are counted for the progress bar,
+  and a file that is not valid UTF-8 is read as Windows-1252 (Excel's "CSV" export on Windows).
+  ``encoding=`` overrides the guess.
+* **Dialect**: the delimiter is the commonest of ``, ; TAB |`` in the header line (comma when
+  none), and the line ending of the header line is the one written back, so that the original
+  columns of a simple file come out byte for byte.
+* **Output** is UTF-8 (with a BOM only when the input had one), written to a temporary file beside
+  the target and renamed over it at the end: a failed run never leaves half a file.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "in.csv"
+>>> _ = path.write_bytes("name;address\\r\\nCaf\\xe9;12 MAIN ST\\r\\n".encode("cp1252"))
+>>> table = open_table(path)
+>>> table.encoding, table.delimiter, table.header, table.line_count
+('cp1252', ';', ['name', 'address'], 2)
+>>> list(table.rows())
+[(['Café', '12 MAIN ST'], 2)]
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import IO
+
+from .errors import InputError
+
+#: how much is read at a time while checking the encoding and counting lines
+BLOCK = 1 << 20
+#: the fallback when a file is not UTF-8: what Excel writes on a Western-European Windows
+FALLBACK_ENCODING = "cp1252"
+DELIMITERS = (",", ";", "\t", "|")
+
+# One field may hold a long free-text comment; the csv module's default limit is 128 KiB.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass
+class Table:
+    """An input CSV file opened for streaming: what was decided about it, and its header.
+
+    Make one with ``open_table``; iterate ``rows()`` once.
+    """
+
+    path: Path
+    encoding: str
+    bom: bool
+    delimiter: str
+    lineterminator: str
+    header: list[str]
+    #: physical lines in the file (a cheap estimate of rows + 1, for a progress bar)
+    line_count: int
+
+    @property
+    def estimated_rows(self) -> int:
+        """About how many data rows follow the header (exact unless fields hold newlines)."""
+        return max(self.line_count - 1, 0)
+
+    def sample(self, n: int = 200) -> list[list[str]]:
+        """The first ``n`` data rows (for guessing which column is the address)."""
+        chunks = self.chunks(n)
+        try:
+            return next(chunks, ([], None))[0]
+        finally:
+            chunks.close()
+
+    def rows(self) -> Iterator[tuple[list[str], int]]:
+        """Every data row with the line number where it starts (the header is line 1)."""
+        for rows, lines in self.chunks(1000, lines=True):
+            yield from zip(rows, lines or (), strict=True)
+
+    def chunks(
+        self, size: int, *, lines: bool = False
+    ) -> Iterator[tuple[list[list[str]], list[int] | None]]:
+        """The data rows in lists of up to ``size``, with their first lines when ``lines``.
+
+        Entirely blank lines are skipped. ``InputError`` when the file stops decoding in the
+        chosen encoding or is not CSV, naming the line.
+        """
+        with self.path.open("r", encoding=self.encoding, newline="") as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            try:
+                next(reader, None)  # the header
+                if not lines:  # the fast path: the csv module's C loop, rows in slices
+                    rows = filter(None, reader)
+                    while chunk := list(islice(rows, size)):
+                        yield chunk, None
+                    return
+                starts: list[int] = []
+                chunk = []
+                start = reader.line_num + 1
+                for row in reader:
+                    if row:
+                        chunk.append(row)
+                        starts.append(start)
+                        if len(chunk) >= size:
+                            yield chunk, starts
+                            chunk, starts = [], []
+                    start = reader.line_num + 1
+                if chunk:
+                    yield chunk, starts
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{self.path.name} is not valid {self.encoding} near line {reader.line_num}; "
+                    "give the file's encoding with --encoding (e.g. utf-8 or cp1252)"
+                ) from None
+            except csv.Error as exc:
+                raise InputError(
+                    f"{self.path.name} line {reader.line_num}: not CSV ({exc})"
+                ) from None
+
+
+def open_table(path: str | Path, encoding: str | None = None) -> Table:
+    """Open a CSV file for streaming: choose its encoding and dialect and read its header.
+
+    ``InputError`` (a message a clerk can act on) for a missing or unreadable file, an unknown
+    encoding name, a file that does not decode, or an empty file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise InputError(f"cannot read {path}: it {what}")
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise InputError(
+                f"unknown encoding {encoding!r}; use e.g. utf-8, utf-8-sig or cp1252"
+            ) from None
+    try:
+        detected, bom, lines = scan_file(path, encoding)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        with path.open("r", encoding=detected, newline="") as f:
+            first = f.readline(1 << 20)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path.name} is not valid {detected} in its first line; "
+            "give the file's encoding with --encoding (e.g. utf-8 or cp1252)"
+        ) from None
+    if not first.strip():
+        raise InputError(f"{path.name} is empty: there is no header row and no data")
+    delimiter = sniff_delimiter(first)
+    lineterminator = "\r\n" if first.endswith("\r\n") else "\n"
+    header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    if any("\n" in name or "\r" in name for name in header):  # a header cell spans lines
+        with path.open("r", encoding=detected, newline="") as f:
+            header = next(csv.reader(f, delimiter=delimiter))
+    return Table(path, detected, bom, delimiter, lineterminator, header, lines)
+
+
+def scan_file(path: Path, encoding: str | None = None) -> tuple[str, bool, int]:
+    """``(encoding, has_bom, line_count)`` of a file, in one pass over its bytes.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes(b"\\xef\\xbb\\xbfa,b\\n1,2\\n")
+    >>> scan_file(p)
+    ('utf-8-sig', True, 2)
+    >>> _ = p.write_bytes("a\\nM\\xfcller\\n".encode("cp1252"))
+    >>> scan_file(p)
+    ('cp1252', False, 2)
+    """
+    lines = 0
+    last = b""
+    with path.open("rb") as f:
+        head = f.read(4)
+        bom = _bom_encoding(head)
+        chosen = encoding or bom or "utf-8"
+        if encoding is None and bom is None:
+            decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        else:
+            decoder = None
+        f.seek(0)
+        while block := f.read(BLOCK):
+            lines += block.count(b"\n")
+            last = block[-1:]
+            if decoder is not None:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    decoder = None
+                    chosen = FALLBACK_ENCODING
+        if decoder is not None:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                chosen = FALLBACK_ENCODING
+    if last and last != b"\n":
+        lines += 1
+    if chosen == "utf-8" and encoding is not None and bom == "utf-8-sig":
+        chosen = "utf-8-sig"  # --encoding utf-8 on a file with a BOM: do not keep the BOM as text
+    return chosen, (bom is not None and chosen == bom), lines
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The commonest of ``, ; TAB |`` in a header line outside quotes (``,`` when none).
+
+    >>> sniff_delimiter("account;service address;amount")
+    ';'
+    >>> sniff_delimiter('"Smith, J",address')
+    ','
+    """
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in header_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+@contextmanager
+def atomic_writer(
+    target: str | Path,
+    *,
+    delimiter: str = ",",
+    lineterminator: str = "\n",
+    bom: bool = False,
+) -> Iterator[csv.Writer]:
+    """A ``csv.writer`` on a temporary file that replaces ``target`` only when the block ends well.
+
+    ``target`` ``"-"`` writes to standard output instead. The output is UTF-8 (``bom=True``
+    writes a BOM first, as Excel likes).
+    """
+    if str(target) == "-":
+        stream = io.TextIOWrapper(
+            sys.stdout.buffer,
+            encoding="utf-8-sig" if bom else "utf-8",
+            newline="",
+            write_through=False,
+        )
+        try:
+            yield csv.writer(stream, delimiter=delimiter, lineterminator=lineterminator)
+        finally:
+            stream.flush()
+            stream.detach()
+        return
+    target = Path(target)
+    if target.is_dir():
+        raise InputError(f"cannot write {target}: it is a folder")
+    if not target.parent.is_dir():
+        raise InputError(f"cannot write {target}: the folder {target.parent} does not exist")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        f: IO[str] = tmp.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="")
+    except OSError as exc:
+        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with f:
+            yield csv.writer(f, delimiter=delimiter, lineterminator=lineterminator)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,62 @@
+"""From a geocode result and the cycles of its candidates to the answer's status.
+
+One rule, shared by ``City.lookup`` and the batch ``Assigner`` so that ``cyclemap assign``
+says exactly what ``cyclemap lookup`` says of every address:
+
+- the geocoder matched one place: ``matched`` in the cycle there, or ``outside_service_area``;
+- it found nothing: ``not_found`` (its candidates are suggestions);
+- it found several places: ``ambiguous``, naming the cycle only when every candidate shares it,
+  except a street named without a number that lies wholly in one cycle (every address point of
+  it, not only the sample of candidates): then the cycle is certain though the house is not,
+  and the answer is ``matched`` at street level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .boundaries import BoundarySet
+from .geocode import Candidate, Geocoder, GeocodeResult, MatchType
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an answer says: its status, where it stands and which cycle it names."""
+
+    status: str  # matched | ambiguous | not_found | outside_service_area
+    place: Candidate | None = None  # the place a matched/outside answer stands on
+    cycle_id: str | None = None  # the cycle, or the one every ambiguous candidate shares
+    street_leaves_cycle: bool = False  # street-level candidates share a cycle, the street not
+
+
+def candidate_points(result: GeocodeResult) -> list[Candidate]:
+    """The candidates whose cycles ``decide`` needs: the first for a match, else all."""
+    cands = result.candidates
+    return cands[:1] if result.status == "matched" and cands else list(cands)
+
+
+def decide(
+    result: GeocodeResult, cycle_ids: Sequence[str], geocoder: Geocoder, boundaries: BoundarySet
+) -> Decision:
+    """Decide the answer; ``cycle_ids`` holds the cycle ("" = none) of each of
+    ``candidate_points(result)``, in order.
+
+    >>> from cyclemap.geocode import GeocodeResult
+    >>> decide(GeocodeResult("not_found", []), [], None, None).status
+    'not_found'
+    """
+    cands = result.candidates
+    if result.status == "matched" and cands:
+        cid = cycle_ids[0]
+        return Decision("matched" if cid else "outside_service_area", cands[0], cid or None)
+    if result.status == "not_found" or not cands:
+        return Decision("not_found")
+    ids = set(cycle_ids)
+    shared = next(iter(ids)) if len(ids) == 1 and "" not in ids else None
+    if shared and all(c.match_type is MatchType.STREET for c in cands):
+        lons, lats = geocoder.street_points(c.row for c in cands)
+        if set(boundaries.locate_xy(lons, lats).tolist()) == {shared}:
+            return Decision("matched", cands[len(cands) // 2], shared)
+        return Decision("ambiguous", None, shared, street_leaves_cycle=True)
+    return Decision("ambiguous", None, shared)
