@@ -13,11 +13,15 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The demo city is served as of the week of its real notices (2020-02-21) so that they show;
+# run `CYCLEMAP_TODAY= make serve` to serve it as of today.
+DEMO_TODAY ?= 2020-02-21
+
 serve: $(STAMP)
-	$(BIN)/cyclemap serve --host 127.0.0.1 --port 8000 --workers 2
+	CYCLEMAP_TODAY=$${CYCLEMAP_TODAY-$(DEMO_TODAY)} $(BIN)/cyclemap serve --host 127.0.0.1 --port 8000 --workers 2
 
 dev: $(STAMP)
-	$(BIN)/cyclemap serve --dev
+	CYCLEMAP_TODAY=$${CYCLEMAP_TODAY-$(DEMO_TODAY)} $(BIN)/cyclemap serve --dev
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -78,4 +78,6 @@ def describe(answer) -> str:
                 lines.append(f"  {key.replace('_', ' ')[5:]}: {sched[key]}")
     for note in answer.notes:
         lines.append(f"* {note.title} ({note.updated.isoformat()})")
+    if answer.cycle is not None and not answer.notes:
+        lines.append("No billing notes are posted for this cycle today.")
     return "\n".join(lines)

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: sqlite file in the instance folder
     "TILES": None,  # override city.toml [map] tiles: "openstreetmap", "none" or a URL template
     "CLOCK": None,  # tests: a callable returning today's date
+    "TODAY": None,  # an ISO date to serve the city as of that day (the demo: its notices' week)
     "BABEL_DEFAULT_LOCALE": "en",
 }
 
@@ -55,6 +56,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     store = Store(url)
     store.upgrade()
     clock: Callable[[], dt.date] | None = app.config["CLOCK"]
+    if clock is None and app.config["TODAY"]:
+        clock = _fixed_clock(str(app.config["TODAY"]))
     app.extensions["cyclemap.store"] = store
     app.extensions["cyclemap.city"] = open_city(app.config["CITY"], store=store, clock=clock)
 
@@ -67,3 +70,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(maps.bp)
     return app
+
+
+def _fixed_clock(iso_date: str) -> Callable[[], dt.date]:
+    """A clock stopped on one day (``CYCLEMAP_TODAY``), refusing a date that is not ISO."""
+    from ..errors import ConfigError
+
+    try:
+        day = dt.date.fromisoformat(iso_date)
+    except ValueError:
+        raise ConfigError(
+            f"CYCLEMAP_TODAY must be a date like 2020-02-21, not {iso_date!r}"
+        ) from None
+    return lambda: day
