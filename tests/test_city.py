@@ -180,3 +180,66 @@ def test_suggest_limit_is_checked(city):
 def test_not_a_city_folder(tmp_path):
     with pytest.raises(ConfigError, match="city.toml"):
         cyclemap.open_city(tmp_path)
+
+
+# -- store mode: the live version is a pointer any process can switch ----------------------
+
+
+def _swapped(geojson: dict) -> dict:
+    """The same zones with cycles 1 and 2 exchanged."""
+    features = []
+    for f in geojson["features"]:
+        cid = f["properties"]["cycle"]
+        new = {"1": "2", "2": "1"}.get(cid, cid)
+        features.append({**f, "properties": {**f["properties"], "cycle": new}})
+    return {**geojson, "features": features}
+
+
+@pytest.fixture()
+def live_city(tmp_path):
+    from cyclemap.store import Store
+
+    folder = write_city(tmp_path / "city", addresses=ROWS, notes_toml=NOTES)
+    url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+    store = Store(url)
+    store.upgrade()
+    return cyclemap.open_city(folder, store=store, clock=lambda: TODAY), url
+
+
+def test_store_mode_seeds_version_1_and_notes(live_city):
+    city, _ = live_city
+    answer = city.lookup("101 S MAIN ST")
+    assert (answer.cycle_id, answer.boundary_version) == ("1", 1)
+    assert [n.title for n in answer.notes][0] == "February bills for Cycles 1 and 2"
+
+
+def test_a_publish_in_this_process_is_live_at_once_and_rollback_flips_back(live_city):
+    city, _ = live_city
+    store = city.store
+    version = store.publish_boundaries(
+        _swapped(city.boundaries.to_geojson()), author="test", message="swap 1 and 2"
+    )
+    answer = city.lookup("101 S MAIN ST")
+    assert (answer.cycle_id, answer.boundary_version) == ("2", version)
+    store.rollback_boundaries(1, author="test")
+    assert city.lookup("101 S MAIN ST").cycle_id == "1"
+
+
+def test_another_servers_publish_and_note_edit_arrive_after_the_refresh_interval(
+    live_city, monkeypatch
+):
+    from cyclemap import city as city_module
+    from cyclemap.store import Store
+
+    city, url = live_city
+    monkeypatch.setattr(city_module, "REFRESH_SECONDS", 3600.0)
+    other = Store(url)  # another server process's connection to the same database
+    other.publish_boundaries(_swapped(city.boundaries.to_geojson()), author="other", message="swap")
+    note_id = other.add_note(
+        title="Posted elsewhere", body="x", cycles="all", author="other", today=TODAY
+    )
+    assert city.lookup("101 S MAIN ST").cycle_id == "1"  # within the interval: the old snapshot
+    monkeypatch.setattr(city_module, "REFRESH_SECONDS", 0.0)
+    answer = city.lookup("101 S MAIN ST")
+    assert answer.cycle_id == "2"
+    assert note_id in [n.id for n in answer.notes]
