@@ -66,3 +66,32 @@ def test_missing_city_folder(tmp_path):
     result = CliRunner().invoke(main, ["--city", str(tmp_path / "nope"), "lookup", "1 A ST"])
     assert result.exit_code == 2
     assert "city.toml" in result.output
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["1234 north kingshighway apt 5", "Broadway", "zzz nowhere", ("-89.55", "37.28"), ("0", "0")],
+)
+def test_cli_json_equals_the_api_body(fresh_app, clock, query):
+    """``cyclemap lookup --json`` and ``GET /api/v1/lookup`` say the same thing, on one store."""
+    if isinstance(query, tuple):
+        params, args = {"lon": query[0], "lat": query[1]}, ["--lon", query[0], "--lat", query[1]]
+    else:
+        params, args = {"address": query}, [query]
+    api = fresh_app.test_client().get("/api/v1/lookup", query_string=params)
+    assert api.status_code == 200
+    cli = CliRunner().invoke(
+        main,
+        [
+            "--city",
+            fresh_app.config["CITY"],
+            "--database-url",
+            fresh_app.config["DATABASE_URL"],
+            "lookup",
+            *args,
+            "--date",
+            clock.today.isoformat(),
+            "--json",
+        ],
+    )
+    assert json.loads(cli.output) == api.get_json()
