@@ -213,6 +213,8 @@ def test_ambiguous_street_in_the_demo_city(client, demo_city):
     page, _ = get_page(client, "/lookup?address=Main+St")
     assert "Which one is your address?" in page.visible
     assert "Your billing cycle is" not in page.visible and "Your next dates" not in page.visible
+    # a street without a number: the page asks for the house number, not a guess among samples
+    assert "runs through more than one billing cycle" in page.visible
     first = next(a for a in page.find("a") if "data-lookup" in a)
     follow, _ = get_page(client, first["href"])
     expected = demo_city.lookup(answer.candidates[0].matched_address)
@@ -238,6 +240,8 @@ def ambiguous_app(tmp_path_factory):
 
 def test_ambiguous_lists_candidates_as_links(ambiguous_app):
     client = ambiguous_app.test_client()
+    page, _ = get_page(client, "/lookup?address=12+Main+St")
+    assert "runs through more than one billing cycle" not in page.visible  # a house, not a street
     city = ambiguous_app.extensions["cyclemap.city"]
     answer = city.lookup("12 Main St")
     assert answer.status == "ambiguous", answer.status

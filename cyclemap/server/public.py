@@ -19,6 +19,7 @@ from flask_babel import format_date, gettext
 
 from ..city import Answer, Choice, CycleAnswer
 from ..errors import InputError
+from ..geocode import MatchType
 from ..mapview import Marker
 from ..notes import ALL_CYCLES, Note
 from .context import current_city
@@ -70,6 +71,8 @@ class ResultView:
     choices: list[ChoiceLink] = field(default_factory=list)
     marker: Marker | None = None
     error: str = ""
+    #: every choice is a point along a street typed without a house number
+    street_level: bool = False
 
 
 # -- routes ----------------------------------------------------------------------------------
@@ -250,7 +253,15 @@ def _result(answer: Answer) -> ResultView:
             else gettext("The place you picked"),
         )
     schedule = answer.schedule.to_dict() if answer.schedule else {}
-    common: dict[str, Any] = {"answer": answer, "choices": choices, "marker": marker}
+    street_level = bool(answer.candidates) and all(
+        c.match_type is MatchType.STREET for c in answer.candidates
+    )
+    common: dict[str, Any] = {
+        "answer": answer,
+        "choices": choices,
+        "marker": marker,
+        "street_level": street_level,
+    }
     if answer.cycle is not None:
         common.update(
             dates=_dates(schedule),
