@@ -30,7 +30,7 @@ import numpy as np
 from .addresses import read_addresses
 from .boundaries import BoundarySet, read_boundaries
 from .config import DEFAULT_CITY, CityConfig, CycleConfig, load_city_config
-from .decide import candidate_points, decide
+from .decide import candidate_points, candidate_xy, decide
 from .errors import InputError, NotFoundError
 from .geocode import Candidate, Geocoder, GeocodeResult, MatchType, Suggestion
 from .notes import Note, notes_for, read_notes_toml
@@ -331,11 +331,13 @@ class City:
         self, query: dict, result: GeocodeResult, snapshot: _Snapshot, today: dt.date
     ) -> Answer:
         points = candidate_points(result)
-        cycle_ids = [str(c) for c in snapshot.boundaries.locate_xy(*_xy(points))]
+        cycle_ids = [str(c) for c in snapshot.boundaries.locate_xy(*candidate_xy(points))]
         decision = decide(result, cycle_ids, self.geocoder, snapshot.boundaries)
         if decision.place is not None:
             place = _location(decision.place)
             return self._answer_at(query, place, snapshot, today, decision.cycle_id or "")
+        if decision.choices:
+            points, cycle_ids = list(decision.choices), list(decision.choice_cycles)
         choices = tuple(
             Choice(c.matched_address, c.lon, c.lat, cid, c.score, c.match_type)
             for c, cid in zip(points, cycle_ids, strict=True)
@@ -419,10 +421,6 @@ class City:
         from .assign import assign_addresses
 
         return assign_addresses(self, addresses, column=column, workers=workers)
-
-
-def _xy(cands: list[Candidate]) -> tuple[np.ndarray, np.ndarray]:
-    return np.array([c.lon for c in cands], float), np.array([c.lat for c in cands], float)
 
 
 def _location(c: Candidate) -> Location:

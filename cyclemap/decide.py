@@ -4,6 +4,9 @@ One rule, shared by ``City.lookup`` and the batch ``Assigner`` so that ``cyclema
 says exactly what ``cyclemap lookup`` says of every address:
 
 - the geocoder matched one place: ``matched`` in the cycle there, or ``outside_service_area``;
+  except a house number placed between two real neighbours (interpolated) when the neighbours
+  and the placed point are not all in one cycle: a boundary runs between them, the position is a
+  guess, so the answer is ``ambiguous`` between the two real neighbours;
 - it found nothing: ``not_found`` (its candidates are suggestions);
 - it found several places: ``ambiguous``, naming the cycle only when every candidate shares it,
   except a street named without a number that lies wholly in one cycle (every address point of
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from .boundaries import BoundarySet
 from .geocode import Candidate, Geocoder, GeocodeResult, MatchType
@@ -28,6 +33,9 @@ class Decision:
     place: Candidate | None = None  # the place a matched/outside answer stands on
     cycle_id: str | None = None  # the cycle, or the one every ambiguous candidate shares
     street_leaves_cycle: bool = False  # street-level candidates share a cycle, the street not
+    #: when set, the choices to offer instead of the geocoder's candidates, with their cycles
+    choices: tuple[Candidate, ...] = ()
+    choice_cycles: tuple[str, ...] = ()
 
 
 def candidate_points(result: GeocodeResult) -> list[Candidate]:
@@ -48,8 +56,15 @@ def decide(
     """
     cands = result.candidates
     if result.status == "matched" and cands:
-        cid = cycle_ids[0]
-        return Decision("matched" if cid else "outside_service_area", cands[0], cid or None)
+        best, cid = cands[0], cycle_ids[0]
+        if best.between:
+            around = [str(c) for c in boundaries.locate_xy(*candidate_xy(best.between))]
+            if set(around) != {cid}:
+                shared = around[0] if len(set(around)) == 1 and around[0] else None
+                return Decision(
+                    "ambiguous", None, shared, choices=best.between, choice_cycles=tuple(around)
+                )
+        return Decision("matched" if cid else "outside_service_area", best, cid or None)
     if result.status == "not_found" or not cands:
         return Decision("not_found")
     ids = set(cycle_ids)
@@ -60,3 +75,8 @@ def decide(
             return Decision("matched", cands[len(cands) // 2], shared)
         return Decision("ambiguous", None, shared, street_leaves_cycle=True)
     return Decision("ambiguous", None, shared)
+
+
+def candidate_xy(cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates' longitudes and latitudes as two arrays (for ``locate_xy``)."""
+    return np.array([c.lon for c in cands], float), np.array([c.lat for c in cands], float)

@@ -323,6 +323,17 @@ def interpolated(index: AddressIndex, query: Query) -> GeocodeResult | None:
                 street=street.key,
                 number=p.number,
                 notes=(*m.notes, f"placed between {low} and {high}"),
+                between=tuple(
+                    _candidate(
+                        index,
+                        int(index.site_row[s]),
+                        MatchType.STREET,
+                        SCORE_SUGGESTION,
+                        m.notes,
+                        unit=False,
+                    )
+                    for s in (lo, hi)
+                ),
             )
         )
     if not cands:

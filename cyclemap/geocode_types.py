@@ -49,6 +49,9 @@ class Candidate:
     row: int | None = None
     #: what was assumed to get here, in words ("directional N added", "unit 5 not in the layer")
     notes: tuple[str, ...] = ()
+    #: for an interpolated point, the two real addresses it was placed between (whoever knows
+    #: the zones checks that they agree: a house between two cycles is not a confident answer)
+    between: tuple[Candidate, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The candidate as JSON-ready data."""

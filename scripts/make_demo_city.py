@@ -363,6 +363,42 @@ class Row:
     sort_number: tuple[int, str] = (0, "")
 
 
+#: addresses the project's own documents use as examples (interface.md: "1234 n kingshighway apt
+#: 5"), made real so that the examples answer exactly: (number, street, units)
+FEATURED = [("1234", "N KINGSHIGHWAY", [f"APT {n}" for n in range(1, 9)])]
+
+
+def add_featured(rows: list[Row], grid: Grid) -> list[Row]:
+    """The FEATURED addresses, each placed between its real neighbours on its side of the street.
+
+    Added after the zones are drawn (they do not move a boundary); the caller's checks then hold
+    them to their block's zone like every other point.
+    """
+    added = []
+    for number, street, units in FEATURED:
+        value = int(number)
+        side = sorted(
+            (int(r.number), r.x, r.y)
+            for r in rows
+            if r.street == street and r.number.isdigit() and int(r.number) % 2 == value % 2
+        )
+        below = [t for t in side if t[0] < value]
+        above = [t for t in side if t[0] > value]
+        require(bool(below and above), f"{number} {street}: no neighbours to place it between")
+        (n0, x0, y0), (n1, x1, y1) = below[-1], above[0]
+        t = (value - n0) / (n1 - n0)
+        x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+        u, v = grid.to_local(np.array([x]), np.array([y]))
+        block = (
+            int(np.searchsorted(grid.us, u[0])) - 1,
+            int(np.searchsorted(grid.vs, v[0])) - 1,
+        )
+        zip_ = next(r.zip for r in rows if r.street == street and int(r.number or 0) == n0)
+        for unit in units:
+            added.append(Row(number, street, unit, zip_, x, y, block, (value, "")))
+    return rows + added
+
+
 def make_rows(
     rng: np.random.Generator, grid: Grid, houses: list[House], names: dict, zip_row: int
 ) -> list[Row]:
@@ -610,6 +646,7 @@ def main() -> None:
     cycles = assign_cycles(rng, grid, counts)
     zones = build_zones(grid, cycles, city_ll, to_ll, to_utm)
     figures = check(zones, city_ll, to_utm)
+    rows = add_featured(rows, grid)
 
     args.out.mkdir(parents=True, exist_ok=True)
     props = source["properties"]

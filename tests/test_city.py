@@ -35,6 +35,10 @@ ROWS = [
     (302, "OAK AVE", "", "TESTVILLE", "00001", 0.0020, 0.0025),
     (304, "OAK AVE", "", "TESTVILLE", "00001", 0.0030, 0.0025),
     (500, "FAR RD", "", "TESTVILLE", "00001", 0.0500, 0.0500),  # outside every zone
+    # BIRCH ST runs east from zone 1 into zone 4 (the border is x = 0.01); odd side only
+    (101, "BIRCH ST", "", "TESTVILLE", "00001", 0.0070, 0.0050),
+    (109, "BIRCH ST", "", "TESTVILLE", "00001", 0.0085, 0.0050),
+    (131, "BIRCH ST", "", "TESTVILLE", "00001", 0.0105, 0.0050),
 ]
 
 NOTES = """
@@ -124,6 +128,25 @@ def test_street_without_number_across_cycles_is_ambiguous(city):
     answer = city.lookup("N MAIN ST")
     assert (answer.status, answer.cycle_id) == ("matched", "2")
     assert city.lookup("MAIN ST").status == "ambiguous"
+
+
+def test_a_number_between_neighbours_in_one_cycle_is_interpolated(city):
+    answer = city.lookup("105 Birch St")
+    assert (answer.status, answer.cycle_id) == ("matched", "1")
+    assert answer.location.match_type.value == "interpolated"
+
+
+def test_a_number_between_neighbours_in_two_cycles_is_a_choice_not_a_guess(city):
+    # 119 BIRCH would be placed at x = 0.0094 (zone 1), but 131 is in zone 4: the border runs
+    # between the neighbours, so where 119 stands is a guess
+    answer = city.lookup("119 Birch St")
+    assert answer.status == "ambiguous" and answer.cycle is None
+    assert [(c.matched_address, c.cycle_id) for c in answer.candidates] == [
+        ("109 BIRCH ST", "1"),
+        ("131 BIRCH ST", "4"),
+    ]
+    (assigned,) = city.assign(["119 Birch St"])
+    assert (assigned.status, assigned.cycle) == ("ambiguous", None)
 
 
 def test_not_found_never_raises(city):
