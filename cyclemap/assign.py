@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from .decide import candidate_points, decide
+from .decide import candidate_points, decide, place_label
 from .errors import CyclemapError, InputError
 from .geocode import MAX_ADDRESS_LENGTH, Candidate, GeocodeResult, MatchType
 
@@ -323,16 +323,17 @@ _NO_POINT: Resolved = (
 
 def _at(c: Candidate, cycle_id: str) -> Resolved:
     """Matched at a place: in a zone, or outside every zone (``City._answer_at``)."""
+    label = place_label(c)
     if cycle_id:
-        return ("matched", cycle_id, c.match_type, c.score, c.matched_address, c.lon, c.lat, "")
-    where = c.matched_address or f"{c.lon:.6f}, {c.lat:.6f}"
+        return ("matched", cycle_id, c.match_type, c.score, label, c.lon, c.lat, "")
+    where = label or f"{c.lon:.6f}, {c.lat:.6f}"
     why = f"found at {where}, which is outside every cycle zone"
     return (
         "outside_service_area",
         None,
         c.match_type,
         c.score,
-        c.matched_address,
+        label,
         c.lon,
         c.lat,
         why,

@@ -30,7 +30,7 @@ import numpy as np
 from .addresses import read_addresses
 from .boundaries import BoundarySet, read_boundaries
 from .config import DEFAULT_CITY, CityConfig, CycleConfig, load_city_config
-from .decide import candidate_points, candidate_xy, decide
+from .decide import candidate_points, candidate_xy, decide, place_label
 from .errors import InputError, NotFoundError
 from .geocode import Candidate, Geocoder, GeocodeResult, MatchType, Suggestion
 from .notes import Note, notes_for, read_notes_toml
@@ -424,7 +424,7 @@ class City:
 
 
 def _location(c: Candidate) -> Location:
-    return Location(c.lon, c.lat, c.matched_address, c.match_type, c.score)
+    return Location(c.lon, c.lat, place_label(c), c.match_type, c.score)
 
 
 def _id_sort_key(cycle_id: str) -> tuple[int, str]:

@@ -38,6 +38,14 @@ class Decision:
     choice_cycles: tuple[str, ...] = ()
 
 
+def place_label(c: Candidate) -> str:
+    """What an answer says it found: the address, or for a street-level answer the street alone
+    (its point is one house along it, which is not the resident's house)."""
+    if c.match_type is MatchType.STREET and c.street:
+        return c.street
+    return c.matched_address
+
+
 def candidate_points(result: GeocodeResult) -> list[Candidate]:
     """The candidates whose cycles ``decide`` needs: the first for a match, else all."""
     cands = result.candidates

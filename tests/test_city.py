@@ -121,6 +121,8 @@ def test_street_without_number_in_one_cycle_is_matched_at_street_level(city):
     assert answer.status == "matched"
     assert answer.cycle_id == "1"
     assert answer.location.match_type.value == "street"
+    # the answer names the street, not the house along it whose point it stands on
+    assert answer.location.matched_address == "OAK AVE"
 
 
 def test_street_without_number_across_cycles_is_ambiguous(city):

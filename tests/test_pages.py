@@ -448,3 +448,22 @@ def test_every_resident_string_goes_through_babel(pseudo_app, demo_city, url):
             assert (
                 '"locate": "\\u27e6Use my location\\u27e7"' in body or "⟦Use my location⟧" in body
             )
+
+
+def test_a_nul_in_the_address_is_a_friendly_400_and_not_echoed(client):
+    response = client.get("/lookup?address=12%00Main")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "cannot be part of an address" in page
+    assert "\x00" not in page
+
+
+def test_a_long_street_offers_a_choice_in_every_cycle_it_crosses(client, demo_city):
+    answer = demo_city.lookup("kingshighway")
+    crossed = {c.cycle_id for c in answer.candidates}
+    assert len(crossed) > 1
+    html = client.get("/lookup?address=kingshighway").get_data(as_text=True)
+    choices = html[html.index('<ul class="choices">') :]
+    choices = choices[: choices.index("</ul>")]
+    shown = set(re.findall(r'class="choice__cycle">(Cycle \d)<', choices))
+    assert shown == {f"Cycle {c}" for c in crossed}

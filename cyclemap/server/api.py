@@ -142,7 +142,7 @@ def calendar(cycle_id: str) -> Response:
     # weak, over the calendar without its DTSTAMP lines (the same events, the same tag)
     return http.cached_response(
         body,
-        f"{ICALENDAR}; charset=utf-8",
+        ICALENDAR,  # Werkzeug adds "; charset=utf-8" to text/* itself
         etag=http.etag_for(_DTSTAMP.sub(b"", body)),
         weak=True,
         headers={"Content-Disposition": f'inline; filename="{filename}"'},

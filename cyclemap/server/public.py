@@ -10,6 +10,7 @@ choices, each a link that looks up that exact place.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -89,7 +90,9 @@ def lookup() -> tuple[str, int]:
     result, status = _answer(address, request.args.get("lon"), request.args.get("lat"))
     if request.args.get("fragment"):
         return render_template("_result.html", result=result), status
-    return _page(result, address=address), status
+    # the form shows back what was typed, less control characters (a NUL is not text)
+    shown = "".join(ch for ch in address if ch.isprintable())
+    return _page(result, address=shown), status
 
 
 def _answer(address: str, lon: str | None, lat: str | None) -> tuple[ResultView, int]:
@@ -97,7 +100,14 @@ def _answer(address: str, lon: str | None, lat: str | None) -> tuple[ResultView,
     city = current_city()
     try:
         if address:
-            if len(address) > MAX_ADDRESS_CHARS or "\x00" in address:
+            if "\x00" in address:
+                return _error(
+                    gettext(
+                        "That address contains a character that cannot be part of an address. "
+                        "Please type the street address, such as 123 Main St."
+                    )
+                ), 400
+            if len(address) > MAX_ADDRESS_CHARS:
                 return _error(
                     gettext(
                         "That address is too long. Please type only the street "
@@ -231,6 +241,30 @@ def _match_note(answer: Answer) -> str:
     return ""
 
 
+def pick_choices(candidates: Sequence[Choice], limit: int) -> list[Choice]:
+    """At most ``limit`` candidates, taking turns between each (street, cycle) group so that a
+    long street crossing four cycles offers a place in each, then in the geocoder's order.
+
+    >>> from cyclemap.city import Choice
+    >>> from cyclemap.geocode import MatchType
+    >>> c = [Choice(f"{n} {s}", 0, 0, cid, 0.5, MatchType.STREET)
+    ...      for n, s, cid in [(1, "N A ST", "2"), (3, "N A ST", "2"), (5, "S A ST", "3")]]
+    >>> [x.matched_address for x in pick_choices(c, 2)]
+    ['1 N A ST', '5 S A ST']
+    """
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, c in enumerate(candidates):
+        street = c.matched_address.split(" ", 1)[-1]
+        groups.setdefault((street, c.cycle_id), []).append(i)
+    picked: list[int] = []
+    queues = list(groups.values())
+    while len(picked) < limit and any(queues):
+        for queue in queues:
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    return [candidates[i] for i in sorted(picked)]
+
+
 def _result(answer: Answer) -> ResultView:
     """The view of one lookup answer. Only ``matched`` (or an ambiguous answer whose places
     all share one cycle) names a cycle."""
@@ -241,7 +275,7 @@ def _result(answer: Answer) -> ResultView:
             href=_choice_href(c),
             cycle_name=(answer_cycle_name(c.cycle_id) if c.cycle_id else None),
         )
-        for c in answer.candidates[:MAX_CHOICES]
+        for c in pick_choices(answer.candidates, MAX_CHOICES)
     ]
     marker = None
     if answer.location is not None:

@@ -137,6 +137,20 @@
       if (status) status.textContent = message || "";
     }
 
+    // Popups narrow enough for a phone, and panned clear of the controls in the top-left corner
+    // (zoom, full screen, "use my location"), which Leaflet draws above popups.
+    function popupOptions(extra) {
+      var width = map.getSize().x;
+      var o = {
+        maxWidth: Math.max(180, Math.min(320, width - 80)),
+        autoPanPaddingTopLeft: L.point(10, 150),
+        autoPanPaddingBottomRight: L.point(10, 10),
+        className: "cm-leaflet-popup",
+      };
+      for (var k in extra || {}) o[k] = extra[k];
+      return o;
+    }
+
     // Names on hover, and (without a server) notes on click.
     zones.eachLayer(function (layer) {
       var p = layer.feature.properties;
@@ -150,7 +164,7 @@
           box.appendChild(notesBlock(p.notes, T));
           box.appendChild(el("p", "cm-popup__caveat", T.approximate));
           return box;
-        }, { maxWidth: 320, className: "cm-leaflet-popup" });
+        }, popupOptions());
       }
     });
 
@@ -246,7 +260,7 @@
 
     // The map page and the iframe: ask the API, answer in a popup.
     function lookupInPopup(lon, lat) {
-      var popup = L.popup({ maxWidth: 320, className: "cm-leaflet-popup" })
+      var popup = L.popup(popupOptions())
         .setLatLng([lat, lon])
         .setContent(el("p", null, T.looking_up))
         .openOn(map);
@@ -319,7 +333,7 @@
           var more = el("p");
           more.appendChild(linkTo("#result-heading", T.see_details));
           box.appendChild(more);
-          L.popup({ maxWidth: 280, className: "cm-leaflet-popup", offset: [0, -30] })
+          L.popup(popupOptions({ maxWidth: Math.min(280, map.getSize().x - 80), offset: [0, -30] }))
             .setLatLng([d.lat, d.lon])
             .setContent(box)
             .openOn(map);

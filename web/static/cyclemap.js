@@ -183,6 +183,11 @@
   }
 
   function show(html, url) {
+    // A choice link or the map had the focus: it is about to disappear, so move it to the new
+    // answer's heading instead of letting it fall to the page body (keyboard, screen readers).
+    var active = document.activeElement;
+    var moveFocus = !active || active === document.body || resultBox.contains(active) ||
+      (active.closest && active.closest(".leaflet-container"));
     resultBox.innerHTML = html; // the server's own markup; notes are sanitized there
     resultBox.hidden = false;
     var answer = resultBox.querySelector("[data-status]");
@@ -209,6 +214,8 @@
     if (rect.top < 0 || rect.top > window.innerHeight * 0.8) {
       resultBox.scrollIntoView({ behavior: "smooth", block: "start" });
     }
+    var heading = document.getElementById("result-heading");
+    if (moveFocus && heading) heading.focus({ preventScroll: true });
   }
 
   function submitLookup(params) {
