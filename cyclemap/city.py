@@ -459,15 +459,11 @@ def open_city(
         config.boundaries.file, id_property=config.boundaries.id_property, crs=config.boundaries.crs
     )
     layer = read_addresses(config.addresses.file, config.addresses.columns, config.addresses.crs)
-    version = 0
     if store is not None:
+        # the first start on an empty store publishes the folder's zones as version 1;
+        # afterwards the store's live version (read by City) wins over the folder's file
         store.seed_from_city(config, boundary_geojson=boundaries.to_geojson())
-        live = store.live_boundaries()
-        if live is not None:
-            version, geojson = live
-            boundaries = BoundarySet.from_geojson(
-                geojson, id_property=config.boundaries.id_property
-            )
-    return City(
-        config, boundaries, Geocoder(layer), store=store, clock=clock, boundary_version=version
-    )
+    # the city's own name, state and ZIPs let the geocoder tell an address elsewhere
+    # ("Jackson, MO 63755") from one of ours written with a typo
+    geocoder = Geocoder(layer, places=[config.name], state=config.state, zips=config.zips)
+    return City(config, boundaries, geocoder, store=store, clock=clock)

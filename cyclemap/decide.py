@@ -78,7 +78,12 @@ def decide(
     ids = set(cycle_ids)
     shared = next(iter(ids)) if len(ids) == 1 and "" not in ids else None
     if shared and all(c.match_type is MatchType.STREET for c in cands):
-        lons, lats = geocoder.street_points(c.row for c in cands)
+        typed = result.parsed
+        lons, lats = geocoder.street_points(
+            (c.row for c in cands),
+            zip_code=typed.zip if typed else "",
+            city=typed.city if typed else "",
+        )
         if set(boundaries.locate_xy(lons, lats).tolist()) == {shared}:
             return Decision("matched", cands[len(cands) // 2], shared)
         return Decision("ambiguous", None, shared, street_leaves_cycle=True)

@@ -42,7 +42,7 @@ import numpy as np
 from .addresses import AddressLayer
 from .errors import InputError
 from .geocode_index import AddressIndex
-from .geocode_steps import STEPS, Query, exact, run
+from .geocode_steps import STEPS, Query, exact, place_sites, run
 from .geocode_suggest import SuggestIndex
 from .geocode_types import (
     AMBIGUOUS,
@@ -76,6 +76,10 @@ class Geocoder:
     ``{"MLK": "MARTIN LUTHER KING JR DR"}``); both sides are normalized. ``places`` are extra
     city names that residents may write after the street (the layer's own city column is always
     known), so that ``... KINGSHIGHWAY CAPE GIRARDEAU`` is read as street + city.
+
+    ``state`` (``"MO"``) and ``zips`` (beside the layer's own) say where the city is: an address
+    typed with another state, a ZIP that is neither the layer's nor one of ``zips``, or a city
+    that is none of the places is ``not_found`` (the address here is offered as a suggestion).
     """
 
     def __init__(
@@ -84,9 +88,11 @@ class Geocoder:
         aliases: Mapping[str, str] | None = None,
         *,
         places: Iterable[str] | None = None,
+        state: str = "",
+        zips: Iterable[str] = (),
     ) -> None:
         self.layer = layer
-        self.index = AddressIndex(layer, aliases, places)
+        self.index = AddressIndex(layer, aliases, places, state=state, zips=zips)
         self._suggest = SuggestIndex(self.index)
 
     def __repr__(self) -> str:
@@ -116,17 +122,27 @@ class Geocoder:
             out.append(result)
         return out
 
-    def street_points(self, rows: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+    def street_points(
+        self, rows: Iterable[int], *, zip_code: str = "", city: str = ""
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Every address point (lons, lats) on the streets of the given layer rows.
 
         A street-level answer lists a sample of points along the street; whoever must be
-        sure the whole street lies in one zone checks all of them with this.
+        sure the whole street lies in one zone checks all of them with this. With the typed
+        ``zip_code`` and ``city`` (``result.parsed.zip``, ``.city``), only the points of each street
+        that the street step kept for them (all of a street that has none in that ZIP).
         """
         index = self.index
         sids = sorted({int(index.site_sid[index.row_site[r]]) for r in rows})
         if not sids:
             return np.empty(0), np.empty(0)
-        sites = np.concatenate([index.street_all[sid] for sid in sids])
+        parts = [
+            np.asarray(
+                place_sites(index, zip_code, city, index.street_all[sid].tolist())[0], np.int64
+            )
+            for sid in sids
+        ]
+        sites = np.concatenate(parts)
         return index.site_lon[sites], index.site_lat[sites]
 
     def suggest(self, query: str, limit: int = 10) -> list[Suggestion]:

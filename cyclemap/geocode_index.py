@@ -26,7 +26,10 @@ from .normalize import (
     HIGHWAY_NAMES,
     ParsedAddress,
     Street,
+    clean_text,
     generic_highway,
+    normalize_place,
+    normalize_zip,
     parse_address,
     parse_street,
     tables,
@@ -53,6 +56,15 @@ SUFFIX_ADDED = 0.99  # "12 S Sprigg" -> S SPRIGG ST
 SUFFIX_EXTRA = 0.95  # "1234 N Kingshighway St" -> N KINGSHIGHWAY
 SUFFIX_OTHER = 0.85  # "12 William Ave" -> WILLIAM ST
 OTHER_READING = 0.98  # "West End Blvd" read as WEST END + BLVD
+
+
+#: a typed city name this close to one of the city's places is taken for it (a typo)
+PLACE_SIMILAR = 0.8
+
+
+def _place_key(place: str) -> str:
+    """A city name compared in one form: ``"St. Louis, Missouri"`` -> ``"ST LOUIS"``."""
+    return normalize_place(clean_text(place).split(",")[0])
 
 
 _ROUTE_TAIL = re.compile(r"^(\D+?) (\d{1,4}[A-Z]?)$")
@@ -175,8 +187,12 @@ class AddressIndex:
         layer: AddressLayer,
         aliases: Mapping[str, str] | None = None,
         places: Iterable[str] | None = None,
+        *,
+        state: str = "",
+        zips: Iterable[str] = (),
     ) -> None:
         self.layer = layer
+        extra_zips = tuple(zips)
         self.streets: list[Street] = list(layer.streets)
         n = len(layer)
         lon, lat = layer.lon, layer.lat
@@ -268,6 +284,12 @@ class AddressIndex:
         self.places = tuple(
             sorted({*self.cities, *(p.strip().upper() for p in places or () if p)}, key=len)
         )
+        # what the city is, to tell a typed ZIP, state or city that is somewhere else
+        self.state = tables().states.get(clean_text(state), "") if state else ""
+        self.zips = frozenset(
+            {z for z in zip_sids if z} | {z for z in (normalize_zip(z) for z in extra_zips) if z}
+        )
+        self.place_keys = frozenset(k for k in (_place_key(p) for p in self.places) if k)
 
         # -- exact index: each row's own text --------------------------------------------------
         self.exact: dict[str, list[int]] = {}
@@ -300,6 +322,41 @@ class AddressIndex:
     def parse(self, text: str) -> ParsedAddress:
         """``parse_address`` knowing this layer's city names."""
         return parse_address(text, self.places)
+
+    def foreign_place(self, parsed: ParsedAddress) -> str:
+        """Why the typed ZIP, state or city is not this city's, in words; "" when it may be.
+
+        A ZIP is this city's when the layer or the configured ZIPs have it; a state when it is the
+        configured one; a city when it is (or starts, or is one letter or so off) a city name of
+        the layer or a configured place. Whatever is unknown (no ZIPs, no state) is never foreign.
+        """
+        if parsed.zip and self.zips and parsed.zip not in self.zips:
+            return f"that address is in ZIP {parsed.zip}, which is not in this city's service area"
+        if parsed.state and self.state and parsed.state != self.state:
+            return f"that address is in {parsed.state}; this city is in {self.state}"
+        if parsed.city and self.place_keys and not self.known_place(parsed.city):
+            return f"that address is in {parsed.city}, which is not a place this city serves"
+        return ""
+
+    def known_place(self, city: str) -> bool:
+        """Whether a typed city name is (or abbreviates, or misspells) one of the city's places.
+
+        >>> one = [{"number": 1, "street": "Main St", "city": "Cape Girardeau", "lon": 0, "lat": 0}]
+        >>> ix = AddressIndex(AddressLayer.from_records(one), places=["Saint Louis, Missouri"])
+        >>> [ix.known_place(c) for c in ("CAPE GIRARDEAU", "CAPE", "CAPE GIRARDUE", "ST LOUIS")]
+        [True, True, True, True]
+        >>> ix.known_place("JACKSON")
+        False
+        """
+        key = _place_key(city)
+        if not key or key in self.place_keys:
+            return True
+        for known in self.place_keys:
+            if known.startswith(key + " ") or key.startswith(known + " "):
+                return True
+            if fuzz.ratio(key, known) >= PLACE_SIMILAR * 100:
+                return True
+        return False
 
     # -- streets --------------------------------------------------------------------------------
     def exact_streets(self, parsed: ParsedAddress) -> list[StreetMatch]:
@@ -454,10 +511,13 @@ class AddressIndex:
         order = np.argsort(np.abs(self.site_value[sites] - value), kind="stable")[:k]
         return [int(s) for s in sites[order]]
 
-    def spread_sites(self, sid: int, most: int = 24) -> list[int]:
+    def spread_sites(
+        self, sid: int, most: int = 24, sites: Iterable[int] | None = None
+    ) -> list[int]:
         """Sites spread along a street, in number order: both ends and the middle one of each
-        hundred-block (at most ``most``, always keeping the ends)."""
-        sites = self.street_all[sid]
+        hundred-block (at most ``most``, always keeping the ends). ``sites``: only these sites
+        of the street (in number order), not all of them."""
+        sites = self.street_all[sid] if sites is None else np.asarray(list(sites), dtype=np.int64)
         if len(sites) == 0:
             return []
         blocks = self.site_value[sites] // 100

@@ -2,16 +2,21 @@
 
 Each step takes the index and the query and returns a ``GeocodeResult`` when it can answer, or
 None to pass the query on. ``STEPS`` is the order: ``exact`` (a dict lookup before any parsing),
-``unusable`` (empty text, a PO Box, a ZIP alone...), ``normalized``, ``fuzzy``, ``interpolated``,
-``street``, and ``not_found`` last (always answers, with the closest suggestions).
+``unusable`` (empty text, a PO Box, a ZIP alone...), ``elsewhere`` (a ZIP, state or city that is
+not this city's), ``normalized``, ``fuzzy``, ``interpolated``, ``street``, and ``not_found`` last
+(always answers, with the closest suggestions).
 
 Where the text fits several places the answer is ``ambiguous`` with every place as a candidate;
-no step ever picks one of several silently.
+no step ever picks one of several silently. A real point with the house number is no answer by
+itself when the street had to be assumed (a directional added, a suffix read as another, a
+misspelled name) and another street the text fits as well has the number within its range: the
+number placed there is a candidate too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cached_property
 
 from .geocode_index import SAME_PLACE_M, AddressIndex, StreetMatch, metres
@@ -38,6 +43,8 @@ FUZZY_SUGGEST = 0.6
 #: names scoring within this of the best are "about the same" (about one letter in a short name):
 #: the house number must tell them apart, or the answer is ambiguous
 FUZZY_MARGIN = 0.1
+#: scores are products of decimal factors: compare them with this much slack
+_EPS = 1e-9
 
 
 class Query:
@@ -62,6 +69,28 @@ class Query:
         if not self.parsed.name or self.exact_streets:
             return []
         return self.index.fuzzy_streets(self.parsed)
+
+    @cached_property
+    def near_streets(self) -> list[StreetMatch]:
+        """Other names about as close as exact names that needed an assumption.
+
+        ``720 SAGE RD`` finds ``SAGE AVE`` only by reading the suffix RD as AVE (score 0.85);
+        ``KAGE RD``, one letter off with the typed suffix (0.75), fits about as well. Empty when
+        an exact name needed no assumption (or there is none: then see ``fuzzy_streets``).
+        """
+        exact = self.exact_streets
+        if not exact:
+            return []
+        best = max(m.score for m in exact)
+        if best >= 1.0:
+            return []
+        floor = max(best - FUZZY_MARGIN, FUZZY_ACCEPT) - _EPS
+        known = {m.sid for m in exact}
+        return [
+            m
+            for m in self.index.fuzzy_streets(self.parsed)
+            if m.sid not in known and m.score >= floor
+        ]
 
     def result(
         self, status: str, candidates: list[Candidate], step: str, message: str = ""
@@ -126,23 +155,29 @@ def _candidate(
     )
 
 
-def _filter_place(
-    index: AddressIndex, query: Query, sites: list[int]
+def place_sites(
+    index: AddressIndex, zip_code: str, city: str, sites: list[int]
 ) -> tuple[list[int], float, tuple[str, ...]]:
     """Keep the sites in the typed ZIP (and city) when any are; else all, a little less sure."""
-    p = query.parsed
     factor, notes = 1.0, ()
-    if p.zip and len(sites) > 0:
-        in_zip = [s for s in sites if index.layer.zip[int(index.site_row[s])] == p.zip]
+    if zip_code and len(sites) > 0:
+        in_zip = [s for s in sites if index.layer.zip[int(index.site_row[s])] == zip_code]
         if in_zip:
             sites = in_zip
         elif any(index.layer.zip[int(index.site_row[s])] for s in sites):
-            factor, notes = ZIP_DIFFERS, (f"ZIP {p.zip} differs from the layer's",)
-    if p.city and len(sites) > 1:
-        in_city = [s for s in sites if index.layer.city[int(index.site_row[s])] == p.city]
+            factor, notes = ZIP_DIFFERS, (f"ZIP {zip_code} differs from the layer's",)
+    if city and len(sites) > 1:
+        in_city = [s for s in sites if index.layer.city[int(index.site_row[s])] == city]
         if in_city:
             sites = in_city
     return sites, factor, notes
+
+
+def _filter_place(
+    index: AddressIndex, query: Query, sites: list[int]
+) -> tuple[list[int], float, tuple[str, ...]]:
+    """``place_sites`` for the query's ZIP and city."""
+    return place_sites(index, query.parsed.zip, query.parsed.city, sites)
 
 
 def _decide(query: Query, candidates: list[Candidate], step: str) -> GeocodeResult:
@@ -158,6 +193,14 @@ def _decide(query: Query, candidates: list[Candidate], step: str) -> GeocodeResu
         return query.result(MATCHED, [first], step)
     message = f"the address fits {len(candidates)} places"
     return query.result(AMBIGUOUS, candidates, step, message)
+
+
+def _number_kind(number: str) -> str:
+    """What follows a house number's digits: ``"/"`` (a fraction), ``"A"`` (letters), ``""``."""
+    rest = number.lstrip("0123456789").strip()
+    if "/" in rest:
+        return "/"
+    return "A" if rest.isalpha() else rest and "-"
 
 
 def _number_sites(
@@ -178,7 +221,13 @@ def _number_sites(
                 for s in sites
                 if index.layer.number[int(index.site_row[s])] == str(p.number_value)
             ]
-            for s in plain or sites:
+            # "12A" when the layer has 12 and 12B as separate addresses (a suffix of the same
+            # kind: letters, or a fraction): any of them, not 12
+            kind = _number_kind(p.number)
+            siblings = any(
+                _number_kind(index.layer.number[int(index.site_row[s])]) == kind for s in sites
+            )
+            for s in sites if siblings else plain or sites:
                 instead = index.layer.number[int(index.site_row[s])]
                 note = f"house number {p.number} not in the layer: {instead}"
                 found.append((m, s, OTHER_NUMBER_SUFFIX, (note,)))
@@ -187,6 +236,120 @@ def _number_sites(
     sites, factor, notes = _filter_place(index, query, [s for _, s, _, _ in found])
     keep = set(sites)
     return [(m, s, f * factor, n + notes) for m, s, f, n in found if s in keep]
+
+
+def _interpolated_candidate(index: AddressIndex, query: Query, m: StreetMatch) -> Candidate | None:
+    """The typed number placed between its real neighbours on street ``m``, or None."""
+    p = query.parsed
+    if p.number_value is None:
+        return None
+    point = index.interpolate(m.sid, p.number_value)
+    if point is None:
+        return None
+    lon, lat, lo, hi = point
+    street = index.streets[m.sid]
+    label = index.layer.street_labels[m.sid]
+    row = int(index.site_row[lo])
+    low = index.layer.number[row]
+    high = index.layer.number[int(index.site_row[hi])]
+    return Candidate(
+        matched_address=f"{p.number} {label}",
+        lon=lon,
+        lat=lat,
+        match_type=MatchType.INTERPOLATED,
+        score=round(SCORE_INTERPOLATED * m.score, 4),
+        zip=index.layer.zip[row],
+        city=index.layer.city[row],
+        street=street.key,
+        number=p.number,
+        notes=(*m.notes, f"placed between {low} and {high}"),
+        between=tuple(
+            _candidate(
+                index,
+                int(index.site_row[s]),
+                MatchType.STREET,
+                SCORE_SUGGESTION,
+                m.notes,
+                unit=False,
+            )
+            for s in (lo, hi)
+        ),
+    )
+
+
+def _street_in_place(index: AddressIndex, query: Query, m: StreetMatch) -> bool:
+    """Whether street ``m`` has points in the typed ZIP and city (True when none is typed)."""
+    p = query.parsed
+    for wanted, table in ((p.zip, index.zip_sids), (p.city, index.city_sids)):
+        if wanted and wanted in table and m.sid not in table[wanted]:
+            return False
+    return True
+
+
+def _rivals(
+    index: AddressIndex, query: Query, rivals: list[StreetMatch], taken: set[int]
+) -> list[Candidate]:
+    """Candidates on other streets the text fits about as well (not in ``taken``): the real
+    point with the number, or the number placed between its neighbours there.
+
+    The typed ZIP and city are evidence: a rival whose point (or whose neighbours) lie elsewhere
+    is no candidate.
+    """
+    p = query.parsed
+    out: list[Candidate] = []
+    seen = set(taken)
+    for m in rivals:
+        if m.sid in seen or not _street_in_place(index, query, m):
+            continue
+        seen.add(m.sid)
+        sites = index.sites_for(m.sid, p.number)
+        if sites:
+            sites, factor, _ = _filter_place(index, query, sites)
+            if factor < 1.0:
+                continue  # the number is a real point there, but not in the typed ZIP
+            kind, base = (
+                (MatchType.NORMALIZED, SCORE_NORMALIZED)
+                if m.sim >= 1.0
+                else (MatchType.FUZZY, SCORE_FUZZY)
+            )
+            for s in sites:
+                out += _site_candidate(index, s, query, kind, base * m.score, m.notes)
+            continue
+        c = _interpolated_candidate(index, query, m)
+        if c is not None and not _placed_elsewhere(query, c):
+            out.append(c)
+    return out
+
+
+def _placed_elsewhere(query: Query, c: Candidate) -> bool:
+    """Whether both neighbours of an interpolated point are outside the typed ZIP (or city)."""
+    p = query.parsed
+    return bool(
+        p.zip
+        and all(b.zip and b.zip != p.zip for b in c.between)
+        or p.city
+        and all(b.city and b.city != p.city for b in c.between)
+    )
+
+
+def _unit_confirms(index: AddressIndex, query: Query, found: list) -> bool:
+    """Whether the typed unit is in the layer at every site found (evidence for those sites)."""
+    wanted = query.parsed.unit_id
+    return bool(wanted) and all(index.site_unit_row(s, wanted) is not None for _, s, _, _ in found)
+
+
+def _found_candidates(
+    index: AddressIndex,
+    query: Query,
+    found: list[tuple[StreetMatch, int, float, tuple[str, ...]]],
+    match_type: MatchType,
+    base: float,
+) -> list[Candidate]:
+    return [
+        c
+        for m, s, f, notes in found
+        for c in _site_candidate(index, s, query, match_type, base * m.score * f, m.notes + notes)
+    ]
 
 
 # -- the steps -----------------------------------------------------------------------------------
@@ -229,6 +392,24 @@ def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
     return None
 
 
+def elsewhere(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """A typed ZIP, state or city that is not this city's: ``not_found`` saying so, with what
+    the rest of the cascade makes of the address here as suggestions ("did you mean...")."""
+    why = index.foreign_place(query.parsed)
+    if not why:
+        return None
+    here = Query(index, query.text)
+    here.__dict__["parsed"] = replace(query.parsed, zip="", state="", city="")
+    later = [step for name, step in STEPS[STEPS.index(("elsewhere", elsewhere)) + 1 :]]
+    inner = next(r for step in later if (r := step(index, here)) is not None)
+    note = "the address in this city"
+    cands = [
+        replace(c, score=round(min(c.score, SCORE_SUGGESTION), 4), notes=(*c.notes, note))
+        for c in inner.candidates
+    ]
+    return query.result(NOT_FOUND, cands, "elsewhere", why)
+
+
 def normalized(index: AddressIndex, query: Query) -> GeocodeResult | None:
     """The normalized number and street are a real address point (any of the best streets)."""
     p = query.parsed
@@ -237,13 +418,11 @@ def normalized(index: AddressIndex, query: Query) -> GeocodeResult | None:
     found = _number_sites(index, query, query.exact_streets)
     if not found:
         return None
-    cands = [
-        c
-        for m, s, f, notes in found
-        for c in _site_candidate(
-            index, s, query, MatchType.NORMALIZED, SCORE_NORMALIZED * m.factor * f, m.notes + notes
-        )
-    ]
+    cands = _found_candidates(index, query, found, MatchType.NORMALIZED, SCORE_NORMALIZED)
+    if any(m.factor < 1.0 for m, _, _, _ in found) and not _unit_confirms(index, query, found):
+        # the street had to be assumed: other streets the text fits may have the number too
+        taken = {m.sid for m, _, _, _ in found}
+        cands += _rivals(index, query, [*query.exact_streets, *query.near_streets], taken)
     return _decide(query, cands, "normalized")
 
 
@@ -252,26 +431,27 @@ def fuzzy(index: AddressIndex, query: Query) -> GeocodeResult | None:
 
     Names scoring about the same as the best (within ``FUZZY_MARGIN``) are all considered; the
     number tells them apart, or the answer is ambiguous. A name that has the number but scores
-    clearly below a name that has not is never taken.
+    clearly below a name that has not is never taken, nor one below ``FUZZY_ACCEPT``. Where an
+    exact name needed an assumption (``720 SAGE RD`` as SAGE AVE), the names about as close
+    (``KAGE RD``) are tried too. Every name considered that has not the number as a real point
+    but has it within its range is a candidate too (the number placed there).
     """
     p = query.parsed
-    matches = query.fuzzy_streets
-    if not p.number or not matches:
+    if not p.number:
         return None
-    top = matches[0].score
-    if top < FUZZY_ACCEPT:
+    exact = query.exact_streets
+    matches = query.near_streets if exact else query.fuzzy_streets
+    if not matches:
         return None
-    near = [m for m in matches if m.score >= top - FUZZY_MARGIN]
+    top = max([matches[0].score, *(m.score for m in exact)])
+    near = [m for m in matches if m.score >= max(top - FUZZY_MARGIN, FUZZY_ACCEPT) - _EPS]
     found = _number_sites(index, query, near)
     if not found:
         return None
-    cands = [
-        c
-        for m, s, f, notes in found
-        for c in _site_candidate(
-            index, s, query, MatchType.FUZZY, SCORE_FUZZY * m.score * f, m.notes + notes
-        )
-    ]
+    cands = _found_candidates(index, query, found, MatchType.FUZZY, SCORE_FUZZY)
+    if not _unit_confirms(index, query, found):
+        taken = {m.sid for m, _, _, _ in found}
+        cands += _rivals(index, query, [*exact, *near], taken)
     return _decide(query, cands, "fuzzy")
 
 
@@ -279,7 +459,7 @@ def _confident_streets(query: Query) -> list[StreetMatch]:
     """The streets a query names without a house number to confirm them: exact names, or one
     fuzzy name clearly ahead of the rest."""
     if query.exact_streets:
-        return query.exact_streets
+        return [*query.exact_streets, *query.near_streets]
     matches = query.fuzzy_streets
     if not matches or matches[0].score < FUZZY_ACCEPT_WITHOUT_NUMBER:
         return []
@@ -300,44 +480,24 @@ def interpolated(index: AddressIndex, query: Query) -> GeocodeResult | None:
     p = query.parsed
     if not p.number or p.number_value is None:
         return None
-    cands = []
-    for m in _confident_streets(query):
-        point = index.interpolate(m.sid, p.number_value)
-        if point is None:
-            continue
-        lon, lat, lo, hi = point
-        street = index.streets[m.sid]
-        label = index.layer.street_labels[m.sid]
-        row = int(index.site_row[lo])
-        low = index.layer.number[row]
-        high = index.layer.number[int(index.site_row[hi])]
-        cands.append(
-            Candidate(
-                matched_address=f"{p.number} {label}",
-                lon=lon,
-                lat=lat,
-                match_type=MatchType.INTERPOLATED,
-                score=round(SCORE_INTERPOLATED * m.score, 4),
-                zip=index.layer.zip[row],
-                city=index.layer.city[row],
-                street=street.key,
-                number=p.number,
-                notes=(*m.notes, f"placed between {low} and {high}"),
-                between=tuple(
-                    _candidate(
-                        index,
-                        int(index.site_row[s]),
-                        MatchType.STREET,
-                        SCORE_SUGGESTION,
-                        m.notes,
-                        unit=False,
-                    )
-                    for s in (lo, hi)
-                ),
-            )
-        )
+    streets = _confident_streets(query)
+    cands = [c for m in streets if (c := _interpolated_candidate(index, query, m)) is not None]
     if not cands:
         return None
+    if not query.exact_streets:
+        # a misspelled name placed by interpolation alone is no better evidence than another
+        # acceptable name that has the number as a real point ("1311 SROTH ST": SOUTH ST
+        # placed, 1311 NORTH ST real)
+        taken = {m.sid for m in streets}
+        others = [
+            m
+            for m in query.fuzzy_streets
+            if m.sid not in taken
+            and m.score >= FUZZY_ACCEPT - _EPS
+            and _street_in_place(index, query, m)
+        ]
+        found = _number_sites(index, query, others)
+        cands += _found_candidates(index, query, found, MatchType.FUZZY, SCORE_FUZZY)
     return _decide(query, cands, "interpolated")
 
 
@@ -350,9 +510,14 @@ def street(index: AddressIndex, query: Query) -> GeocodeResult | None:
     if not matches:
         return None
     cands = []
+    total = 0
     for m in matches:
-        sites, _, _ = _filter_place(index, query, index.spread_sites(m.sid))
-        for s in sites:
+        # every site of the street in the typed ZIP and city, then a sample of them: a single
+        # site is a match, more are candidates (whoever knows the zones checks them all with
+        # ``Geocoder.street_points``)
+        sites, _, _ = _filter_place(index, query, index.street_all[m.sid].tolist())
+        total += len(sites)
+        for s in index.spread_sites(m.sid, sites=sites):
             row = int(index.site_row[s])
             c = _candidate(
                 index, row, MatchType.STREET, SCORE_STREET * m.score, m.notes, unit=False
@@ -360,7 +525,7 @@ def street(index: AddressIndex, query: Query) -> GeocodeResult | None:
             cands.append(c)
     if not cands:
         return None
-    if len(cands) == 1:
+    if total == 1:
         return query.result(MATCHED, cands, "street")
     return query.result(
         AMBIGUOUS,
@@ -432,6 +597,7 @@ def _same_number_elsewhere(index: AddressIndex, p: ParsedAddress, k: int = 5) ->
 STEPS: tuple[tuple[str, Step], ...] = (
     ("exact", exact),
     ("unusable", unusable),
+    ("elsewhere", elsewhere),
     ("normalized", normalized),
     ("fuzzy", fuzzy),
     ("interpolated", interpolated),
@@ -450,4 +616,4 @@ def run(index: AddressIndex, text: str) -> GeocodeResult:
     raise AssertionError("not_found always answers")  # pragma: no cover
 
 
-__all__ = ["STEPS", "Query", "Step", "run"]
+__all__ = ["STEPS", "Query", "Step", "place_sites", "run"]

@@ -133,13 +133,34 @@ _SPACES = re.compile(r"\s+")
 _WORD_SEPARATORS = re.compile(r"[^A-Z0-9#/&]+")
 
 
+_FRACTION_SLASH = "\u2044"
+
+
+@functools.cache
+def _vulgar_fraction(ch: str) -> str:
+    """``½`` -> ``" 1/2"``; the fraction slash ``⁄`` -> ``"/"``; any other character unchanged."""
+    if ch == _FRACTION_SLASH:
+        return "/"
+    if unicodedata.decomposition(ch).startswith("<fraction>"):
+        return " " + unicodedata.normalize("NFKD", ch).replace(_FRACTION_SLASH, "/")
+    return ch
+
+
+_VULGAR_FRACTIONS = re.compile("[\u00bc-\u00be\u2150-\u215f\u2189\u2044]")
+
+
 def clean_text(text: str) -> str:
     """Upper-case ASCII: accents stripped, emoji and control characters dropped, spaces collapsed.
 
+    A vulgar fraction is a fraction after a space (``58½`` is ``58 1/2``, never ``5812``).
+
     >>> clean_text("  1234  Niño St. 🏠\\t")
     '1234 NINO ST.'
+    >>> clean_text("58½ William"), clean_text("58 ¾"), clean_text("58 1\u20442")
+    ('58 1/2 WILLIAM', '58 3/4', '58 1/2')
     """
-    text = unicodedata.normalize("NFKD", str(text))
+    text = _VULGAR_FRACTIONS.sub(lambda m: _vulgar_fraction(m.group()), str(text))
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _NOT_ASCII_PRINTABLE.sub(" ", text.replace("\t", " "))
     return _SPACES.sub(" ", text).strip().upper()
@@ -393,6 +414,15 @@ def _street_readings(tokens: tuple[str, ...]) -> tuple[Street, ...]:
     return tuple(out) or (first,)
 
 
+def normalize_place(text: str) -> str:
+    """A city name in one form, to compare: words only, name words standard (``SAINT`` -> ``ST``).
+
+    >>> normalize_place("Saint Louis"), normalize_place("st. louis"), normalize_place("Cape")
+    ('ST LOUIS', 'ST LOUIS', 'CAPE')
+    """
+    return " ".join(_replace_phrases(street_tokens(text), tables().name_words))
+
+
 def normalize_street(text: str) -> str:
     """A street in normalized form: the key the geocoder compares.
 
@@ -608,6 +638,7 @@ def _tag(text: str) -> dict[str, str]:
         return {label: " ".join(tokens) for label, tokens in out.items()}
 
 
+_FRACTION_WORD = re.compile(r"[1-9]/[2-9]")
 _LEADING_NUMBER = re.compile(r"^(\d+(?:-?[A-Z0-9]{1,3})?)(?:\s+([1-9]/[2-9]))?(?:\s+|$)")
 
 
@@ -740,7 +771,15 @@ def parse_address(text: str, places: Iterable[str] = ()) -> ParsedAddress:
         # without a comma, a trailing state only before a ZIP or after a known city, and never
         # the street itself ("2271 TEXAS 63701" is TEXAS PL)
         before_place, place = _strip_trailing(head, places)
-        if found and _has_street(head) and (zip_code or place and _has_street(before_place)):
+        # nor a street suffix that ends the street ("2360 DOGWOOD CT 63701" is DOGWOOD CT)
+        last = head.split()[-1] if head.split() else ""
+        suffix = found in t.suffixes and not place and last not in t.suffixes
+        if (
+            found
+            and not suffix
+            and _has_street(head)
+            and (zip_code or place and _has_street(before_place))
+        ):
             address, state = head, t.states[found]
     if address and places:
         head, found = _strip_trailing(address, places)
@@ -795,6 +834,10 @@ def parse_address(text: str, places: Iterable[str] = ()) -> ParsedAddress:
     if not zip_code and parts.get("ZipCode"):
         zip_code = normalize_zip(parts["ZipCode"])
 
+    # a fraction after the number belongs to it: usaddress reads "165 3/4 BESSIE ST" as a
+    # street named "3/4 BESSIE ST"
+    if number.isdigit() and len(street_words) > 1 and _FRACTION_WORD.fullmatch(street_words[0]):
+        number = f"{number} {street_words.pop(0)}"
     street = _parse_street_tokens(tuple(street_words))
     return ParsedAddress(
         number=number,

@@ -304,3 +304,35 @@ def test_random_text_never_raises():
         normalize_street(text)
         normalize_unit(text)
         normalize_number(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "street"),
+    [
+        ("165½ Bessie St", "165 1/2", "BESSIE ST"),  # never 1651 (NFKD's 1⁄2 lost its slash)
+        ("165 ½ Bessie St", "165 1/2", "BESSIE ST"),  # never a street named "1 2 BESSIE"
+        ("12½ S Sprigg St", "12 1/2", "S SPRIGG ST"),  # never 121-2
+        ("165 1\u20442 Bessie St", "165 1/2", "BESSIE ST"),  # the fraction slash
+        ("165¾ Bessie St", "165 3/4", "BESSIE ST"),
+        ("165 3/4 Bessie St", "165 3/4", "BESSIE ST"),  # usaddress puts 3/4 in the street
+        ("165 1/4 Bessie St", "165 1/4", "BESSIE ST"),
+        ("58 1/2 William St", "58 1/2", "WILLIAM ST"),
+    ],
+)
+def test_fractions_belong_to_the_house_number(text, number, street):
+    p = parse_address(text)
+    assert (p.number, p.street_key, p.raw_name) == (number, street, street)
+    assert p.number_value == int(number.split()[0])
+
+
+def test_vulgar_fractions_are_cleaned_to_ascii_fractions():
+    assert clean_text("58½") == "58 1/2"
+    assert clean_text("58 ¼ x ⅓") == "58 1/4 X 1/3"
+    assert clean_text("Niño ½") == "NINO 1/2"
+
+
+def test_a_suffix_that_is_also_a_state_ends_the_street_before_a_zip():
+    p = parse_address("2360 Dogwood Ct 63701")  # CT: court, not Connecticut
+    assert (p.street_key, p.state, p.zip) == ("DOGWOOD CT", "", "63701")
+    p = parse_address("2360 Dogwood Ct CT 06001")
+    assert (p.street_key, p.state, p.zip) == ("DOGWOOD CT", "CT", "06001")
