@@ -326,12 +326,7 @@ class Store(VersionStore):
         if "cycles" in changes and not isinstance(changes["cycles"], str):
             changes["cycles"] = tuple(changes["cycles"])
         with self._write() as conn:
-            row = conn.execute(
-                sa.select(t.notes).where(t.notes.c.id == note_id).with_for_update()
-            ).first()
-            if row is None:
-                raise NotFoundError(f"there is no note {note_id}")
-            before = self._row_note(row)
+            before = self._locked_note(conn, note_id)
             after = replace(before, **changes, updated=today).validated(known_cycles)
             conn.execute(
                 t.notes.update()
@@ -346,15 +341,7 @@ class Store(VersionStore):
                     display_order=after.display_order,
                 )
             )
-            self._audit(
-                conn,
-                actor=author,
-                action="edit",
-                entity="note",
-                entity_id=note_id,
-                before=before.to_record(),
-                after=after.to_record(),
-            )
+            self._audit_note(conn, author, "edit", before, after)
         return after
 
     def expire_note(self, note_id: int, *, author: str) -> Note:
@@ -370,28 +357,37 @@ class Store(VersionStore):
         True
         """
         with self._write() as conn:
-            row = conn.execute(
-                sa.select(t.notes).where(t.notes.c.id == note_id).with_for_update()
-            ).first()
-            if row is None:
-                raise NotFoundError(f"there is no note {note_id}")
-            before = self._row_note(row)
+            before = self._locked_note(conn, note_id)
             if before.expired:
                 return before
             conn.execute(
                 t.notes.update().where(t.notes.c.id == note_id).values(expired_at=self.clock())
             )
             after = replace(before, expired=True)
-            self._audit(
-                conn,
-                actor=author,
-                action="expire",
-                entity="note",
-                entity_id=note_id,
-                before=before.to_record(),
-                after=after.to_record(),
-            )
+            self._audit_note(conn, author, "expire", before, after)
         return after
+
+    def _locked_note(self, conn: sa.Connection, note_id: int) -> Note:
+        """The note, its row locked for the rest of the write; ``NotFoundError`` if none."""
+        row = conn.execute(
+            sa.select(t.notes).where(t.notes.c.id == note_id).with_for_update()
+        ).first()
+        if row is None:
+            raise NotFoundError(f"there is no note {note_id}")
+        return self._row_note(row)
+
+    def _audit_note(
+        self, conn: sa.Connection, author: str, action: str, before: Note, after: Note
+    ) -> None:
+        self._audit(
+            conn,
+            actor=author,
+            action=action,
+            entity="note",
+            entity_id=before.id,
+            before=before.to_record(),
+            after=after.to_record(),
+        )
 
     def note_history(self, note_id: int) -> list[AuditEntry]:
         """Every recorded change to a note, oldest first."""

@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,6 +258,25 @@ class StoreBase:
         ]
 
 
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (once: the mode is kept in the file).
+
+    Switching needs the database to itself, and SQLite answers "database is locked" at once,
+    without waiting for the busy timeout, while another process holds a lock, as happens when
+    two servers start on a new file together: so look first, and retry briefly.
+    """
+    for attempt in range(100):
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+            if mode.lower() not in ("wal", "memory"):
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_setup(engine: sa.Engine) -> None:
     """Pragmas on every new SQLite connection, and transactions begun by us.
 
@@ -269,7 +290,7 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
