@@ -1,9 +1,9 @@
 """cyclemap: find the utility billing cycle for an address, offline.
 
 >>> import cyclemap
->>> city = cyclemap.open_city()            # the bundled demo city   # doctest: +SKIP
->>> city.lookup("12 S Sprigg St").cycle_id                         # doctest: +SKIP
-'1'
+>>> city = cyclemap.open_city()            # the bundled demo city
+>>> city.lookup("117 S Sprigg St").cycle_id
+'4'
 """
 
 from __future__ import annotations
