@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -36,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import store_schema as t
-from .config import CityConfig
+from .config import DEFAULT_CITY, CityConfig
 from .errors import ConfigError, InputError, NotFoundError
 from .notes import ALL_CYCLES, Cycles, Note, read_notes_toml, sort_notes
 from .schedule import ScheduleException
@@ -66,13 +67,26 @@ _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _NOTE_FIELDS = ("title", "body", "cycles", "starts", "ends", "display_order")
 
 
-def default_database_url(instance_path: str | Path) -> str:
-    """The default store: an SQLite file ``cyclemap.sqlite`` in the instance folder.
+def default_database_url(instance_path: str | Path, city_folder: str | Path | None = None) -> str:
+    """The default store: an SQLite file in the instance folder, one per city folder.
+
+    The bundled demo city (or no folder named) uses ``cyclemap.sqlite``; any other city folder
+    gets a file of its own, named after the folder and a digest of its path, so that
+    ``cyclemap --city ./other lookup`` never serves the demo city's live zones and notes.
 
     >>> default_database_url("/srv/cyclemap/instance")
     'sqlite:////srv/cyclemap/instance/cyclemap.sqlite'
+    >>> default_database_url("/srv/i", "/data/springfield")  # doctest: +ELLIPSIS
+    'sqlite:////srv/i/cyclemap-springfield-....sqlite'
     """
-    return f"sqlite:///{Path(instance_path).expanduser().resolve() / 'cyclemap.sqlite'}"
+    name = "cyclemap.sqlite"
+    if city_folder is not None:
+        folder = Path(city_folder).expanduser().resolve()
+        if folder != DEFAULT_CITY.resolve():
+            slug = re.sub(r"[^a-z0-9]+", "-", folder.name.lower()).strip("-") or "city"
+            digest = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
+            name = f"cyclemap-{slug}-{digest}.sqlite"
+    return f"sqlite:///{Path(instance_path).expanduser().resolve() / name}"
 
 
 def _cycles_text(cycles: Cycles) -> str:
@@ -172,7 +186,17 @@ class Store(VersionStore):
 
         done: dict[str, int] = {}
         with self._write(lock=_PG_SEED_LOCK) as conn:
-            seeded = set(conn.scalars(sa.select(t.meta.c.key).where(t.meta.c.key.like("seeded:%"))))
+            rows = conn.execute(
+                sa.select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.like("seeded:%"))
+            ).all()
+            seeded = {row.key for row in rows}
+            owners = {json.loads(row.value).get("city") for row in rows if row.value} - {None}
+            if owners and owners != {config.name}:
+                raise ConfigError(
+                    f"the database {self.url} holds the live state of {sorted(owners)[0]!r}, "
+                    f"not of {config.name!r}: give this city its own database "
+                    "(--database-url or CYCLEMAP_DATABASE_URL)"
+                )
 
             def claim(part: str, count: int) -> bool:
                 if f"seeded:{part}" in seeded:

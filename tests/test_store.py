@@ -506,3 +506,30 @@ def test_a_database_from_a_newer_version_is_refused(store: Store) -> None:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StoreError, match="newer"):
         store.upgrade()
+
+
+def test_each_city_folder_has_its_own_default_database(tmp_path: Path) -> None:
+    from cyclemap.config import DEFAULT_CITY
+
+    instance = tmp_path / "instance"
+    demo = default_database_url(instance, DEFAULT_CITY)
+    assert demo == default_database_url(instance)
+    one = default_database_url(instance, tmp_path / "a" / "city")
+    two = default_database_url(instance, tmp_path / "b" / "city")
+    assert len({demo, one, two}) == 3
+    assert one == default_database_url(instance, tmp_path / "a" / "city")
+
+
+def test_a_database_seeded_for_another_city_is_refused(
+    store_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from cyclemap.config import DEFAULT_CITY, load_city_config
+
+    s = Store(store_url)
+    s.upgrade()
+    s.seed_from_city(load_city_config(DEFAULT_CITY))
+    other = load_city_config(write_city(tmp_path / "other"))
+    with pytest.raises(ConfigError, match="holds the live state of 'Cape Girardeau"):
+        s.seed_from_city(other)
+    s.close()

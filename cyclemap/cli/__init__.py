@@ -68,7 +68,9 @@ class Context:
             from ..config import default_instance_path
             from ..store import Store, default_database_url
 
-            self._store = Store(self.database_url or default_database_url(default_instance_path()))
+            self._store = Store(
+                self.database_url or default_database_url(default_instance_path(), self.city_dir)
+            )
             self._store.upgrade()
         return self._store
 
@@ -76,7 +78,9 @@ class Context:
         """The opened city over the live store (loaded once per command)."""
         if self._city is None:
             from ..city import open_city
+            from ..config import load_city_config
 
+            load_city_config(self.city_dir)  # a wrong --city fails before any database is made
             self._city = open_city(self.city_dir, store=self.store())
         return self._city
 

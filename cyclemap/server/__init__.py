@@ -52,7 +52,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from ..city import open_city
     from ..store import Store, default_database_url
 
-    url = app.config["DATABASE_URL"] or default_database_url(Path(app.instance_path))
+    url = app.config["DATABASE_URL"] or default_database_url(
+        Path(app.instance_path), app.config["CITY"]
+    )
     store = Store(url)
     store.upgrade()
     clock: Callable[[], dt.date] | None = app.config["CLOCK"]
