@@ -285,10 +285,9 @@ class _Resolver:
                 why += "; closest: " + _listing(cands, cycle_ids)
             return ("not_found", None, None, None, None, None, None, why)
         if d.choices:
-            cands, cycle_ids = list(d.choices), list(d.choice_cycles)
             lo, hi = (c.matched_address for c in d.choices)
-            fits = f"the house number lies between {lo} and {hi}, and a cycle boundary runs there"
-            return ("ambiguous", d.cycle_id, None, None, None, None, None, f"{fits}")
+            why = f"the house number lies between {lo} and {hi}, and a cycle boundary runs there"
+            return ("ambiguous", d.cycle_id, None, None, None, None, None, why)
         fits = result.message or f"the address fits {len(cands)} places"
         if d.street_leaves_cycle:
             fits += f"; the points listed are in cycle {d.cycle_id}, but the street leaves it"

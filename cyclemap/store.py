@@ -89,6 +89,19 @@ def default_database_url(instance_path: str | Path, city_folder: str | Path | No
     return f"sqlite:///{Path(instance_path).expanduser().resolve() / name}"
 
 
+def _note_columns(note: Note) -> dict[str, Any]:
+    """The columns an edit may change, as stored (the inverse of ``Store._row_note``)."""
+    return {
+        "title": note.title,
+        "body": note.body_markdown,
+        "cycles": _cycles_text(note.cycles),
+        "updated": note.updated,
+        "starts": note.starts,
+        "ends": note.ends,
+        "display_order": note.display_order,
+    }
+
+
 def _cycles_text(cycles: Cycles) -> str:
     return ALL_CYCLES if cycles == ALL_CYCLES else json.dumps(list(cycles))
 
@@ -245,14 +258,8 @@ class Store(VersionStore):
         new_id = conn.execute(
             t.notes.insert()
             .values(
-                title=note.title,
-                body=note.body_markdown,
-                cycles=_cycles_text(note.cycles),
+                **_note_columns(note),
                 posted=note.posted,
-                updated=note.updated,
-                starts=note.starts,
-                ends=note.ends,
-                display_order=note.display_order,
                 expired_at=self.clock() if note.expired else None,
                 created=self.clock(),
             )
@@ -353,17 +360,7 @@ class Store(VersionStore):
             before = self._locked_note(conn, note_id)
             after = replace(before, **changes, updated=today).validated(known_cycles)
             conn.execute(
-                t.notes.update()
-                .where(t.notes.c.id == note_id)
-                .values(
-                    title=after.title,
-                    body=after.body_markdown,
-                    cycles=_cycles_text(after.cycles),
-                    updated=after.updated,
-                    starts=after.starts,
-                    ends=after.ends,
-                    display_order=after.display_order,
-                )
+                t.notes.update().where(t.notes.c.id == note_id).values(**_note_columns(after))
             )
             self._audit_note(conn, author, "edit", before, after)
         return after

@@ -158,3 +158,13 @@ def write_city(
         + extra_toml
     )
     return folder
+
+
+def swap_cycles(geojson: dict, a: str = "1", b: str = "2") -> dict:
+    """The same zones with cycles ``a`` and ``b`` exchanged (a new boundary version to publish)."""
+    swap = {a: b, b: a}
+    features = []
+    for f in geojson["features"]:
+        cid = f["properties"]["cycle"]
+        features.append({**f, "properties": {**f["properties"], "cycle": swap.get(cid, cid)}})
+    return {**geojson, "features": features}

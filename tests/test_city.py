@@ -10,7 +10,7 @@ import pytest
 import cyclemap
 from cyclemap.errors import ConfigError, InputError, NotFoundError
 
-from .conftest import write_city
+from .conftest import swap_cycles, write_city
 
 TODAY = dt.date(2020, 2, 21)
 
@@ -210,16 +210,6 @@ def test_not_a_city_folder(tmp_path):
 # -- store mode: the live version is a pointer any process can switch ----------------------
 
 
-def _swapped(geojson: dict) -> dict:
-    """The same zones with cycles 1 and 2 exchanged."""
-    features = []
-    for f in geojson["features"]:
-        cid = f["properties"]["cycle"]
-        new = {"1": "2", "2": "1"}.get(cid, cid)
-        features.append({**f, "properties": {**f["properties"], "cycle": new}})
-    return {**geojson, "features": features}
-
-
 @pytest.fixture()
 def live_city(tmp_path):
     from cyclemap.store import Store
@@ -242,7 +232,7 @@ def test_a_publish_in_this_process_is_live_at_once_and_rollback_flips_back(live_
     city, _ = live_city
     store = city.store
     version = store.publish_boundaries(
-        _swapped(city.boundaries.to_geojson()), author="test", message="swap 1 and 2"
+        swap_cycles(city.boundaries.to_geojson()), author="test", message="swap 1 and 2"
     )
     answer = city.lookup("101 S MAIN ST")
     assert (answer.cycle_id, answer.boundary_version) == ("2", version)
@@ -259,7 +249,9 @@ def test_another_servers_publish_and_note_edit_arrive_after_the_refresh_interval
     city, url = live_city
     monkeypatch.setattr(city_module, "REFRESH_SECONDS", 3600.0)
     other = Store(url)  # another server process's connection to the same database
-    other.publish_boundaries(_swapped(city.boundaries.to_geojson()), author="other", message="swap")
+    other.publish_boundaries(
+        swap_cycles(city.boundaries.to_geojson()), author="other", message="swap"
+    )
     note_id = other.add_note(
         title="Posted elsewhere", body="x", cycles="all", author="other", today=TODAY
     )

@@ -13,7 +13,7 @@ from cyclemap import city as city_module
 from cyclemap.cli import main
 from cyclemap.config import DEFAULT_CITY
 
-from .conftest import Clock
+from .conftest import Clock, swap_cycles
 from .pg import pg_server, pg_url, store_url  # noqa: F401
 
 
@@ -23,18 +23,6 @@ def _server(url: str):
     return create_app(
         {"TESTING": True, "DATABASE_URL": url, "CLOCK": Clock(), "CITY": str(DEFAULT_CITY)}
     )
-
-
-def _swapped(geojson: dict) -> dict:
-    swap = {"1": "2", "2": "1"}
-    return {
-        **geojson,
-        "features": [
-            {**f, "properties": {**f["properties"], "cycle": swap.get(f["properties"]["cycle"])
-                                 or f["properties"]["cycle"]}}
-            for f in geojson["features"]
-        ],
-    }  # fmt: skip
 
 
 def test_two_servers_share_versions_and_notes(store_url, monkeypatch):  # noqa: F811
@@ -54,7 +42,7 @@ def test_two_servers_share_versions_and_notes(store_url, monkeypatch):  # noqa: 
     store_a = a.extensions["cyclemap.store"]
     city_a = a.extensions["cyclemap.city"]
     version = store_a.publish_boundaries(
-        _swapped(city_a.boundaries.to_geojson()), author="clerk", message="swap 1 and 2"
+        swap_cycles(city_a.boundaries.to_geojson()), author="clerk", message="swap 1 and 2"
     )
     assert ca.get(query).get_json()["cycle"]["id"] == "1"
     # ... and add a note from the command line (a third process's connection)
