@@ -7,7 +7,7 @@ city's data on it; use that.
 
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
-(True, '0002', '0002')
+(True, '0003', '0003')
 >>> base.audit_log()
 []
 """
@@ -222,7 +222,7 @@ class StoreBase:
         """The newest schema revision this code knows.
 
         >>> StoreBase.head_revision()
-        '0002'
+        '0003'
         """
         from alembic.script import ScriptDirectory
 

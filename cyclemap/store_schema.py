@@ -6,7 +6,7 @@ tables.
 
 >>> sorted(metadata.tables)
 ['address_versions', 'audit_log', 'boundary_versions', 'live', 'meta', 'notes', \
-'schedule_exceptions', 'staff']
+'schedule_exceptions', 'staff', 'version_activations']
 """
 
 from __future__ import annotations
@@ -124,6 +124,23 @@ live = sa.Table(
     sa.CheckConstraint("id = 1", name="ck_live_single_row"),
 )
 
+#: every publish and rollback: which version is in force from which day (city time); the one in
+#: force on a day is the activation with the latest (effective, id) on or before it
+version_activations = sa.Table(
+    "version_activations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # boundary | address
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("effective", sa.Date, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),  # seed | publish | rollback
+    sa.Column("author", sa.String(100), nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.CheckConstraint("kind IN ('boundary', 'address')", name="ck_activation_kind"),
+    sa.Index("ix_version_activations_kind_effective", "kind", "effective", "id"),
+)
+
 staff = sa.Table(
     "staff",
     metadata,
@@ -131,6 +148,8 @@ staff = sa.Table(
     sa.Column("username", sa.String(100), nullable=False),
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    # editor | publisher | admin (see interface.md, "Roles")
+    sa.Column("role", sa.String(16), nullable=False, server_default="editor"),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.UniqueConstraint("username", name="uq_staff_username"),
 )

@@ -106,8 +106,8 @@ def city(tmp_path: Path) -> CityConfig:
 def test_upgrade_from_empty(store_url: str) -> None:  # noqa: F811
     s = Store(store_url)
     assert s.revision() is None
-    assert s.upgrade() == Store.head_revision() == "0002"
-    assert s.upgrade() == "0002"  # again: nothing to do
+    assert s.upgrade() == Store.head_revision() == "0003"
+    assert s.upgrade() == "0003"  # again: nothing to do
     names = set(sa.inspect(s.engine).get_table_names())
     assert set(store_schema.metadata.tables) <= names
     assert s.live_boundaries() is None and s.live_addresses() is None
@@ -151,7 +151,7 @@ def test_upgrade_from_the_previous_revision_keeps_the_data(store_url: str) -> No
         conn.execute(
             audit.insert().values(at=at, actor="clerk", action="add", entity="note", entity_id="1")
         )
-    assert s.upgrade() == "0002"
+    assert s.upgrade() == "0003"
     note = s.get_note(1)
     assert (note.title, note.cycles, note.ends, note.display_order) == (
         "Disconnects",
@@ -494,7 +494,7 @@ def test_two_processes_starting_at_once_seed_once(store_url: str, city: CityConf
     out = _run(_starter, lambda i: (store_url, str(city.folder)))
     assert out == [None, None]
     s = Store(store_url)
-    assert s.revision() == "0002"
+    assert s.revision() == Store.head_revision()
     assert len(s.list_notes(TODAY, include_all=True)) == len(read_notes_toml(city.notes_file))
     assert len(s.list_exceptions()) == 2
     assert [h.version for h in s.boundary_history()] == [1]
