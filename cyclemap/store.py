@@ -42,10 +42,19 @@ from .errors import ConfigError, InputError, NotFoundError
 from .notes import ALL_CYCLES, Cycles, Note, read_notes_toml, sort_notes
 from .schedule import ScheduleException
 from .store_base import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
-from .store_versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+from .store_versions import (
+    SINCE_ALWAYS,
+    Activation,
+    LiveAddresses,
+    LiveBoundaries,
+    VersionInfo,
+    VersionStore,
+)
 
 __all__ = [
     "SEED_AUTHOR",
+    "SINCE_ALWAYS",
+    "Activation",
     "SQLITE_BUSY_TIMEOUT_S",
     "AuditEntry",
     "LiveAddresses",
@@ -235,6 +244,8 @@ class Store(VersionStore):
                         boundary_geojson,
                         SEED_AUTHOR,
                         "initial boundaries from the city folder",
+                        effective=SINCE_ALWAYS,
+                        action="seed",
                     )
         return done
 
