@@ -560,3 +560,30 @@ def test_a_database_seeded_for_another_city_is_refused(
     with pytest.raises(ConfigError, match="holds the live state of 'Cape Girardeau"):
         s.seed_from_city(other)
     s.close()
+
+
+def test_migration_0003_keeps_a_rolled_back_pointer_live(store_url: str) -> None:  # noqa: F811
+    s = Store(store_url)
+    assert s.upgrade("0002") == "0002"
+    at = dt.datetime(2020, 2, 20, 12, tzinfo=dt.UTC)
+    with s.engine.begin() as conn:
+        md = sa.MetaData()
+        bv = sa.Table("boundary_versions", md, autoload_with=conn)
+        live = sa.Table("live", md, autoload_with=conn)
+        for name in ("v1", "v2"):
+            conn.execute(
+                bv.insert().values(
+                    geojson=json.dumps(fc(name)), author="clerk", created=at, message=name
+                )  # fmt: skip
+            )
+        conn.execute(live.update().values(boundary_version=1, changed=at))  # a rollback to 1
+    assert s.upgrade() == "0003"
+    assert s.live_boundaries(on=D(2020, 2, 21)) == (1, fc("v1"))
+    history = s.boundary_history(today=D(2020, 2, 21))
+    assert [(h.version, h.action, h.state) for h in history] == [
+        (1, "rollback", "live"),
+        (2, "publish", "past"),
+        (1, "publish", "past"),
+    ]
+    assert s.live_addresses() is None
+    s.close()
