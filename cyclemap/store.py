@@ -12,7 +12,7 @@ row to the audit log (who, when, what, before, after) in that same transaction.
 >>> import datetime as dt
 >>> store = Store("sqlite://")                      # in memory, for the example
 >>> store.upgrade()
-'0003'
+'0004'
 >>> nid = store.add_note(title="Disconnects", body="No services will be disconnected on 2/26/20.",
 ...                      cycles="all", author="clerk", today=dt.date(2020, 2, 20))
 >>> [n.title for n in store.list_notes(dt.date(2020, 2, 21), cycle="3")]
@@ -47,6 +47,8 @@ from .store_versions import (
     Activation,
     LiveAddresses,
     LiveBoundaries,
+    StagedUpload,
+    StagingStore,
     VersionInfo,
     VersionStore,
 )
@@ -55,6 +57,7 @@ __all__ = [
     "SEED_AUTHOR",
     "SINCE_ALWAYS",
     "Activation",
+    "StagedUpload",
     "SQLITE_BUSY_TIMEOUT_S",
     "AuditEntry",
     "LiveAddresses",
@@ -153,7 +156,7 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
-class Store(VersionStore):
+class Store(VersionStore, StagingStore):
     """The database of one city, over a SQLAlchemy URL (SQLite file or PostgreSQL).
 
     Notes, schedule exceptions, staff and seeding here; boundary and address versions from
@@ -169,7 +172,7 @@ class Store(VersionStore):
         >>> from cyclemap.config import load_city_config, DEFAULT_CITY
         >>> store = Store("sqlite://").start(load_city_config(DEFAULT_CITY))
         >>> store.revision(), len(store.list_notes(dt.date(2020, 2, 21), cycle="1"))
-        ('0003', 6)
+        ('0004', 6)
         """
         self.upgrade()
         if config is not None:

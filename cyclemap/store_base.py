@@ -7,7 +7,7 @@ city's data on it; use that.
 
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
-(True, '0003', '0003')
+(True, '0004', '0004')
 >>> base.audit_log()
 []
 """
@@ -231,7 +231,7 @@ class StoreBase:
         """The newest schema revision this code knows.
 
         >>> StoreBase.head_revision()
-        '0003'
+        '0004'
         """
         from alembic.script import ScriptDirectory
 

@@ -433,6 +433,62 @@ class VersionStore(StoreBase):
         self._rollback("address", version, author, message, today)
 
 
+class StagedUpload(NamedTuple):
+    """An upload checked and previewed, waiting to be published."""
+
+    token: str
+    kind: str
+    filename: str
+    data: bytes
+    author: str
+    created: dt.datetime
+
+
+class StagingStore(StoreBase):
+    """Uploads kept between their preview and their publish, on any server."""
+
+    def stage_upload(self, kind: str, filename: str, data: bytes, *, author: str) -> str:
+        """Keep an upload for a later publish; return its token. Old ones are dropped."""
+        import secrets
+
+        token = secrets.token_urlsafe(24)
+        now = self.clock()
+        su = t.staged_uploads
+        with self._write() as conn:
+            conn.execute(su.delete().where(su.c.created < now - STAGED_FOR))
+            conn.execute(
+                su.insert().values(
+                    token=token,
+                    kind=kind,
+                    filename=filename[:200],
+                    data=data,
+                    author=author,
+                    created=now,
+                )
+            )
+        return token
+
+    def staged_upload(self, token: str, kind: str) -> StagedUpload:
+        """An upload kept by ``stage_upload``; ``NotFoundError`` when unknown or too old."""
+        su = t.staged_uploads
+        q = sa.select(su).where(su.c.token == str(token)[:64], su.c.kind == kind)
+        with self._read() as conn:
+            row = conn.execute(q).first()
+        if row is None or row.created < self.clock() - STAGED_FOR:
+            raise NotFoundError("this upload is no longer kept: upload the file again")
+        return StagedUpload(row.token, row.kind, row.filename, bytes(row.data), row.author,
+                            row.created)  # fmt: skip
+
+    def drop_staged(self, token: str) -> None:
+        """Forget a staged upload (after its publish)."""
+        with self._write() as conn:
+            conn.execute(t.staged_uploads.delete().where(t.staged_uploads.c.token == token))
+
+
+#: how long an upload waits for its publish
+STAGED_FOR = dt.timedelta(hours=24)
+
+
 def _message(message: str) -> str:
     if not message or not message.strip():
         raise InputError("say what changed: a publish needs a message")
