@@ -27,7 +27,7 @@ import cyclemap
 from cyclemap.cli import main
 from cyclemap.config import DEFAULT_CITY, load_city_config
 from cyclemap.errors import BoundaryFileError, InputError, RefusedError
-from cyclemap.publish import diff_boundaries, import_addresses, publish_boundaries
+from cyclemap.publishing import diff_boundaries, import_addresses, publish_boundaries
 from cyclemap.store import Store
 
 from .conftest import DEMO_TODAY, Clock, _make_app
@@ -317,7 +317,7 @@ def _consistent(store: Store) -> tuple[int, int, int]:
     """(versions, activations, version in force); every activation names a stored version."""
     import sqlalchemy as sa
 
-    from cyclemap import store_schema as t
+    from cyclemap.store import schema as t
 
     with store.engine.connect() as conn:
         versions = set(conn.scalars(sa.select(t.boundary_versions.c.version)))

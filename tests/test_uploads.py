@@ -8,9 +8,8 @@ import zipfile
 
 import pytest
 
-from cyclemap import uploads
 from cyclemap.errors import InputError
-from cyclemap.uploads import vet_upload
+from cyclemap.publishing import uploads, vet_upload
 
 GEOJSON = json.dumps({"type": "FeatureCollection", "features": []}).encode()
 

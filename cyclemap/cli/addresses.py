@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from . import Context, handles_errors, main, pass_context
-from .boundaries import _write_csv, operator, render_history
+from .boundaries import write_text_file, operator, render_history
 
 
 @main.group()
@@ -40,7 +40,7 @@ def addresses() -> None:
 @handles_errors
 def diff(ctx: Context, file: Path, as_json: bool, csv_out: Path | None) -> None:
     """Compare an address layer FILE with the live one: added, removed, moved, changing cycle."""
-    from ..publish import diff_addresses
+    from ..publishing import diff_addresses
 
     result = diff_addresses(ctx.city(), file)
     data = result.to_dict()
@@ -58,7 +58,7 @@ def diff(ctx: Context, file: Path, as_json: bool, csv_out: Path | None) -> None:
             click.echo(f"  - {problem}")
         click.echo("VALID" if result.valid else "REFUSED: fix the problems above first")
     if csv_out is not None:
-        _write_csv(csv_out, result.csv_text())
+        write_text_file(csv_out, result.csv_text())
     sys.exit(0 if result.valid else 1)
 
 
@@ -73,7 +73,7 @@ def import_(ctx: Context, file: Path, message: str, as_json: bool) -> None:
 
     Exits 0 when imported, 1 when refused, 2 when unreadable.
     """
-    from ..publish import import_addresses
+    from ..publishing import import_addresses
 
     result = import_addresses(ctx.city(), file, author=operator(), message=message)
     if as_json:
@@ -91,7 +91,7 @@ def import_(ctx: Context, file: Path, message: str, as_json: bool) -> None:
 @handles_errors
 def history(ctx: Context, as_json: bool) -> None:
     """Every imported address layer version and rollback, newest first."""
-    from ..publish import address_history
+    from ..publishing import address_history
 
     entries = address_history(ctx.city())
     if as_json:
@@ -107,7 +107,7 @@ def history(ctx: Context, as_json: bool) -> None:
 @handles_errors
 def rollback(ctx: Context, version: int, message: str | None) -> None:
     """Make an older address layer VERSION the live one again, now."""
-    from ..publish import rollback_addresses
+    from ..publishing import rollback_addresses
 
     rollback_addresses(ctx.city(), version, author=operator(), message=message)
     click.echo(f"Address layer version {version} is live again")

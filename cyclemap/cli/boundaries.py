@@ -22,7 +22,7 @@ from ..errors import InputError
 from . import Context, handles_errors, main, pass_context
 
 if TYPE_CHECKING:
-    from ..boundary_validation import ValidationReport
+    from ..boundaries import ValidationReport
     from ..config import BoundaryConfig
 
 
@@ -193,7 +193,8 @@ def render_moves(data: dict) -> list[str]:
     return lines
 
 
-def _write_csv(path: Path, text: str) -> None:
+def write_text_file(path: Path, text: str) -> None:
+    """Write a report file (UTF-8), or say in one line why it cannot be written."""
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -217,7 +218,7 @@ def diff(ctx: Context, file: Path, as_json: bool, csv_out: Path | None) -> None:
 
     Exits 0 when compared (a valid file), 1 when the file is invalid, 2 when unreadable.
     """
-    from ..publish import diff_boundaries
+    from ..publishing import diff_boundaries
 
     result = diff_boundaries(ctx.city(), file)
     data = result.to_dict()
@@ -228,7 +229,7 @@ def diff(ctx: Context, file: Path, as_json: bool, csv_out: Path | None) -> None:
         if result.impact is not None:
             click.echo("\n".join(render_moves(data)))
     if csv_out is not None and result.impact is not None:
-        _write_csv(csv_out, result.csv_text())
+        write_text_file(csv_out, result.csv_text())
         click.echo(f"{result.impact.addresses_changing:,} changing addresses written to {csv_out}",
                    err=True)  # fmt: skip
     report = result.validation
@@ -253,7 +254,7 @@ def publish(ctx: Context, file: Path, message: str, effective, as_json: bool) ->
     Exits 0 when published, 1 when refused (invalid file; the live version is unchanged),
     2 when unreadable or given bad input.
     """
-    from ..publish import publish_boundaries
+    from ..publishing import publish_boundaries
 
     result = publish_boundaries(
         ctx.city(),
@@ -290,7 +291,7 @@ def render_history(entries: list) -> str:
 @handles_errors
 def history(ctx: Context, as_json: bool) -> None:
     """Every published boundary version and rollback, newest first (live, scheduled or past)."""
-    from ..publish import boundary_history
+    from ..publishing import boundary_history
 
     entries = boundary_history(ctx.city())
     if as_json:
@@ -309,7 +310,7 @@ def rollback(ctx: Context, version: int, message: str | None) -> None:
 
     Exits 0 when done, 4 when there is no such version.
     """
-    from ..publish import rollback_boundaries
+    from ..publishing import rollback_boundaries
 
     result = rollback_boundaries(ctx.city(), version, author=operator(), message=message)
     click.echo(

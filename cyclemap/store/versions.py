@@ -35,9 +35,9 @@ from typing import Any, Literal, NamedTuple
 
 import sqlalchemy as sa
 
-from . import store_schema as t
-from .errors import InputError, NotFoundError
-from .store_base import StoreBase
+from ..errors import InputError, NotFoundError
+from . import schema as t
+from .engine import StoreBase
 
 #: the effective day of versions in force "since always" (the seed, versions from before 0003)
 SINCE_ALWAYS = dt.date(1, 1, 1)
@@ -249,7 +249,7 @@ class VersionStore(StoreBase):
         """Store a new boundary version in force from ``effective`` (default: ``today``).
 
         One transaction: the version and its activation. Returns the version number.
-        Validating the zones is the caller's job (``cyclemap.publish`` does it).
+        Validating the zones is the caller's job (``cyclemap.publishing`` does it).
         """
         message = _message(message)
         with self._write() as conn:

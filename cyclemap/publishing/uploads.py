@@ -5,7 +5,7 @@ clerk would want checked first: the size, that the name says a format cyclemap r
 bytes really are that format (a program renamed ``.geojson`` is refused), and for a zip archive
 that it is not a zip bomb (too many members, too large or too compressed once unpacked, paths
 that climb out of the folder, archives inside the archive). It then writes the file under a
-safe name in a folder of the caller's and returns its path, for ``cyclemap.publish`` to read.
+safe name in a folder of the caller's and returns its path, for ``cyclemap.publishing`` to read.
 
 >>> import tempfile
 >>> folder = tempfile.mkdtemp()
@@ -25,7 +25,7 @@ import re
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from .errors import InputError
+from ..errors import InputError
 
 #: the largest upload accepted (the web app's request limit is set from it)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024

@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .boundaries import BoundarySet, read_boundaries, validate_boundaries
-from .errors import AddressFileError, BoundaryFileError, InputError, RefusedError
+from ..boundaries import BoundarySet, read_boundaries, validate_boundaries
+from ..errors import AddressFileError, BoundaryFileError, InputError, RefusedError
 from .impact import LayerImpact, ZoneImpact, changes_csv, layer_impact, zone_impact
 
 if TYPE_CHECKING:
-    from .boundary_validation import ValidationReport
-    from .city import City
-    from .store import Store, VersionInfo
+    from ..boundaries import ValidationReport
+    from ..city import City
+    from ..store import Store, VersionInfo
 
 #: the demo's notices' week (for the examples in docstrings)
 DEMO_DAY = dt.date(2020, 2, 21)
@@ -243,7 +243,7 @@ def diff_addresses(city: City, path: str | Path) -> AddressDiff:
 
     ``AddressFileError`` when the file cannot be read or has no usable row.
     """
-    from .city import read_address_bytes
+    from ..city import read_address_bytes
 
     path = Path(path)
     fmt = _address_format(path)

@@ -3,10 +3,10 @@
 Plain computations over the core's own objects, no database: ``zone_impact`` classifies every
 address point under the zones in force and under new zones and counts each move (from, to);
 ``layer_impact`` compares two address layers (added, removed, moved, changing cycle). The staff
-commands (``cyclemap.publish``) add validation and the store around them.
+commands (``cyclemap.publishing``) add validation and the store around them.
 
 >>> from shapely.geometry import box
->>> from cyclemap.addresses import AddressLayer
+>>> from cyclemap.geocode import AddressLayer
 >>> from cyclemap.boundaries import BoundarySet
 >>> layer = AddressLayer.from_records([
 ...     {"number": "1", "street": "Main St", "lon": 0.002, "lat": 0.005},
@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .boundaries import cycle_sort_key
+from ..boundaries import cycle_sort_key
 
 if TYPE_CHECKING:
-    from .addresses import AddressLayer
-    from .boundaries import BoundarySet
+    from ..boundaries import BoundarySet
+    from ..geocode import AddressLayer
 
 #: an address point that moved less than this (metres) between two layers has not "moved"
 MOVED_M = 5.0
