@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from . import Context, handles_errors, main, pass_context
-from .boundaries import write_text_file, operator, render_history
+from .boundaries import operator, render_history, write_text_file
 
 
 @main.group()
