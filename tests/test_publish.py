@@ -19,9 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-import shapely
 from click.testing import CliRunner
-from shapely.geometry import mapping, shape
 
 import cyclemap
 from cyclemap.cli import main
@@ -32,60 +30,10 @@ from cyclemap.store import Store
 
 from .conftest import DEMO_TODAY, Clock, _make_app
 from .pg import pg_server, pg_url, store_url  # noqa: F401
+from .zones import demo_geojson, independent_changes, move_block, overlapping
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"CYCLEMAP_TODAY": DEMO_TODAY.isoformat()}
-
-
-def demo_geojson() -> dict:
-    return json.loads((DEFAULT_CITY / "cycles.geojson").read_text())
-
-
-def move_block(geojson: dict, src: str = "2", dst: str = "3", reach: float = 0.004) -> dict:
-    """The zones with the part of cycle ``src`` within ``reach`` degrees of ``dst`` given to it."""
-    feats = {str(f["properties"]["cycle"]): f for f in geojson["features"]}
-    a, b = shape(feats[src]["geometry"]), shape(feats[dst]["geometry"])
-    block = a.intersection(b.buffer(reach))
-    out = json.loads(json.dumps(geojson))
-    for f in out["features"]:
-        cid = str(f["properties"]["cycle"])
-        if cid == src:
-            f["geometry"] = mapping(a.difference(block))
-        elif cid == dst:
-            f["geometry"] = mapping(b.union(block))
-    return out
-
-
-def first_covering(zones: dict, lons, lats) -> list[str]:
-    """For each point, the first zone in id order that covers it (the border rule), else ""."""
-    found = [""] * len(lons)
-    for cid in sorted(zones, key=lambda c: (len(c), c)):
-        geom = shape(zones[cid])
-        shapely.prepare(geom)
-        inside = shapely.covers(geom, shapely.points(lons, lats))
-        for i in inside.nonzero()[0]:
-            if not found[i]:
-                found[i] = cid
-    return found
-
-
-def independent_changes(before: dict, after: dict) -> dict[str, tuple[str, str]]:
-    """Address -> (from, to) for every demo address whose cycle differs, read with csv alone."""
-    with open(DEFAULT_CITY / "addresses.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    lons = [float(r["lon"]) for r in rows]
-    lats = [float(r["lat"]) for r in rows]
-    zones_of = lambda fc: {str(f["properties"]["cycle"]): f["geometry"] for f in fc["features"]}  # noqa: E731
-    old, new = (
-        first_covering(zones_of(before), lons, lats),
-        first_covering(zones_of(after), lons, lats),
-    )
-    out = {}
-    for r, a, b in zip(rows, old, new, strict=True):
-        if a != b:
-            label = f"{r['house_number']} {r['street']}" + (f" {r['unit']}" if r["unit"] else "")
-            out[label] = (a, b)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -136,17 +84,6 @@ def test_diff_counts_equal_an_independent_count(url, moved, tmp_path):
     text = run(url, "boundaries", "diff", str(path)).output
     assert f"{len(changes):,} of 19,897 addresses change cycle" in text
     assert f"2 -> 3: {len(changes):,} addresses" in text
-
-
-def overlapping(geojson: dict) -> dict:
-    """Cycle 2 grown into Cycle 3 without taking the area from 3: an overlap."""
-    out = json.loads(json.dumps(geojson))
-    feats = {str(f["properties"]["cycle"]): f for f in out["features"]}
-    grown = shape(feats["2"]["geometry"]).union(
-        shape(feats["3"]["geometry"]).intersection(shape(feats["2"]["geometry"]).buffer(0.003))
-    )
-    feats["2"]["geometry"] = mapping(grown)
-    return out
 
 
 def test_publish_refuses_invalid_and_unreadable_files_and_keeps_the_live_version(url, tmp_path):
