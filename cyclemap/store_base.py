@@ -262,7 +262,6 @@ class StoreBase:
             for r in rows
         ]
 
-
     def audit_count(self, entity: str | None = None, entity_id: Any = None) -> int:
         """How many changes ``audit_log`` would list without a limit."""
         q = _audit_filter(sa.select(sa.func.count()).select_from(t.audit_log), entity, entity_id)

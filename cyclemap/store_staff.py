@@ -36,6 +36,7 @@ from .store_base import StoreBase
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "ROLES",
+    "STRONG_PASSWORD",
     "StaffAccount",
     "StaffStore",
     "check_password",
@@ -319,9 +320,7 @@ class StaffStore(StoreBase):
             )
         return _account(row)
 
-    def _change_staff(
-        self, username: str, author: str, action: str, **values: Any
-    ) -> StaffAccount:
+    def _change_staff(self, username: str, author: str, action: str, **values: Any) -> StaffAccount:
         name = (username or "").strip().lower()
         with self._write(lock=_PG_STAFF_LOCK) as conn:
             row = self._staff_row(conn, name, lock=True)
