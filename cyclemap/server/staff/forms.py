@@ -22,6 +22,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -45,6 +46,12 @@ ROLE_LABELS = {
     "admin": "Admin: also staff accounts",
 }
 assert tuple(ROLE_LABELS) == ROLES
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """``(value, label)`` pairs (or a mapping) as WTForms choices."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(str(value), str(label)) for value, label in items]
 
 
 class StaffForm(FlaskForm):
@@ -91,6 +98,12 @@ class CheckboxesField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
+    def pre_validate(self, form: Any) -> None:
+        known = {c.value for c in self.choices or ()}
+        unknown = [v for v in self.data or () if v not in known]
+        if unknown:
+            raise ValidationError(f"No such choice: {', '.join(unknown)}.")
+
 
 class LoginForm(StaffForm):
     """Sign in: username and password."""
@@ -127,7 +140,7 @@ class CyclesMixin:
 
     def set_cycle_choices(self, cycles: dict[str, Any]) -> None:
         """The city's cycles as the choices (id -> config with ``.name``)."""
-        self.cycles.choices = [(cid, c.name) for cid, c in cycles.items()]  # type: ignore[attr-defined]
+        self.cycles.choices = choices((cid, c.name) for cid, c in cycles.items())  # type: ignore[attr-defined]
 
     def chosen_cycles(self) -> Cycles:
         """``"all"`` or the ticked cycle ids (the validator made sure there is one)."""
@@ -185,12 +198,13 @@ class ExceptionForm(CyclesMixin, StaffForm):
 
     kind = SelectField(
         "What changes",
-        choices=list(EXCEPTION_KIND_LABELS.items()),
+        choices=choices(EXCEPTION_KIND_LABELS),
         validators=[InputRequired("Choose what changes.")],
     )
     date = IsoDateField("Date", validators=[InputRequired("Give the date it concerns.")])
-    until = IsoDateField("Until (for a range of days)", validators=[Optional()])
-    new_date = IsoDateField("New bill date (when a bill went out on another date)", [Optional()])
+    # no Optional(): it would stop the checks below, which look at the other fields
+    until = IsoDateField("Until (for a range of days)")
+    new_date = IsoDateField("New bill date (when a bill went out on another date)")
     all_cycles = all_cycles_field()
     cycles = cycles_field()
     text = TextAreaField(
@@ -226,7 +240,7 @@ class AccountForm(StaffForm):
         validators=[InputRequired("Give the account a username."), Length(max=100)],
         render_kw={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"},
     )
-    role = SelectField("Role", choices=list(ROLE_LABELS.items()), default="editor")
+    role = SelectField("Role", choices=choices(ROLE_LABELS), default="editor")
     password = PasswordField(
         "Password",
         validators=[InputRequired("Give the account a password.")],
