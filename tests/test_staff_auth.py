@@ -10,7 +10,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from cyclemap import store_schema
+from cyclemap.store import schema as store_schema
 
 from .conftest import _make_app
 from .staff import PASSWORD, add_accounts, csrf_token, post_form, sign_in

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ..billing.notes import ALL_CYCLES, Note, parse_date
 from ..config import CityConfig, load_city_config
 from ..errors import InputError
-from ..notes import ALL_CYCLES, Note, parse_date
 from . import Context, handles_errors, main, os_user, pass_context
 
 

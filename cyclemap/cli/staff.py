@@ -13,7 +13,7 @@ import sys
 import click
 
 from ..errors import InputError
-from ..store_staff import ROLES, STRONG_PASSWORD, check_password, normalize_username
+from ..store import ROLES, STRONG_PASSWORD, check_password, normalize_username
 from . import Context, handles_errors, main, os_user, pass_context
 
 

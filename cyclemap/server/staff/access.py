@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from ...store_staff import ROLES, StaffAccount, role_rank
+from ...store import ROLES, StaffAccount, role_rank
 from ..context import current_store
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")

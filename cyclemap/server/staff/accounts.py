@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ...errors import InputError
-from ...store_staff import ROLES
+from ...store import ROLES
 from ..context import current_store
 from .access import bp, current_staff, login_required
 from .forms import ROLE_LABELS, AccountForm

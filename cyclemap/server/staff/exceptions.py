@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
+from ...billing import ScheduleException
 from ...errors import InputError
-from ...schedule import ScheduleException
 from ..context import current_city, current_store
 from .access import bp, current_staff, login_required
 from .forms import EXCEPTION_KIND_LABELS, ExceptionForm

@@ -26,9 +26,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ...notes import ALL_CYCLES, MAX_TITLE, Cycles
-from ...schedule import EXCEPTION_KINDS
-from ...store_staff import ROLES
+from ...billing import ALL_CYCLES, EXCEPTION_KINDS, MAX_TITLE, Cycles
+from ...store import ROLES
 
 #: an exception's kind in words
 EXCEPTION_KIND_LABELS = {

@@ -11,8 +11,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from ...billing import Note
 from ...errors import InputError
-from ...notes import Note
 from ..context import current_city, current_store
 from .access import bp, current_staff, login_required
 from .forms import NoteForm

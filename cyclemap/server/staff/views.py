@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 
-from ...notes import ALL_CYCLES, Note
-from ...store_base import AuditEntry
+from ...billing import ALL_CYCLES, Note
+from ...store import AuditEntry
 from ..context import current_city
 
 #: the entities of the audit log in words

@@ -1,0 +1,47 @@
+"""The live store (SQLite or PostgreSQL): notes, exceptions, versions, staff, audit log.
+
+| module | owns |
+|---|---|
+| ``schema`` | the SQLAlchemy Core tables (the Alembic ``migrations/`` make them) |
+| ``engine`` | ``StoreBase``: connections, transactions, migrations, the audit log |
+| ``versions`` | ``VersionStore``: boundary and address versions and the one live pointer |
+| ``staff`` | ``StaffStore``: staff accounts, roles, passwords, sign-in; ``StaffAccount`` |
+| ``store`` | ``Store``: seeding from a city, notes, schedule exceptions; all of the above |
+"""
+
+from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase
+from .staff import (
+    MIN_PASSWORD_LENGTH,
+    ROLES,
+    STRONG_PASSWORD,
+    StaffAccount,
+    StaffStore,
+    check_password,
+    normalize_username,
+    role_rank,
+)
+from .store import SEED_AUTHOR, Store, default_database_url, hash_password, verify_password
+from .versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "ROLES",
+    "SEED_AUTHOR",
+    "SQLITE_BUSY_TIMEOUT_S",
+    "STRONG_PASSWORD",
+    "AuditEntry",
+    "LiveAddresses",
+    "LiveBoundaries",
+    "StaffAccount",
+    "StaffStore",
+    "Store",
+    "StoreBase",
+    "VersionInfo",
+    "VersionStore",
+    "check_password",
+    "default_database_url",
+    "hash_password",
+    "normalize_username",
+    "role_rank",
+    "verify_password",
+]
