@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import getpass
 import json
 import os
 import signal
@@ -138,7 +139,7 @@ def test_publish_history_rollback_and_lookup_follow(url, moved):
     ]
     assert set(history[0]) == {"version", "author", "created", "effective", "message", "state",
                                "action"}  # fmt: skip
-    assert history[0]["message"] == "wrong file" and history[0]["author"].endswith("(cli)")
+    assert history[0]["message"] == "wrong file" and history[0]["author"] == getpass.getuser()
     assert run(url, "boundaries", "rollback", "99").exit_code == 4
 
 

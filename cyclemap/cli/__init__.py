@@ -11,6 +11,7 @@ printed as one line on stderr: a clerk sees what to fix, never a traceback.
 from __future__ import annotations
 
 import functools
+import getpass
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,14 @@ def cli_clock():
 pass_context = click.make_pass_decorator(Context)
 
 
+def os_user() -> str:
+    """The operating-system user: the author the audit log records for a command's changes."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (e.g. a container without a passwd entry)
+        return "unknown"
+
+
 def handles_errors(func: Callable) -> Callable:
     """Turn a ``CyclemapError`` raised by the command into a one-line message and exit status."""
 
@@ -141,7 +150,7 @@ def main(ctx: click.Context, city_dir: Path, database_url: str | None) -> None:
 
 def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
-    from . import addresses, assign, boundaries, db, export_map, lookup, notes, serve  # noqa: F401
+    from . import addresses, assign, boundaries, db, export_map, lookup, notes, serve, staff  # noqa: F401
 
 
 _register()

@@ -7,7 +7,6 @@ the store is seeded from the city folder's ``notes.toml`` (and ``city.toml``'s e
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -19,14 +18,7 @@ import click
 from ..billing.notes import ALL_CYCLES, Note, parse_date
 from ..config import CityConfig, load_city_config
 from ..errors import InputError
-from . import Context, handles_errors, main, pass_context
-
-
-def _author() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name (e.g. a container without a passwd entry)
-        return "unknown"
+from . import Context, handles_errors, main, os_user, pass_context
 
 
 def _open(ctx: Context):
@@ -164,7 +156,7 @@ def add_note(ctx: Context, title, cycles, all_cycles, body, body_file, starts, e
         title=title,
         body=text or "",
         cycles=chosen,
-        author=_author(),
+        author=os_user(),
         today=_today(config),
         starts=_date_option(starts, "--starts") or None,
         ends=_date_option(ends, "--ends") or None,
@@ -202,7 +194,7 @@ def edit_note(
         raise InputError("nothing to change: give at least one option (see --help)")
     store, config = _open(ctx)
     note = store.edit_note(
-        note_id, author=_author(), today=_today(config), known_cycles=config.cycles, **changes
+        note_id, author=os_user(), today=_today(config), known_cycles=config.cycles, **changes
     )
     click.echo(f"note {note.id} changed: {note.title}")
 
@@ -214,5 +206,5 @@ def edit_note(
 def expire_note(ctx: Context, note_id: int):
     """Take a note down now (it is kept, with its history)."""
     store, _config = _open(ctx)
-    note = store.expire_note(note_id, author=_author())
+    note = store.expire_note(note_id, author=os_user())
     click.echo(f"note {note.id} expired: {note.title}")

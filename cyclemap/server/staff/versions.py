@@ -195,7 +195,9 @@ def rollback(kind: str) -> Response:
     except NotFoundError as exc:
         flash(exc.message, "problem")
         return redirect(_url(kind))
-    moved = f": {result.addresses_changing:,} addresses change cycle" if kind == "boundaries" else ""
+    moved = ""
+    if kind == "boundaries":
+        moved = f": {result.addresses_changing:,} addresses change cycle"
     flash(f"Version {version} of the {layer.title.lower()} is live again{moved}.", "done")
     return redirect(_url(kind))
 
@@ -310,7 +312,8 @@ def _preview_page(
         diff, staged = _with_staged(kind, token, lambda path: layer.diff(city, path))
     except (BoundaryFileError, AddressFileError) as exc:
         flash(f"{exc.message}. Nothing was published.", "problem")
-        return render_template("staff/version_unreadable.html", layer=layer, message=exc.message), 422
+        page = render_template("staff/version_unreadable.html", layer=layer, message=exc.message)
+        return page, 422
     cycles = {cid: c.name for cid, c in city.config.cycles.items()}
     html = render_template(
         "staff/version_preview.html",
@@ -364,9 +367,7 @@ def version_publish(kind: str, token: str) -> Response | tuple[str, int]:
             )
         if effective is not None:
             raise InputError("an address layer is imported now; leave the date empty")
-        return publishing.import_addresses(
-            city, path, author=_author(), message=form.message.data
-        )
+        return publishing.import_addresses(city, path, author=_author(), message=form.message.data)
 
     try:
         result, _ = _with_staged(kind, token, publish)
