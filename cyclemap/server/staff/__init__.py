@@ -68,6 +68,7 @@ from . import (  # noqa: F401
     notes,
     security,
     signin,
+    versions,
     views,
 )
 from .access import NAV, bp, current_staff, login_required
