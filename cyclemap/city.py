@@ -302,7 +302,8 @@ class City:
     ) -> Answer:
         """Geocode an address (or take a point) and say which cycle it is in.
 
-        ``InputError`` when neither an address nor both coordinates are given, or when the
+        ``InputError`` when neither an address nor both coordinates are given, when the address
+        is empty (bad input everywhere: the API's 400, the CLI's exit 2), or when the
         coordinates are not numbers in range.
         """
         today = today or self.today()
@@ -310,6 +311,8 @@ class City:
         if address is not None:
             if lon is not None or lat is not None:
                 raise InputError("give either an address or lon and lat, not both")
+            if isinstance(address, str) and not address.strip():
+                raise InputError("the address is empty: give a street address, such as 12 Main St")
             result = self.geocoder.geocode(address)
             return self._answer_for_geocode({"address": address}, result, snapshot, today)
         lon, lat = _check_point(lon, lat)

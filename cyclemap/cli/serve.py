@@ -23,7 +23,7 @@ ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
 def app_config(ctx: Context, click_ctx: click.Context | None = None) -> dict[str, Any]:
-    """The config the global options ask for: ``CITY`` and ``DATABASE_URL``.
+    """The config the global options ask for: ``CITY``, ``DATABASE_URL`` and ``TODAY``.
 
     A value is passed only when the user gave it (option or environment), so that a default
     does not override the instance folder's ``config.py``.
@@ -35,6 +35,8 @@ def app_config(ctx: Context, click_ctx: click.Context | None = None) -> dict[str
         config["CITY"] = str(ctx.city_dir)
     if ctx.database_url:
         config["DATABASE_URL"] = ctx.database_url
+    if ctx.today_text is not None:  # --today (or CYCLEMAP_TODAY, which Flask reads too)
+        config["TODAY"] = ctx.today_text
     return config
 
 

@@ -74,14 +74,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _fixed_clock(iso_date: str) -> Callable[[], dt.date]:
+def _fixed_clock(iso_date: str) -> Callable[[], dt.date] | None:
     """A clock stopped on one day (``CYCLEMAP_TODAY``), refusing a date that is not ISO."""
-    from ..errors import ConfigError
+    from ..config import fixed_today
 
-    try:
-        day = dt.date.fromisoformat(iso_date)
-    except ValueError:
-        raise ConfigError(
-            f"CYCLEMAP_TODAY must be a date like 2020-02-21, not {iso_date!r}"
-        ) from None
-    return lambda: day
+    day = fixed_today(iso_date)
+    return None if day is None else (lambda: day)

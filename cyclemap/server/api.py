@@ -103,8 +103,6 @@ def lookup() -> Response:
     lon, lat = _float_arg("lon"), _float_arg("lat")
     if address is None and lon is None and lat is None:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
-    if address is not None and not address.strip():
-        raise InputError("the address is empty")
     answer = current_city().lookup(address, lon=lon, lat=lat)
     return _json(answer.to_dict())
 
