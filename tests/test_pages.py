@@ -467,3 +467,54 @@ def test_a_long_street_offers_a_choice_in_every_cycle_it_crosses(client, demo_ci
     choices = choices[: choices.index("</ul>")]
     shown = set(re.findall(r'class="choice__cycle">(Cycle \d)<', choices))
     assert shown == {f"Cycle {c}" for c in crossed}
+
+
+# -- issue 20: the snippet never copies the Host header ---------------------------------------
+def _snippet(client, **kwargs) -> tuple[str, str]:
+    response = client.get("/embed/snippet", **kwargs)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    code = re.search(r"<textarea[^>]*>(.*?)</textarea>", html, re.S).group(1)
+    return code, html
+
+
+def test_snippet_ignores_a_forged_host_header(client):
+    code, html = _snippet(client, headers={"Host": "evil.example"})
+    assert "evil.example" not in html
+    assert "&lt;iframe src=&#34;/embed&#34;" in code  # relative, and the page says what to set
+    assert "CYCLEMAP_PUBLIC_URL" in html
+
+
+def test_snippet_uses_the_configured_public_url(tmp_path, clock):
+    app = _app(tmp_path, clock, PUBLIC_URL="https://cycles.example.gov/billing/")
+    code, html = _snippet(app.test_client(), headers={"Host": "evil.example"})
+    assert code.startswith("&lt;iframe src=&#34;https://cycles.example.gov/billing/embed&#34;")
+    assert "https://cycles.example.gov/billing/map" in html
+    assert "evil.example" not in html
+
+
+def test_snippet_trusts_the_host_only_when_flask_checks_it(tmp_path, clock):
+    app = _app(tmp_path, clock, TRUSTED_HOSTS=["cycles.example.gov"])
+    client = app.test_client()
+    code, _ = _snippet(client, headers={"Host": "cycles.example.gov"})
+    assert code.startswith("&lt;iframe src=&#34;http://cycles.example.gov/embed&#34;")
+    assert client.get("/embed/snippet", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_a_public_url_that_is_not_a_url_is_refused(tmp_path, clock):
+    from cyclemap.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        _app(tmp_path, clock, PUBLIC_URL="cycles.example.gov")
+
+
+def test_readme_says_who_serves_the_tiles_and_how_to_avoid_them():
+    """The default tiles are a third party's; the README says so and documents the choices."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Map tiles and residents' privacy")
+    section = readme[start : readme.index("\n## ", start)]
+    assert "third party" in section and "tile.openstreetmap.org" in section
+    assert "zoom 16" in section
+    for choice in ("`openstreetmap` (default)", "`/tiles/{z}/{x}/{y}.png`", "`none`"):
+        assert choice in section, choice
+    assert "CYCLEMAP_PUBLIC_URL" in readme and "TRUSTED_HOSTS" in readme

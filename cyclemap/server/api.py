@@ -104,7 +104,8 @@ def lookup() -> Response:
     if address is None and lon is None and lat is None:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
     answer = current_city().lookup(address, lon=lon, lat=lat)
-    return _json(answer.to_dict())
+    # an address is what a resident typed: no shared cache keeps it (a point may be shared)
+    return _json(answer.to_dict(), private=address is not None)
 
 
 @bp.get("/api/v1/suggest")
@@ -114,7 +115,7 @@ def suggest() -> Response:
     limit = _int_arg("limit", DEFAULT_SUGGEST_LIMIT, 1, MAX_SUGGEST_LIMIT)
     found = current_city().suggest(query, limit=limit) if query.strip() else []
     suggestions = [{"address": s.address, "lon": s.lon, "lat": s.lat} for s in found]
-    return _json({"query": query, "suggestions": suggestions})
+    return _json({"query": query, "suggestions": suggestions}, private=True)
 
 
 @bp.get("/api/v1/cycles")

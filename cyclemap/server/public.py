@@ -84,15 +84,17 @@ def index() -> str:
 
 
 @bp.get("/lookup")
-def lookup() -> tuple[str, int]:
+def lookup() -> tuple[str, int, dict[str, str]]:
     """The answer for ``?address=`` (or ``?lon=&lat=``), as a page or (``fragment=1``) a part."""
     address = (request.args.get("address") or "").strip()
     result, status = _answer(address, request.args.get("lon"), request.args.get("lat"))
+    # a page about what a resident typed is theirs alone: no shared cache may keep it
+    headers = {"Cache-Control": "private"} if "address" in request.args else {}
     if request.args.get("fragment"):
-        return render_template("_result.html", result=result), status
+        return render_template("_result.html", result=result), status, headers
     # the form shows back what was typed, less control characters (a NUL is not text)
     shown = "".join(ch for ch in address if ch.isprintable())
-    return _page(result, address=shown), status
+    return _page(result, address=shown), status, headers
 
 
 def _answer(address: str, lon: str | None, lat: str | None) -> tuple[ResultView, int]:
