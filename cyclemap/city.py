@@ -27,14 +27,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .addresses import read_addresses
+from .billing.notes import Note, notes_for, read_notes_toml
+from .billing.schedule import CycleSchedule, ScheduleAnswer, calendar_ics
 from .boundaries import BoundarySet, read_boundaries
 from .config import DEFAULT_CITY, CityConfig, CycleConfig, load_city_config
 from .decide import candidate_points, candidate_xy, decide, place_label
 from .errors import InputError, NotFoundError
-from .geocode import Candidate, Geocoder, GeocodeResult, MatchType, Suggestion
-from .notes import Note, notes_for, read_notes_toml
-from .schedule import CycleSchedule, ScheduleAnswer, calendar_ics
+from .geocode import Candidate, Geocoder, GeocodeResult, MatchType, Suggestion, read_addresses
 
 if TYPE_CHECKING:
     from .store import Store
@@ -415,13 +414,13 @@ class City:
         ``status``, ``match_type``, ``score``, ``matched_address``, ``lon``, ``lat``, ``reason``;
         given a DataFrame, a copy with those columns added (the address column is ``column`` or
         guessed). Given any other iterable of strings, returns a lazy iterator of
-        ``cyclemap.assign.Assignment`` in input order. Each distinct address is geocoded once;
-        ``workers`` as in ``cyclemap.assign.Assigner`` (None: decide; 1: serial).
+        ``cyclemap.batch.Assignment`` in input order. Each distinct address is geocoded once;
+        ``workers`` as in ``cyclemap.batch.Assigner`` (None: decide; 1: serial).
 
         >>> [a.cycle for a in open_city().assign(["117 S SPRIGG ST", "117 s sprigg st", ""])]
         ['4', '4', None]
         """
-        from .assign import assign_addresses
+        from .batch import assign_addresses
 
         return assign_addresses(self, addresses, column=column, workers=workers)
 

@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cyclemap.addresses import AddressLayer, read_addresses  # noqa: E402
 from cyclemap.config import DEFAULT_CITY, load_city_config  # noqa: E402
 from cyclemap.geocode import Geocoder  # noqa: E402
+from cyclemap.geocode.layer import AddressLayer, read_addresses  # noqa: E402
 
 SEED = 20200220
 N_CLEAN = 4000

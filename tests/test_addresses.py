@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cyclemap.addresses import (
+from cyclemap.config import load_city_config
+from cyclemap.errors import AddressFileError, ConfigError
+from cyclemap.geocode.layer import (
     BAD_COORDINATES,
     BAD_FULL,
     BAD_NUMBER,
@@ -21,8 +23,6 @@ from cyclemap.addresses import (
     AddressLayer,
     read_addresses,
 )
-from cyclemap.config import load_city_config
-from cyclemap.errors import AddressFileError, ConfigError
 
 DATA = Path(__file__).parent / "data" / "addresses"
 ROOT = Path(__file__).resolve().parent.parent

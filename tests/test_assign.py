@@ -10,8 +10,7 @@ import re
 import pytest
 
 import cyclemap
-from cyclemap import assign as assign_mod
-from cyclemap.assign import (
+from cyclemap.batch import (
     Assigner,
     Assignment,
     address_likeness,
@@ -20,6 +19,7 @@ from cyclemap.assign import (
     normalize_key,
     output_names,
 )
+from cyclemap.batch import assign as assign_mod
 from cyclemap.config import DEFAULT_CITY
 from cyclemap.errors import CyclemapError, InputError
 from cyclemap.geocode import MatchType
@@ -208,7 +208,7 @@ def test_streams_lazily_from_a_generator(city):
 
 def test_reading_streams_the_file(tmp_path):
     """A sample reads only the start; rows come in chunks; a bad byte far down is found late."""
-    from cyclemap.csvio import open_table
+    from cyclemap.batch.csvio import open_table
 
     path = tmp_path / "big.csv"
     body = "".join(f"{i},{100 + i % 7} S MAIN ST\n" for i in range(20_000))
@@ -223,7 +223,7 @@ def test_reading_streams_the_file(tmp_path):
 
 
 def test_assign_csv_reports_progress_chunk_by_chunk(city, tmp_path):
-    from cyclemap.assign import assign_csv, plan_csv
+    from cyclemap.batch import assign_csv, plan_csv
 
     path = tmp_path / "in.csv"
     path.write_text("address\n" + "101 S MAIN ST\n" * 2500)

@@ -404,7 +404,7 @@ def test_nearest_other_zone_distance_in_metres(tmp_path):
 
 
 def test_nearest_other_zone_distance_agrees_with_brute_force_on_real_wards(wards):
-    from cyclemap.boundaries import _transform_geoms
+    from cyclemap.boundaries.geometry import transform_geoms as _transform_geoms
 
     metric = _transform_geoms(wards.geometries, wards._to_metric)
     ids = np.array(wards.ids)

@@ -415,7 +415,7 @@ def test_map_page_weight(browser, base_url):
 
 
 def test_exported_map_works_from_a_file(browser, base_url, live_app, tmp_path):
-    from cyclemap.mapview import export_html
+    from cyclemap.maps import export_html
 
     path = tmp_path / "map.html"
     path.write_text(export_html(live_app.extensions["cyclemap.city"], tiles="none"), "utf-8")

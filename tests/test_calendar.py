@@ -7,9 +7,9 @@ import datetime as dt
 import icalendar
 import pytest
 
+from cyclemap.billing.schedule import calendar_ics, schedules_for
 from cyclemap.config import DEFAULT_CITY, load_city_config
 from cyclemap.errors import InputError
-from cyclemap.schedule import calendar_ics, schedules_for
 
 D = dt.date
 NOW = dt.datetime(2020, 2, 21, 15, 30, tzinfo=dt.UTC)

@@ -11,7 +11,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from cyclemap.assign import FIELDS, fork_available
+from cyclemap.batch import FIELDS, fork_available
 from cyclemap.cli import main
 
 from .conftest import ROOT, write_city

@@ -14,7 +14,7 @@ from shapely.geometry import shape
 from cyclemap.cli import main
 from cyclemap.config import DEFAULT_CITY
 from cyclemap.errors import ConfigError
-from cyclemap.mapview import DISPLAY_TOLERANCE, display_zones, tile_spec
+from cyclemap.maps import DISPLAY_TOLERANCE, display_zones, tile_spec
 
 
 def run(tmp_path, *args: str):
@@ -55,7 +55,7 @@ def test_export_with_tiles_fetches_only_tiles(tmp_path):
 
 
 def test_export_carries_the_current_notes(demo_city):
-    from cyclemap.mapview import export_html
+    from cyclemap.maps import export_html
 
     html = export_html(demo_city, tiles="none")  # the demo city's clock: February 2020
     assert "February bills for Cycles 1 and 2" in html

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cyclemap.addresses import AddressLayer, read_addresses
 from cyclemap.config import load_city_config
 from cyclemap.errors import ConfigError, InputError
 from cyclemap.geocode import STEPS, Geocoder, MatchType
+from cyclemap.geocode.layer import AddressLayer, read_addresses
 
 DATA = Path(__file__).parent / "data" / "addresses"
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import usaddress
 
-from cyclemap.normalize import (
+from cyclemap.geocode.normalize import (
     MAX_ADDRESS_LENGTH,
     ParsedAddress,
     clean_text,

@@ -10,9 +10,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from cyclemap.billing.notes import (
+    Note,
+    normalize_cycles,
+    notes_for,
+    read_notes_toml,
+    render_markdown,
+)
 from cyclemap.config import DEFAULT_CITY, load_city_config
 from cyclemap.errors import ConfigError, InputError
-from cyclemap.notes import Note, normalize_cycles, notes_for, read_notes_toml, render_markdown
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 D = dt.date

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from cyclemap.billing.schedule import RECENT_DAYS, CycleSchedule, ScheduleException, schedules_for
 from cyclemap.config import DEFAULT_CITY, CycleConfig, load_city_config
 from cyclemap.errors import ConfigError, InputError
-from cyclemap.schedule import RECENT_DAYS, CycleSchedule, ScheduleException, schedules_for
 
 D = dt.date
 RULE = "DTSTART:20190101\nRRULE:FREQ=MONTHLY;BYDAY=+{k}WE"
@@ -224,9 +224,9 @@ def test_schedule_reads_no_clock() -> None:
     # every question takes ``today``: the core never asks the machine what day it is
     import inspect
 
-    import cyclemap.notes
-    import cyclemap.schedule
+    import cyclemap.billing.notes
+    import cyclemap.billing.schedule
 
-    for module in (cyclemap.schedule, cyclemap.notes):
+    for module in (cyclemap.billing.schedule, cyclemap.billing.notes):
         source = inspect.getsource(module)
         assert "today()" not in source and ".now(" not in source, module.__name__

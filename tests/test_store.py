@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from cyclemap import store_schema
+from cyclemap.billing.notes import read_notes_toml
+from cyclemap.billing.schedule import schedules_for
 from cyclemap.config import CityConfig, load_city_config
 from cyclemap.errors import ConfigError, InputError, NotFoundError, StoreError
-from cyclemap.notes import read_notes_toml
-from cyclemap.schedule import schedules_for
 from cyclemap.store import SEED_AUTHOR, Store, default_database_url
+from cyclemap.store import schema as store_schema
 
 from .conftest import write_city
 from .pg import pg_server, pg_url, store_url  # noqa: F401  (fixtures)

@@ -1,6 +1,6 @@
 """``cyclemap assign``: add cycle columns to every row of a billing export (CSV in, CSV out).
 
-A thin shell over ``cyclemap.assign``: it opens the file and the city, shows a progress bar when
+A thin shell over ``cyclemap.batch``: it opens the file and the city, shows a progress bar when
 standard error is a terminal, and prints a summary at the end. Exit status 0 when the file was
 written (even if some rows were not matched), 2 for bad input, with a one-line message.
 """
@@ -17,7 +17,7 @@ import click
 from . import Context, handles_errors, main, pass_context
 
 if TYPE_CHECKING:
-    from ..assign import CsvReport
+    from ..batch import CsvReport
 
 STATUS_LABELS = {
     "matched": "matched",
@@ -91,7 +91,7 @@ def assign(
       cyclemap assign export.csv -o out.csv --address-column "SVC ADDR"
       cyclemap assign meters.csv -o out.csv --lon-column X --lat-column Y
     """
-    from ..assign import assign_csv, plan_csv  # the core loads on use, not with the CLI
+    from ..batch import assign_csv, plan_csv  # the core loads on use, not with the CLI
 
     table, where = plan_csv(
         input_file,
@@ -131,7 +131,7 @@ def assign(
 
 def summary(report: CsvReport, output: str, rejects: Path | None) -> str:
     """The end-of-run account printed on standard error."""
-    from ..assign import STATUSES
+    from ..batch import STATUSES
 
     t = report.tally
     rate = t.rows / t.seconds if t.seconds > 0 else 0.0

@@ -22,7 +22,7 @@ from ..errors import InputError
 from . import Context, handles_errors, main, pass_context
 
 if TYPE_CHECKING:
-    from ..boundary_validation import ValidationReport
+    from ..boundaries import ValidationReport
     from ..config import BoundaryConfig
 
 

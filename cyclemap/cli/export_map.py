@@ -54,7 +54,7 @@ def translator(lang: str) -> tuple[Callable[[str], str], str]:
 @handles_errors
 def export_map(ctx: Context, out: Path, tiles: str | None, lang: str, on_date) -> None:
     """Write a self-contained HTML map of the cycles to OUT (a .html file)."""
-    from ..mapview import export_html
+    from ..maps import export_html
 
     city = ctx.city()
     gettext, lang = translator(lang)

@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
+from ..billing.notes import ALL_CYCLES, Note, parse_date
 from ..config import load_city_config
 from ..errors import InputError
-from ..notes import ALL_CYCLES, Note, parse_date
 from . import Context, handles_errors, main, pass_context
 
 

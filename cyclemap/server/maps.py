@@ -1,7 +1,7 @@
 """The map pages: ``/map`` (full page), ``/embed`` (for an iframe) and ``/embed/snippet`` (the
 code staff paste into the city website), and ``map_parts`` which the resident page uses too.
 
-The maps are built by ``cyclemap.mapview`` (folium) from the live zones, simplified for display
+The maps are built by ``cyclemap.maps`` (folium) from the live zones, simplified for display
 once per boundary version. A map without a marker is the same for every request of one language,
 so its rendered parts are kept until the zones change. The tile server, if any, is added to this
 response's CSP ``img-src``; ``/embed`` may be framed by ``FRAME_ANCESTORS`` (set in
@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, g, make_response, render_tem
 from flask_babel import get_locale, gettext
 
 from ..errors import ConfigError
-from ..mapview import MapParts, MapSpec, Marker, build_map, city_zones, render_parts, tile_spec
+from ..maps import MapParts, MapSpec, Marker, build_map, city_zones, render_parts, tile_spec
 from .context import current_city
 from .http import content_security_policy, csp_allow
 from .i18n import lang_args

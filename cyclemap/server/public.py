@@ -18,11 +18,11 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import format_date, gettext
 
+from ..billing.notes import ALL_CYCLES, Note
 from ..city import Answer, Choice, CycleAnswer
 from ..errors import InputError
 from ..geocode import MatchType
-from ..mapview import Marker
-from ..notes import ALL_CYCLES, Note
+from ..maps import Marker
 from .context import current_city
 from .i18n import lang_args
 from .maps import map_parts

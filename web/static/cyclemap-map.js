@@ -2,12 +2,12 @@
  * cyclemap-map.js: what the cycle map does beyond drawing (legend, zone names, clicks,
  * "use my location"). Loaded after Leaflet; the map script that folium writes calls
  *     cyclemap.attachMap(map, zonesLayer, options, markerOrNull)
- * Options come from cyclemap/mapview.py: mode ("page" | "map" | "export"), urls, legend,
+ * Options come from cyclemap/maps.py: mode ("page" | "map" | "export"), urls, legend,
  * labels, text (already translated), locate, newTab.
  *
  * Written for a strict Content-Security-Policy: no inline event handlers, no eval, and text is
  * always set with textContent. The only HTML inserted is a note's body, which the server has
- * sanitized (cyclemap.notes.render_markdown).
+ * sanitized (cyclemap.billing.notes.render_markdown).
  */
 (function () {
   "use strict";

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .addresses import AddressLayer
-from .errors import ConfigError
+from ..errors import ConfigError
+from .layer import AddressLayer
 from .normalize import (
     HIGHWAY_NAMES,
     ParsedAddress,

@@ -3,7 +3,7 @@
 Two inputs meet here: the city's address layer (``N KINGSHIGHWAY``, ``US HIGHWAY 61``) and what a
 resident types (``1234 north kingshwy apt 5``). Both go through the same street normalization, so
 they compare as plain strings. The rules are data, not code: the tables live beside this module in
-``cyclemap/data/`` (USPS Publication 28 Appendix C1 street suffixes, C2 unit designators,
+``cyclemap/geocode/data/`` (USPS Publication 28 Appendix C1 street suffixes, C2 unit designators,
 directionals, states, spelled-out numbers, highway forms, name words), read once on first use.
 
 >>> normalize_street("North Kingshighway")
@@ -37,7 +37,7 @@ MAX_ADDRESS_LENGTH = 256
 
 # -- tables ----------------------------------------------------------------------------------------
 def read_table(name: str) -> list[dict[str, str]]:
-    """Rows of ``cyclemap/data/NAME.csv`` as dicts; lines starting with ``#`` are comments.
+    """Rows of ``cyclemap/geocode/data/NAME.csv`` as dicts; lines starting with ``#`` are comments.
 
     >>> read_table("usps_suffixes")[0]
     {'primary': 'ALLEY', 'variant': 'ALLEY', 'standard': 'ALY'}
@@ -72,7 +72,7 @@ class Tables:
 
 @functools.cache
 def tables() -> Tables:
-    """Read every table in ``cyclemap/data/`` once (on first use, never at import).
+    """Read every table in ``cyclemap/geocode/data/`` once (on first use, never at import).
 
     >>> t = tables()
     >>> t.suffixes["AVNUE"], t.directionals["NORTHEAST"], t.units["SUITE"], t.states["MISSOURI"]

@@ -27,8 +27,8 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from . import store_schema as t
-from .errors import ConfigError, InputError, StoreError
+from ..errors import ConfigError, InputError, StoreError
+from . import schema as t
 
 #: how long an SQLite writer waits for another one before giving up
 SQLITE_BUSY_TIMEOUT_S = 30.0

@@ -15,9 +15,9 @@ import re
 
 from rapidfuzz import fuzz, process
 
-from .geocode_index import AddressIndex
-from .geocode_types import Suggestion
+from .index import AddressIndex
 from .normalize import MAX_ADDRESS_LENGTH, clean_text, parse_street, tables
+from .types import Suggestion
 
 _WORDS = re.compile(r"[^A-Z0-9#/]+")
 _NUMBER_START = re.compile(r"^\d+[A-Z]?$|^\d+-[A-Z0-9]{1,3}$")

@@ -50,21 +50,18 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
-from .boundaries import (
-    BoundarySet,
-    Problem,
-    _crs_label,
-    _examine,
-    _Feature,
-    _metric_transformer,
-    _open,
-    _polygonal,
-    _polygonal_part,
-    _transform_geoms,
+from ..errors import BoundaryFileError, InputError
+from .geometry import (
+    crs_label,
     cycle_sort_key,
     local_metric_crs,
+    metric_transformer,
+    polygonal,
+    polygonal_part,
+    transform_geoms,
 )
-from .errors import BoundaryFileError, InputError
+from .locate import BoundarySet
+from .read import Feature, Problem, examine, open_layer
 
 __all__ = ["ValidationReport", "validate_boundaries"]
 
@@ -127,12 +124,12 @@ def _ids_text(ids: Sequence[str]) -> str:
 class _Measure:
     """Zones in the local metric CRS, and the way back to lon/lat for locations."""
 
-    def __init__(self, features: list[_Feature], bounds: Sequence[float]) -> None:
+    def __init__(self, features: list[Feature], bounds: Sequence[float]) -> None:
         self.crs = local_metric_crs(bounds)
-        self.forward = _metric_transformer(self.crs)
+        self.forward = metric_transformer(self.crs)
         self.back = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
         self.features = features
-        self.geoms = _transform_geoms([f.geometry for f in features], self.forward)
+        self.geoms = transform_geoms([f.geometry for f in features], self.forward)
         self.tree = shapely.STRtree(self.geoms)
 
     def where(self, piece: BaseGeometry) -> tuple[float, float]:
@@ -168,7 +165,7 @@ def _overlaps(m: _Measure, tolerance: float, summary: dict[str, Any]) -> list[Pr
         a, b = m.features[i], m.features[j]
         if i >= j or (a.cycle_id is not None and a.cycle_id == b.cycle_id):
             continue
-        shared = _polygonal_part(shapely.intersection(m.geoms[i], m.geoms[j]))
+        shared = polygonal_part(shapely.intersection(m.geoms[i], m.geoms[j]))
         area = float(shared.area)
         if area <= 0:
             continue
@@ -202,7 +199,7 @@ def _gaps(
     else:
         uncovered = shapely.difference(limits, union)
         outside = shapely.difference(union, limits)
-        for piece in shapely.get_parts(_polygonal_part(outside)):
+        for piece in shapely.get_parts(polygonal_part(outside)):
             if piece.area > tolerance:
                 where = m.where(piece)
                 ids = m.ids_sharing(piece, tolerance)
@@ -213,7 +210,7 @@ def _gaps(
                 area = round(piece.area, 3)
                 warnings.append(Problem("outside-limits", msg, ids, None, where, area))
     small = 0
-    for piece in shapely.get_parts(_polygonal_part(uncovered)):
+    for piece in shapely.get_parts(polygonal_part(uncovered)):
         area = float(piece.area)
         if area <= tolerance:
             small += 1
@@ -255,15 +252,15 @@ def _slivers(m: _Measure, min_area: float, min_width: float) -> list[Problem]:
 
 
 def _repair(
-    features: list[_Feature], id_property: str, crs_label: str | None, name: str
+    features: list[Feature], id_property: str, crs_label: str | None, name: str
 ) -> BoundarySet:
     """One zone per id: the (already ``make_valid``-repaired) features merged by cycle id."""
-    merged: dict[str, list[_Feature]] = {}
+    merged: dict[str, list[Feature]] = {}
     for f in features:
         merged.setdefault(f.cycle_id, []).append(f)
     ids = list(merged)
     geoms = [
-        _polygonal(_polygonal_part(shapely.union_all([f.geometry for f in merged[cid]])))
+        polygonal(polygonal_part(shapely.union_all([f.geometry for f in merged[cid]])))
         for cid in ids
     ]
     return BoundarySet(
@@ -279,16 +276,16 @@ def _repair(
 def _read_limits(limits: str | Path | BaseGeometry) -> BaseGeometry:
     """City limits in EPSG:4326, from a geometry (taken as EPSG:4326) or any file GDAL reads."""
     if isinstance(limits, BaseGeometry):
-        area = _polygonal(limits)
+        area = polygonal(limits)
     else:
-        layer = _open(limits)
+        layer = open_layer(limits)
         frame = layer.frame
         if frame.crs is None:
             raise BoundaryFileError(f"the city limits file {layer.source} declares no CRS")
         frame = frame.to_crs("EPSG:4326")
-        parts = [_polygonal(g) for g in frame.geometry.values]
+        parts = [polygonal(g) for g in frame.geometry.values]
         parts = [shapely.make_valid(p) for p in parts if p is not None]
-        area = _polygonal(_polygonal_part(shapely.union_all(parts))) if parts else None
+        area = polygonal(polygonal_part(shapely.union_all(parts))) if parts else None
     if area is None:
         raise InputError("the city limits must be a Polygon or MultiPolygon")
     return area
@@ -319,12 +316,12 @@ def validate_boundaries(
     report = ValidationReport(source=name if isinstance(path, io.BytesIO) else str(path))
     limit_area = _read_limits(limits) if limits is not None else None
     try:
-        layer = _open(path)
+        layer = open_layer(path)
     except BoundaryFileError as exc:
         report.readable = False
         report.problems.extend(exc.problems)
         return report
-    ex = _examine(layer, id_property, crs)
+    ex = examine(layer, id_property, crs)
     report.problems.extend(ex.problems)
     report.warnings.extend(ex.warnings)
     features = [f for f in ex.features if f.geometry is not None]
@@ -335,7 +332,7 @@ def validate_boundaries(
         "features": len(layer.frame),
         "id_property": id_property,
         "ids": ids,
-        "crs": _crs_label(ex.crs),
+        "crs": crs_label(ex.crs),
         "crs_from": ex.crs_from,
     }
     report.summary = summary
@@ -345,14 +342,14 @@ def validate_boundaries(
     # repair invalid shapes (make_valid) so that coverage can be measured, and maybe offered
     for f in features:
         if not f.valid:
-            f.geometry = _polygonal(_polygonal_part(shapely.make_valid(f.geometry)))
+            f.geometry = polygonal(polygonal_part(shapely.make_valid(f.geometry)))
     repairable = all(f.geometry is not None for f in features)
     features = [f for f in features if f.geometry is not None]
     if not features:
         return report
     bounds = shapely.total_bounds(np.asarray([f.geometry for f in features], dtype=object))
     m = _Measure(features, bounds)
-    summary["measured_in"] = f"{_crs_label(m.crs)} ({m.crs.name})"
+    summary["measured_in"] = f"{crs_label(m.crs)} ({m.crs.name})"
     summary["bounds"] = [round(float(v), 7) for v in bounds]
     area_km2: dict[str, float] = {}
     for f, g in zip(features, m.geoms, strict=True):
@@ -364,7 +361,7 @@ def validate_boundaries(
     union = shapely.union_all(m.geoms)
     metric_limits = None
     if limit_area is not None:
-        metric_limits = _transform_geoms([limit_area], m.forward)[0]
+        metric_limits = transform_geoms([limit_area], m.forward)[0]
     gap_errors, gap_warnings = _gaps(m, union, metric_limits, gap_tolerance_m2, summary)
     report.problems.extend(gap_errors)
     report.warnings.extend(gap_warnings)
@@ -372,5 +369,5 @@ def validate_boundaries(
 
     fixable = all(p.kind in _REPAIRABLE for p in report.problems)
     if report.problems and fixable and repairable:
-        report.repaired = _repair(features, id_property, _crs_label(ex.crs), name)
+        report.repaired = _repair(features, id_property, crs_label(ex.crs), name)
     return report

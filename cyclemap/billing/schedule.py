@@ -45,8 +45,8 @@ import icalendar
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rruleset, rrulestr
 
-from .config import CycleConfig
-from .errors import ConfigError, InputError
+from ..config import CycleConfig
+from ..errors import ConfigError, InputError
 from .notes import ALL_CYCLES, Cycles, normalize_cycles, parse_date
 
 #: the kinds of schedule exception

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import AddressFileError, ConfigError
+from ..errors import AddressFileError, ConfigError
 from .normalize import (
     Street,
     clean_text,

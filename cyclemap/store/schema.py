@@ -1,6 +1,6 @@
 """The store's tables as SQLAlchemy Core objects, for building queries.
 
-The schema itself is made by the Alembic migrations in ``cyclemap/migrations/versions/``; these
+The schema itself is made by the Alembic migrations in ``store/migrations/versions/``; these
 definitions mirror the head revision (a test compares the two) and are never used to create
 tables.
 

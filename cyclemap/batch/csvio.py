@@ -37,7 +37,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from .errors import InputError
+from ..errors import InputError
 
 #: how much is read at a time while checking the encoding and counting lines
 BLOCK = 1 << 20

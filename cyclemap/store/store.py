@@ -4,7 +4,7 @@ One database named by a SQLAlchemy URL: an SQLite file by default (nothing to in
 foreign keys on, a busy timeout, writers serialized by ``BEGIN IMMEDIATE``), or PostgreSQL through
 psycopg 3 (``postgresql+psycopg://user@host/db``) when several servers share it. The same Core
 queries run on both. The schema is made only by the Alembic migrations in
-``cyclemap/migrations/versions/`` (``Store.upgrade()``, ``cyclemap db upgrade``, and on start).
+``store/migrations/versions/`` (``Store.upgrade()``, ``cyclemap db upgrade``, and on start).
 
 Every write is one transaction, and every change to notes, exceptions, versions or staff adds a
 row to the audit log (who, when, what, before, after) in that same transaction.
@@ -36,13 +36,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import store_schema as t
-from .config import DEFAULT_CITY, CityConfig
-from .errors import ConfigError, InputError, NotFoundError
-from .notes import ALL_CYCLES, Cycles, Note, read_notes_toml, sort_notes
-from .schedule import ScheduleException
-from .store_base import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
-from .store_versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+from ..billing.notes import ALL_CYCLES, Cycles, Note, read_notes_toml, sort_notes
+from ..billing.schedule import ScheduleException
+from ..config import DEFAULT_CITY, CityConfig
+from ..errors import ConfigError, InputError, NotFoundError
+from . import schema as t
+from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
+from .versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
 
 __all__ = [
     "SEED_AUTHOR",

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import nh3
 from markdown_it import MarkdownIt
 
-from .errors import ConfigError, InputError
+from ..errors import ConfigError, InputError
 
 #: ``cycles`` of a note that applies to every cycle
 ALL_CYCLES: Literal["all"] = "all"

@@ -1,7 +1,7 @@
 """Offline geocoding against the city's own address points: the matching cascade and suggest.
 
 ``Geocoder(layer)`` precomputes its lookups once (well under a second for 20,000 points).
-``geocode(text)`` runs the cascade of named steps (``geocode_steps.STEPS``): ``exact``,
+``geocode(text)`` runs the cascade of named steps (``cyclemap.geocode.steps.STEPS``): ``exact``,
 ``normalized``, ``fuzzy``, ``interpolated``, ``street``, and answers a ``GeocodeResult``:
 
 - ``matched``: one place; ``candidates[0]`` with its ``match_type`` and ``score``;
@@ -14,7 +14,7 @@ Any string is accepted and none raises: text longer than ``MAX_ADDRESS_LENGTH`` 
 empty text, emoji, punctuation, a ZIP or a number alone, a PO Box are all ``not_found`` with a
 ``message`` saying why. Only a non-string raises (``InputError``).
 
->>> from cyclemap.addresses import AddressLayer
+>>> from cyclemap.geocode.layer import AddressLayer
 >>> layer = AddressLayer.from_records([
 ...     {"number": n, "street": s, "lon": x, "lat": y}
 ...     for n, s, x, y in [(101, "N MAIN ST", 0.0051, 0.012), (105, "N MAIN ST", 0.0051, 0.014),
@@ -39,12 +39,13 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from .addresses import AddressLayer
-from .errors import InputError
-from .geocode_index import AddressIndex
-from .geocode_steps import STEPS, Query, exact, place_sites, run
-from .geocode_suggest import SuggestIndex
-from .geocode_types import (
+from ..errors import InputError
+from .index import AddressIndex
+from .layer import AddressLayer
+from .normalize import MAX_ADDRESS_LENGTH
+from .steps import STEPS, Query, exact, place_sites, run
+from .suggest import SuggestIndex
+from .types import (
     AMBIGUOUS,
     MATCHED,
     NOT_FOUND,
@@ -53,7 +54,6 @@ from .geocode_types import (
     MatchType,
     Suggestion,
 )
-from .normalize import MAX_ADDRESS_LENGTH
 
 __all__ = [
     "AMBIGUOUS",
@@ -152,7 +152,7 @@ class Geocoder:
         address rather than a bare coordinate. The address is as the layer writes it, without
         a unit (``matched_address``), with ``match_type`` ``exact`` and the layer ``row``.
 
-        >>> from cyclemap.addresses import AddressLayer
+        >>> from cyclemap.geocode.layer import AddressLayer
         >>> g = Geocoder(AddressLayer.from_records([
         ...     {"number": "12", "street": "OAK AVE", "lon": 0.0, "lat": 0.0},
         ...     {"number": "14", "street": "OAK AVE", "lon": 0.001, "lat": 0.0}]))

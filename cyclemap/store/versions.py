@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from . import store_schema as t
-from .errors import InputError, NotFoundError
-from .store_base import StoreBase
+from ..errors import InputError, NotFoundError
+from . import schema as t
+from .engine import StoreBase
 
 
 @dataclass(frozen=True)

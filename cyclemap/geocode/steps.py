@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 
-from .geocode_index import SAME_PLACE_M, AddressIndex, StreetMatch, metres
-from .geocode_types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType
+from .index import SAME_PLACE_M, AddressIndex, StreetMatch, metres
 from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, normalize_number
+from .types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType
 
 # Scores (0..1) by how a candidate was found; assumptions multiply them down.
 SCORE_EXACT = 1.0

@@ -1,0 +1,167 @@
+"""Resolving distinct addresses: geocode a batch, locate all its points in one call, decide.
+
+Each answer is a ``Resolved`` tuple (the fields of ``Assignment``), small enough to cross a
+process boundary; the decision is ``cyclemap.decide.decide``, the one ``City.lookup`` uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..decide import candidate_points, decide, place_label
+from ..errors import InputError
+from ..geocode import MAX_ADDRESS_LENGTH, Candidate, GeocodeResult, MatchType
+
+if TYPE_CHECKING:
+    from ..boundaries import BoundarySet
+    from ..geocode import Geocoder
+
+__all__ = ["Resolved", "Resolver", "normalize_key"]
+
+
+# -- keys -----------------------------------------------------------------------------------
+def normalize_key(text: str) -> str:
+    """The cache key of an address: upper case with whitespace collapsed.
+
+    Two texts with one key get one geocoding, so the key folds exactly what the geocoder ignores:
+    its exact step looks the same key up, and its parser starts from ``clean_text``, which is a
+    function of this key for ASCII text. Punctuation is *not* trimmed: ``12 S SPRIGG ST.`` is a
+    ``normalized`` match (score 0.95) where ``12 S SPRIGG ST`` is ``exact`` (1.0), and the batch
+    answer must equal ``City.lookup``'s. Text that is not ASCII or is longer than the geocoder
+    reads is its own key.
+
+    >>> normalize_key("  12 s  Sprigg\tst ")
+    '12 S SPRIGG ST'
+    >>> normalize_key("12 S SPRIGG ST.") == normalize_key("12 S SPRIGG ST")
+    False
+    >>> normalize_key("12 Peña St")
+    '12 Peña St'
+    """
+    if not text.isascii() or len(text) > MAX_ADDRESS_LENGTH:
+        return text
+    return " ".join(text.upper().split())
+
+
+# -- resolving distinct addresses ----------------------------------------------------------
+#: one resolved address as it crosses a process boundary (the fields of ``Assignment``)
+Resolved = tuple
+
+
+class Resolver:
+    """Geocode a batch of distinct addresses and locate all their points in one call.
+
+    The decision from a geocode result to an answer is ``cyclemap.decide.decide``, the one
+    ``City.lookup`` uses (the tests hold the two to the same answers for hundreds of
+    addresses, street-level answers included).
+    """
+
+    def __init__(self, geocoder: Geocoder, boundaries: BoundarySet) -> None:
+        self.geocoder = geocoder
+        self.boundaries = boundaries
+
+    def resolve(self, texts: Sequence[str]) -> list[Resolved]:
+        """One ``Resolved`` tuple per address text, in order."""
+        results: list[GeocodeResult | str] = []
+        xs: list[float] = []
+        ys: list[float] = []
+        for text in texts:
+            if not text or not text.strip():
+                results.append("the address is empty")
+                continue
+            try:
+                result = self.geocoder.geocode(text)
+            except InputError as exc:  # the geocoder refuses the input (not text)
+                results.append(exc.message)
+                continue
+            results.append(result)
+            for c in candidate_points(result):
+                xs.append(c.lon)
+                ys.append(c.lat)
+        ids = self.boundaries.locate_xy(np.array(xs, float), np.array(ys, float)).tolist()
+        out: list[Resolved] = []
+        k = 0
+        for r in results:
+            if isinstance(r, str):
+                out.append(("not_found", None, None, None, None, None, None, r))
+                continue
+            n = len(candidate_points(r))
+            out.append(self._decide(r, ids[k : k + n]))
+            k += n
+        return out
+
+    def _decide(self, result: GeocodeResult, cycle_ids: list[str]) -> Resolved:
+        """A result and its candidates' cycles -> an answer (``decide``) with the reason why."""
+        d = decide(result, cycle_ids, self.geocoder, self.boundaries)
+        cands = result.candidates
+        if d.place is not None:
+            return _at(d.place, d.cycle_id or "")
+        if d.status == "not_found":
+            why = result.message or "no address of the layer matches"
+            if cands:
+                why += "; closest: " + _listing(cands, cycle_ids)
+            return ("not_found", None, None, None, None, None, None, why)
+        if d.choices:
+            lo, hi = (c.matched_address for c in d.choices)
+            why = f"the house number lies between {lo} and {hi}, and a cycle boundary runs there"
+            return ("ambiguous", d.cycle_id, None, None, None, None, None, why)
+        fits = result.message or f"the address fits {len(cands)} places"
+        if d.street_leaves_cycle:
+            fits += f"; the points listed are in cycle {d.cycle_id}, but the street leaves it"
+        elif d.cycle_id:
+            fits += f", all in cycle {d.cycle_id}"
+        else:
+            fits += ", in different cycles"
+        why = f"{fits}: {_listing(cands, cycle_ids)}"
+        return ("ambiguous", d.cycle_id, None, None, None, None, None, why)
+
+    def resolve_points(self, lons: np.ndarray, lats: np.ndarray) -> list[Resolved]:
+        """Answers for points, as ``City.lookup(lon=..., lat=...)`` gives them (NaN: no point)."""
+        ok = np.isfinite(lons) & np.isfinite(lats) & (np.abs(lons) <= 180) & (np.abs(lats) <= 90)
+        ids = self.boundaries.locate_xy(lons[ok], lats[ok]).tolist()
+        out: list[Resolved] = []
+        k = 0
+        for good, x, y in zip(ok.tolist(), lons.tolist(), lats.tolist(), strict=True):
+            if not good:
+                out.append(_NO_POINT)
+                continue
+            cand = Candidate("", x, y, MatchType.POINT, 1.0)
+            out.append(_at(cand, ids[k]))
+            k += 1
+        return out
+
+
+_NO_POINT: Resolved = (
+    "not_found", None, None, None, None, None, None,
+    "lon/lat missing or not decimal degrees within -180..180 and -90..90",
+)  # fmt: skip
+
+
+def _at(c: Candidate, cycle_id: str) -> Resolved:
+    """Matched at a place: in a zone, or outside every zone (``City._answer_at``)."""
+    label = place_label(c)
+    if cycle_id:
+        return ("matched", cycle_id, c.match_type, c.score, label, c.lon, c.lat, "")
+    where = label or f"{c.lon:.6f}, {c.lat:.6f}"
+    why = f"found at {where}, which is outside every cycle zone"
+    return (
+        "outside_service_area",
+        None,
+        c.match_type,
+        c.score,
+        label,
+        c.lon,
+        c.lat,
+        why,
+    )
+
+
+def _listing(cands: Sequence[Candidate], cycle_ids: Sequence[str], limit: int = 3) -> str:
+    parts = [
+        f"{c.matched_address} ({'cycle ' + cid if cid else 'outside'})"
+        for c, cid in zip(cands[:limit], cycle_ids, strict=False)
+    ]
+    more = f" and {len(cands) - limit} more" if len(cands) > limit else ""
+    return "; ".join(parts) + more

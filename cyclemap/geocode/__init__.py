@@ -1,0 +1,37 @@
+"""Offline geocoding against the city's own address points.
+
+| module | owns |
+|---|---|
+| ``normalize`` + ``data/*.csv`` | USPS Pub 28 tables, parsing and normalizing address text |
+| ``layer`` | reading the address point layer (``read_addresses -> AddressLayer``) |
+| ``index`` | the lookups the cascade reads (``AddressIndex``) |
+| ``steps`` | the matching cascade: named steps tried in order (``STEPS``) |
+| ``suggest`` | completions as the resident types (``SuggestIndex``) |
+| ``types`` | the answers: ``MatchType``, ``Candidate``, ``GeocodeResult``, ``Suggestion`` |
+| ``geocoder`` | ``Geocoder(layer)``: ``geocode``, ``exact``, ``suggest``, ``street_points`` |
+"""
+
+from .geocoder import Geocoder
+from .layer import AddressLayer, ImportReport, read_addresses
+from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, normalize_street, parse_address
+from .steps import STEPS
+from .types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType, Suggestion
+
+__all__ = [
+    "AMBIGUOUS",
+    "MATCHED",
+    "MAX_ADDRESS_LENGTH",
+    "NOT_FOUND",
+    "STEPS",
+    "AddressLayer",
+    "Candidate",
+    "GeocodeResult",
+    "Geocoder",
+    "ImportReport",
+    "MatchType",
+    "ParsedAddress",
+    "Suggestion",
+    "normalize_street",
+    "parse_address",
+    "read_addresses",
+]
