@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,3 +174,15 @@ def load_city_config(folder: str | Path) -> CityConfig:
         exceptions=exceptions,
         raw=raw,
     )
+
+
+def fixed_clock(iso_date: str) -> Callable[[], dt.date]:
+    """A clock stopped on one day (``CYCLEMAP_TODAY``), refusing a date that is not ISO.
+
+    >>> fixed_clock("2020-02-21")()
+    datetime.date(2020, 2, 21)
+    """
+    day = fixed_today(iso_date)
+    if day is None:
+        raise ConfigError("CYCLEMAP_TODAY must be a date like 2020-02-21, not empty")
+    return lambda: day

@@ -28,6 +28,7 @@ from ..errors import (
     CyclemapError,
     InputError,
     NotFoundError,
+    RefusedError,
     StoreError,
 )
 
@@ -38,6 +39,7 @@ EXIT_CODES: dict[type[CyclemapError], int] = {
     BoundaryFileError: 2,
     AddressFileError: 2,
     NotFoundError: 4,
+    RefusedError: 1,
     StoreError: 1,
 }
 
@@ -117,7 +119,7 @@ def handles_errors(func: Callable) -> Callable:
             return func(*args, **kwargs)
         except CyclemapError as exc:
             click.echo(f"Error: {exc.message}", err=True)
-            for problem in exc.problems[:20]:
+            for problem in [p for p in exc.problems if str(p) != exc.message][:20]:
                 click.echo(f"  - {problem}", err=True)
             sys.exit(exit_code_for(exc))
 
@@ -159,7 +161,7 @@ def main(
 
 def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
-    from . import assign, boundaries, db, export_map, lookup, notes, serve  # noqa: F401
+    from . import addresses, assign, boundaries, db, export_map, lookup, notes, serve  # noqa: F401
 
 
 _register()

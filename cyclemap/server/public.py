@@ -79,6 +79,8 @@ class ResultView:
     street_level: bool = False
     #: the places the choices stand on, as [lon, lat] pairs (the map shows them all)
     points: list[list[float]] = field(default_factory=list)
+    #: scheduled boundary changes for this place, in words ("From March 1, 2020 ...")
+    changes: list[str] = field(default_factory=list)
 
 
 # -- routes ----------------------------------------------------------------------------------
@@ -261,6 +263,24 @@ def _where(answer: Answer, device: bool = False) -> str:
     )
 
 
+def _effective_changes(answer: Answer) -> list[str]:
+    """Each scheduled boundary change for the answer's place, as a sentence."""
+    lines = []
+    for change in answer.effective_changes:
+        day = format_date(change.date, format="long")
+        if change.cycle is None:
+            lines.append(
+                gettext("From %(date)s this address is outside the billing cycles.", date=day)
+            )
+        else:
+            lines.append(
+                gettext(
+                    "From %(date)s this address is in %(name)s.", date=day, name=change.cycle.name
+                )
+            )
+    return lines
+
+
 def _match_note(answer: Answer, nearest: bool = False) -> str:
     loc = answer.location
     if loc is None:
@@ -368,6 +388,7 @@ def _result(
             title=gettext("%(name)s: %(place)s", name=name, place=where),
             where=where,
             match_note=_match_note(answer, nearest),
+            changes=_effective_changes(answer),
             **common,
         )
     if answer.status == "ambiguous":

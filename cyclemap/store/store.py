@@ -12,7 +12,7 @@ row to the audit log (who, when, what, before, after) in that same transaction.
 >>> import datetime as dt
 >>> store = Store("sqlite://")                      # in memory, for the example
 >>> store.upgrade()
-'0003'
+'0004'
 >>> nid = store.add_note(title="Disconnects", body="No services will be disconnected on 2/26/20.",
 ...                      cycles="all", author="clerk", today=dt.date(2020, 2, 20))
 >>> [n.title for n in store.list_notes(dt.date(2020, 2, 21), cycle="3")]
@@ -42,10 +42,22 @@ from ..config import DEFAULT_CITY, CityConfig
 from ..errors import ConfigError, InputError, NotFoundError
 from . import schema as t
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
-from .versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+from .versions import (
+    SINCE_ALWAYS,
+    Activation,
+    LiveAddresses,
+    LiveBoundaries,
+    StagedUpload,
+    StagingStore,
+    VersionInfo,
+    VersionStore,
+)
 
 __all__ = [
     "SEED_AUTHOR",
+    "SINCE_ALWAYS",
+    "Activation",
+    "StagedUpload",
     "SQLITE_BUSY_TIMEOUT_S",
     "AuditEntry",
     "LiveAddresses",
@@ -144,7 +156,7 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
-class Store(VersionStore):
+class Store(VersionStore, StagingStore):
     """The database of one city, over a SQLAlchemy URL (SQLite file or PostgreSQL).
 
     Notes, schedule exceptions, staff and seeding here; boundary and address versions from
@@ -160,7 +172,7 @@ class Store(VersionStore):
         >>> from cyclemap.config import load_city_config, DEFAULT_CITY
         >>> store = Store("sqlite://").start(load_city_config(DEFAULT_CITY))
         >>> store.revision(), len(store.list_notes(dt.date(2020, 2, 21), cycle="1"))
-        ('0003', 6)
+        ('0004', 6)
         """
         self.upgrade()
         if config is not None:
@@ -235,6 +247,8 @@ class Store(VersionStore):
                         boundary_geojson,
                         SEED_AUTHOR,
                         "initial boundaries from the city folder",
+                        effective=SINCE_ALWAYS,
+                        action="seed",
                     )
         return done
 
