@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
+import shapely.ops
 from click.testing import CliRunner
+from shapely.geometry import mapping, shape
 
 import cyclemap
 from cyclemap.cli import main
@@ -399,3 +401,24 @@ def test_core_refusals_raise_the_errors_the_channels_translate(tmp_path, moved):
     with pytest.raises(InputError):
         publish_boundaries(city, path, author="a", message="m", effective=dt.date(2020, 1, 1))
     assert diff_boundaries(city, path).valid and city.boundary_version == 1
+
+
+def test_publish_checks_the_file_against_the_citys_cycles_and_addresses(url, tmp_path):
+    renamed = demo_geojson()
+    for f in renamed["features"]:
+        if str(f["properties"]["cycle"]) == "4":
+            f["properties"]["cycle"] = "5"
+    bad = tmp_path / "cycle5.geojson"
+    bad.write_text(json.dumps(renamed))
+    result = run(url, "boundaries", "publish", str(bad), "-m", "renumber")
+    assert result.exit_code == 1 and "was not published" in result.output
+    assert "'5'" in result.output and "no zone in this file has that id" in result.output
+    swapped = demo_geojson()
+    for f in swapped["features"]:
+        f["geometry"] = mapping(shapely.ops.transform(lambda x, y: (y, x), shape(f["geometry"])))
+    axes = tmp_path / "swapped.geojson"
+    axes.write_text(json.dumps(swapped))
+    result = run(url, "boundaries", "diff", str(axes))
+    assert result.exit_code in (1, 2) and "longitude and latitude swapped" in result.output
+    history = json.loads(run(url, "boundaries", "history", "--json").stdout)["versions"]
+    assert [v["version"] for v in history] == [1]
