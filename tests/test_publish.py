@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+import shapely
 from click.testing import CliRunner
 from shapely.geometry import mapping, shape
 
