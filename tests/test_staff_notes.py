@@ -296,3 +296,13 @@ def test_the_last_admin_cannot_step_down(ann, store) -> None:
     assert response.status_code == 400
     assert "That change was not made" in response.text and "only active admin" in response.text
     assert store.get_staff("ann").role == "admin"
+
+
+def test_every_kind_and_role_has_words() -> None:
+    from cyclemap.billing import EXCEPTION_KINDS
+    from cyclemap.server.staff.forms import ROLE_LABELS
+    from cyclemap.server.staff.views import EXCEPTION_KIND_LABELS
+    from cyclemap.store import ROLES
+
+    assert set(EXCEPTION_KIND_LABELS) == set(EXCEPTION_KINDS)
+    assert tuple(ROLE_LABELS) == ROLES
