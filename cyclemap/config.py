@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,18 @@ def load_city_config(folder: str | Path) -> CityConfig:
         exceptions=exceptions,
         raw=raw,
     )
+
+
+def fixed_clock(iso_date: str) -> Callable[[], dt.date]:
+    """A clock stopped on one day (``CYCLEMAP_TODAY``), refusing a date that is not ISO.
+
+    >>> fixed_clock("2020-02-21")()
+    datetime.date(2020, 2, 21)
+    """
+    try:
+        day = dt.date.fromisoformat(iso_date)
+    except ValueError:
+        raise ConfigError(
+            f"CYCLEMAP_TODAY must be a date like 2020-02-21, not {iso_date!r}"
+        ) from None
+    return lambda: day

@@ -4,6 +4,7 @@ of it (audit log, dashboard), plus the admins' accounts page. Real app, real SQL
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -247,6 +248,14 @@ def test_dashboard(staff_app, eve, store) -> None:
         assert html.escape(note.title) in page.text
     assert "Latest changes" in page.text and "Staff account eve" in page.text
     assert "Today in Cape Girardeau, Missouri is February 21, 2020." in page.text
+    assert "Nothing scheduled." in page.text
+    zones = store.get_boundaries(1)
+    store.publish_boundaries(
+        zones, "pat", "Sprigg St to Cycle 3", effective=dt.date(2020, 3, 1), today=DEMO_TODAY
+    )
+    page = eve.get("/staff/").text
+    assert "Live: version 1" in page  # the new one is not in force yet
+    assert "Version 2 goes live on <strong>March 1, 2020</strong>: Sprigg St to Cycle 3" in page
 
 
 # -- accounts --------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ..errors import (
     CyclemapError,
     InputError,
     NotFoundError,
+    RefusedError,
     StoreError,
 )
 
@@ -38,6 +39,7 @@ EXIT_CODES: dict[type[CyclemapError], int] = {
     BoundaryFileError: 2,
     AddressFileError: 2,
     NotFoundError: 4,
+    RefusedError: 1,
     StoreError: 1,
 }
 
@@ -82,8 +84,18 @@ class Context:
             from ..config import load_city_config
 
             load_city_config(self.city_dir)  # a wrong --city fails before any database is made
-            self._city = open_city(self.city_dir, store=self.store())
+            self._city = open_city(self.city_dir, store=self.store(), clock=cli_clock())
         return self._city
+
+
+def cli_clock():
+    """The city's clock for a command: stopped on ``CYCLEMAP_TODAY`` when set, as the server's."""
+    import os
+
+    from ..config import fixed_clock
+
+    today = os.environ.get("CYCLEMAP_TODAY")
+    return fixed_clock(today) if today else None
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -106,7 +118,7 @@ def handles_errors(func: Callable) -> Callable:
             return func(*args, **kwargs)
         except CyclemapError as exc:
             click.echo(f"Error: {exc.message}", err=True)
-            for problem in exc.problems[:20]:
+            for problem in [p for p in exc.problems if str(p) != exc.message][:20]:
                 click.echo(f"  - {problem}", err=True)
             sys.exit(exit_code_for(exc))
 
@@ -138,7 +150,17 @@ def main(ctx: click.Context, city_dir: Path, database_url: str | None) -> None:
 
 def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
-    from . import assign, boundaries, db, export_map, lookup, notes, serve, staff  # noqa: F401
+    from . import (  # noqa: F401
+        addresses,
+        assign,
+        boundaries,
+        db,
+        export_map,
+        lookup,
+        notes,
+        serve,
+        staff,
+    )
 
 
 _register()

@@ -82,7 +82,7 @@ def render_report(report: ValidationReport) -> str:
 
 @main.group()
 def boundaries() -> None:
-    """Check the cycle zone boundaries."""
+    """Check, compare, publish and roll back the cycle zone boundaries."""
 
 
 @boundaries.command("validate")
@@ -159,3 +159,161 @@ def validate(
     elif write_repaired is not None and not report.valid:
         click.echo("No repair is offered for these problems; nothing written", err=True)
     sys.exit(0 if report.valid else 1 if report.readable else 2)
+
+
+# ---------------------------------------------------------------- staff: versions
+def operator() -> str:
+    """Who runs this command, for the audit log: the operating-system user."""
+    import getpass
+
+    try:
+        return f"{getpass.getuser()} (cli)"
+    except (KeyError, OSError):  # no user name in this environment
+        return "cli"
+
+
+def render_moves(data: dict) -> list[str]:
+    """The moves and per-cycle counts of a diff, as aligned text lines."""
+    lines = [
+        f"Compared with live version {data['live_version']}: "
+        f"{data['addresses_changing']:,} of {data['addresses_compared']:,} addresses change cycle"
+    ]
+    for move in data["moves"]:
+        lines.append(
+            f"  {move['from'] or 'outside'} -> {move['to'] or 'outside'}: "
+            f"{move['addresses']:,} addresses"
+        )
+    if data["cycles"]:
+        lines.append("  cycle   addresses before -> after   area km² before -> after")
+        for c in data["cycles"]:
+            lines.append(
+                f"  {c['id']:<7} {c['addresses_before']:>16,} -> {c['addresses_after']:<7,}"
+                f" {c['area_m2_before'] / 1e6:>14.3f} -> {c['area_m2_after'] / 1e6:.3f}"
+            )
+    return lines
+
+
+def write_text_file(path: Path, text: str) -> None:
+    """Write a report file (UTF-8), or say in one line why it cannot be written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc}") from exc
+
+
+@boundaries.command("diff")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the impact as JSON.")
+@click.option(
+    "--csv",
+    "csv_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every changing address here (address, from_cycle, to_cycle, lon, lat).",
+)
+@pass_context
+@handles_errors
+def diff(ctx: Context, file: Path, as_json: bool, csv_out: Path | None) -> None:
+    """Validate FILE, then show which addresses it moves to another cycle.
+
+    Exits 0 when compared (a valid file), 1 when the file is invalid, 2 when unreadable.
+    """
+    from ..publishing import diff_boundaries
+
+    result = diff_boundaries(ctx.city(), file)
+    data = result.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_report(result.validation))
+        if result.impact is not None:
+            click.echo("\n".join(render_moves(data)))
+    if csv_out is not None and result.impact is not None:
+        write_text_file(csv_out, result.csv_text())
+        click.echo(f"{result.impact.addresses_changing:,} changing addresses written to {csv_out}",
+                   err=True)  # fmt: skip
+    report = result.validation
+    sys.exit(0 if result.valid else 1 if report.readable else 2)
+
+
+@boundaries.command("publish")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-m", "--message", required=True, help="What changed (kept in the history).")
+@click.option(
+    "--effective",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="In force from this day (city time, start of day) instead of now.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@pass_context
+@handles_errors
+def publish(ctx: Context, file: Path, message: str, effective, as_json: bool) -> None:
+    """Validate FILE and make it the live boundaries, now or from --effective DATE.
+
+    Exits 0 when published, 1 when refused (invalid file; the live version is unchanged),
+    2 when unreadable or given bad input.
+    """
+    from ..publishing import publish_boundaries
+
+    result = publish_boundaries(
+        ctx.city(),
+        file,
+        author=operator(),
+        message=message,
+        effective=effective.date() if effective else None,
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    when = f"from {result.effective.isoformat()}" if result.effective else "now"
+    click.echo(
+        f"Published boundary version {result.version}, in force {when}: "
+        f"{result.addresses_changing:,} addresses change cycle"
+    )
+
+
+def render_history(entries: list) -> str:
+    """A layer's history as text lines, newest first."""
+    lines = []
+    for e in entries:
+        when = e.effective.isoformat() if e.effective else "always"
+        lines.append(
+            f"{e.state:<9} v{e.version:<4} {e.action:<8} from {when:<10} "
+            f"{e.created:%Y-%m-%d %H:%M} UTC  {e.author}: {e.message}"
+        )
+    return "\n".join(lines) if lines else "No versions yet."
+
+
+@boundaries.command("history")
+@click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
+@pass_context
+@handles_errors
+def history(ctx: Context, as_json: bool) -> None:
+    """Every published boundary version and rollback, newest first (live, scheduled or past)."""
+    from ..publishing import boundary_history
+
+    entries = boundary_history(ctx.city())
+    if as_json:
+        click.echo(json.dumps({"versions": [e.to_dict() for e in entries]}, indent=2))
+    else:
+        click.echo(render_history(entries))
+
+
+@boundaries.command("rollback")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("-m", "--message", default=None, help="Why (kept in the history).")
+@pass_context
+@handles_errors
+def rollback(ctx: Context, version: int, message: str | None) -> None:
+    """Make an older boundary VERSION the live one again, now (a new entry in the history).
+
+    Exits 0 when done, 4 when there is no such version.
+    """
+    from ..publishing import rollback_boundaries
+
+    result = rollback_boundaries(ctx.city(), version, author=operator(), message=message)
+    click.echo(
+        f"Boundary version {result.version} is live again: "
+        f"{result.addresses_changing:,} addresses change cycle"
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask
 
-from ..config import DEFAULT_CITY, default_instance_path
+from ..config import DEFAULT_CITY, default_instance_path, fixed_clock
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 
@@ -60,7 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     store.upgrade()
     clock: Callable[[], dt.date] | None = app.config["CLOCK"]
     if clock is None and app.config["TODAY"]:
-        clock = _fixed_clock(str(app.config["TODAY"]))
+        clock = fixed_clock(str(app.config["TODAY"]))
     app.extensions["cyclemap.store"] = store
     app.extensions["cyclemap.city"] = open_city(app.config["CITY"], store=store, clock=clock)
 
@@ -74,16 +74,3 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(maps.bp)
     staff.init_app(app)
     return app
-
-
-def _fixed_clock(iso_date: str) -> Callable[[], dt.date]:
-    """A clock stopped on one day (``CYCLEMAP_TODAY``), refusing a date that is not ISO."""
-    from ..errors import ConfigError
-
-    try:
-        day = dt.date.fromisoformat(iso_date)
-    except ValueError:
-        raise ConfigError(
-            f"CYCLEMAP_TODAY must be a date like 2020-02-21, not {iso_date!r}"
-        ) from None
-    return lambda: day

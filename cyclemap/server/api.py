@@ -8,6 +8,7 @@ call the ``City``, serialize. Bodies go through ``http.cached_response`` for ``E
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import threading
@@ -74,6 +75,18 @@ def _float_arg(name: str) -> float | None:
     return value
 
 
+def _date_arg(name: str) -> dt.date | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InputError(f"'{name}' must be a date like 2020-03-01") from None
+
+
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None:
@@ -105,7 +118,7 @@ def lookup() -> Response:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
     if address is not None and not address.strip():
         raise InputError("the address is empty")
-    answer = current_city().lookup(address, lon=lon, lat=lat)
+    answer = current_city().lookup(address, lon=lon, lat=lat, date=_date_arg("date"))
     return _json(answer.to_dict())
 
 

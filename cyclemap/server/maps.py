@@ -30,7 +30,7 @@ _LOCK = threading.Lock()
 EMBED_HEIGHT = 480
 
 
-def _tiles():
+def tile_layer():
     """The tile layer from config ``TILES`` (else city.toml [map] tiles)."""
     config = current_city().config
     tiles = current_app.config.get("TILES") or config.tiles
@@ -65,7 +65,7 @@ def map_parts(
 ) -> MapParts:
     """The rendered map for this request (``mode``: ``page`` or ``map``), allowing its tiles."""
     config = current_city().config
-    tiles = _tiles()
+    tiles = tile_layer()
     if tiles is not None:
         csp_allow("img-src", tiles.origin)
     zones, cache = _zones()

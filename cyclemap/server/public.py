@@ -74,6 +74,8 @@ class ResultView:
     error: str = ""
     #: every choice is a point along a street typed without a house number
     street_level: bool = False
+    #: scheduled boundary changes for this place, in words ("From March 1, 2020 ...")
+    changes: list[str] = field(default_factory=list)
 
 
 # -- routes ----------------------------------------------------------------------------------
@@ -219,6 +221,24 @@ def _where(answer: Answer) -> str:
     )
 
 
+def _effective_changes(answer: Answer) -> list[str]:
+    """Each scheduled boundary change for the answer's place, as a sentence."""
+    lines = []
+    for change in answer.effective_changes:
+        day = format_date(change.date, format="long")
+        if change.cycle is None:
+            lines.append(
+                gettext("From %(date)s this address is outside the billing cycles.", date=day)
+            )
+        else:
+            lines.append(
+                gettext(
+                    "From %(date)s this address is in %(name)s.", date=day, name=change.cycle.name
+                )
+            )
+    return lines
+
+
 def _match_note(answer: Answer) -> str:
     loc = answer.location
     if loc is None:
@@ -312,6 +332,7 @@ def _result(answer: Answer) -> ResultView:
             title=gettext("%(name)s: %(place)s", name=name, place=where),
             where=where,
             match_note=_match_note(answer),
+            changes=_effective_changes(answer),
             **common,
         )
     if answer.status == "ambiguous":

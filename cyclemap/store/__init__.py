@@ -4,7 +4,7 @@
 |---|---|
 | ``schema`` | the SQLAlchemy Core tables (the Alembic ``migrations/`` make them) |
 | ``engine`` | ``StoreBase``: connections, transactions, migrations, the audit log |
-| ``versions`` | ``VersionStore``: boundary and address versions and the one live pointer |
+| ``versions`` | ``VersionStore``: layer versions on a timeline of activations; staged uploads |
 | ``staff`` | ``StaffStore``: staff accounts, roles, passwords, sign-in; ``StaffAccount`` |
 | ``store`` | ``Store``: seeding from a city, notes, schedule exceptions; all of the above |
 """
@@ -21,14 +21,27 @@ from .staff import (
     role_rank,
 )
 from .store import SEED_AUTHOR, Store, default_database_url, hash_password, verify_password
-from .versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+from .versions import (
+    SINCE_ALWAYS,
+    Activation,
+    LiveAddresses,
+    LiveBoundaries,
+    StagedUpload,
+    VersionInfo,
+    VersionStore,
+    in_force,
+    upcoming,
+)
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
     "ROLES",
     "SEED_AUTHOR",
+    "SINCE_ALWAYS",
     "SQLITE_BUSY_TIMEOUT_S",
     "STRONG_PASSWORD",
+    "Activation",
+    "StagedUpload",
     "AuditEntry",
     "LiveAddresses",
     "LiveBoundaries",
@@ -40,6 +53,8 @@ __all__ = [
     "VersionStore",
     "check_password",
     "default_database_url",
+    "in_force",
+    "upcoming",
     "hash_password",
     "normalize_username",
     "role_rank",

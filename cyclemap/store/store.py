@@ -12,7 +12,7 @@ row to the audit log (who, when, what, before, after) in that same transaction.
 >>> import datetime as dt
 >>> store = Store("sqlite://")                      # in memory, for the example
 >>> store.upgrade()
-'0003'
+'0004'
 >>> nid = store.add_note(title="Disconnects", body="No services will be disconnected on 2/26/20.",
 ...                      cycles="all", author="clerk", today=dt.date(2020, 2, 20))
 >>> [n.title for n in store.list_notes(dt.date(2020, 2, 21), cycle="3")]
@@ -41,10 +41,22 @@ from ..errors import ConfigError, InputError, NotFoundError
 from . import schema as t
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
 from .staff import StaffStore, hash_password, verify_password
-from .versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+from .versions import (
+    SINCE_ALWAYS,
+    Activation,
+    LiveAddresses,
+    LiveBoundaries,
+    StagedUpload,
+    StagingStore,
+    VersionInfo,
+    VersionStore,
+)
 
 __all__ = [
     "SEED_AUTHOR",
+    "SINCE_ALWAYS",
+    "Activation",
+    "StagedUpload",
     "SQLITE_BUSY_TIMEOUT_S",
     "AuditEntry",
     "LiveAddresses",
@@ -107,7 +119,7 @@ def _cycles_value(text: str) -> Cycles:
     return ALL_CYCLES if text == ALL_CYCLES else tuple(json.loads(text))
 
 
-class Store(VersionStore, StaffStore):
+class Store(VersionStore, StagingStore, StaffStore):
     """The database of one city, over a SQLAlchemy URL (SQLite file or PostgreSQL).
 
     Notes, schedule exceptions and seeding here; boundary and address versions from
@@ -124,7 +136,7 @@ class Store(VersionStore, StaffStore):
         >>> from cyclemap.config import load_city_config, DEFAULT_CITY
         >>> store = Store("sqlite://").start(load_city_config(DEFAULT_CITY))
         >>> store.revision(), len(store.list_notes(dt.date(2020, 2, 21), cycle="1"))
-        ('0003', 6)
+        ('0004', 6)
         """
         self.upgrade()
         if config is not None:
@@ -199,6 +211,8 @@ class Store(VersionStore, StaffStore):
                         boundary_geojson,
                         SEED_AUTHOR,
                         "initial boundaries from the city folder",
+                        effective=SINCE_ALWAYS,
+                        action="seed",
                     )
         return done
 

@@ -85,19 +85,6 @@ def note_state(note: Note, day: dt.date) -> str:
     return "shown"
 
 
-def version_state(version: Any, day: dt.date) -> str:
-    """``live``, ``scheduled`` or ``past`` for a ``VersionInfo`` (its ``state`` when it has one;
-    versions from before the timeline only know ``live`` and ``effective``)."""
-    state = getattr(version, "state", None)
-    if state:
-        return state
-    if version.live:
-        return "live"
-    if version.effective is not None and version.effective > day:
-        return "scheduled"
-    return "past"
-
-
 @dataclass(frozen=True)
 class Change:
     """One field of an audit entry: its name and its value before and after, in words."""
