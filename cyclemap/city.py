@@ -402,7 +402,8 @@ class City:
         version in force that day, the notes shown and the next dates. An answer for today
         lists in ``effective_changes`` each scheduled version that moves this place to
         another cycle. ``InputError`` when neither an address nor both coordinates are given,
-        or when the coordinates are not numbers in range.
+        when the address is empty (bad input everywhere: the API's 400, the CLI's exit 2), or
+        when the coordinates are not numbers in range.
         """
         if date is not None and today is not None and date != today:
             raise InputError("give the day once: date or today")
@@ -414,6 +415,8 @@ class City:
         if address is not None:
             if lon is not None or lat is not None:
                 raise InputError("give either an address or lon and lat, not both")
+            if isinstance(address, str) and not address.strip():
+                raise InputError("the address is empty: give a street address, such as 12 Main St")
             result = snapshot.geocoder.geocode(address)
             return self._answer_for_geocode({"address": address}, result, snapshot, today)
         lon, lat = _check_point(lon, lat)

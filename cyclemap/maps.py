@@ -100,6 +100,10 @@ MAP_TEXT: dict[str, str] = {
     "see_details": N_("See the details"),
     "your_address": N_("Your address"),
     "your_location": N_("Your location"),
+    "far_location": N_(
+        "Your location is far from the city, so the map stays on the city. Please type your "
+        "address instead."
+    ),
     "picked": N_("The place you picked"),
     "fullscreen": N_("Full screen"),
     "zoom_in": N_("Zoom in"),
@@ -346,6 +350,20 @@ def zones_bounds(zones: Mapping[str, Any]) -> tuple[float, float, float, float] 
     return tuple(float(v) for v in shapely.total_bounds(np.array(geoms, dtype=object)))
 
 
+def near_bounds(
+    bounds: tuple[float, float, float, float], lon: float, lat: float, pad: float = 0.5
+) -> bool:
+    """Whether (lon, lat) is within ``bounds`` grown by ``pad`` times its size on every side
+    (as Leaflet's ``LatLngBounds.pad`` in ``cyclemap-map.js``).
+
+    >>> near_bounds((0, 0, 1, 1), 1.4, 0.5), near_bounds((0, 0, 1, 1), 3.0, 0.5)
+    (True, False)
+    """
+    west, south, east, north = bounds
+    dx, dy = (east - west) * pad, (north - south) * pad
+    return west - dx <= lon <= east + dx and south - dy <= lat <= north + dy
+
+
 def build_map(
     zones: Mapping[str, Any],
     spec: MapSpec,
@@ -368,7 +386,9 @@ def build_map(
     bounds = zones_bounds(zones) if spec.fit_city else None
     if bounds is not None:
         west, south, east, north = bounds
-        if spec.marker is not None:
+        # a marker near the city is shown with it; one far away (a device in another town)
+        # would shrink the city to a dot, so the map stays on the city
+        if spec.marker is not None and near_bounds(bounds, spec.marker.lon, spec.marker.lat):
             west, east = min(west, spec.marker.lon), max(east, spec.marker.lon)
             south, north = min(south, spec.marker.lat), max(north, spec.marker.lat)
         m.fit_bounds([[south, west], [north, east]], padding=(16, 16), max_zoom=spec.zoom + 1)

@@ -148,6 +148,7 @@ def test_expiring_a_note(staff_app, eve, store) -> None:
     ("changes", "field", "message"),
     [
         ({"title": ""}, "title", "Give the note a title."),
+        ({"body": ""}, "body", "Write the text residents read under the title."),
         ({"cycles": None}, "all_cycles", "Choose the cycles this is for, or All cycles."),
         ({"starts": "2020-04-01"}, "ends", "The last day shown is before the first day shown."),
         ({"ends": "31/03/2020"}, "ends", "write the date as YYYY-MM-DD"),

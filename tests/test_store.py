@@ -233,7 +233,7 @@ def test_add_list_edit_expire_with_history(store: Store) -> None:
 
 def test_list_notes_windows_and_order(store: Store) -> None:
     add = lambda **kw: store.add_note(  # noqa: E731
-        **{"title": "t", "body": "", "cycles": "all", "author": "a", "today": TODAY, **kw}
+        **{"title": "t", "body": "b", "cycles": "all", "author": "a", "today": TODAY, **kw}
     )
     later = add(title="later", starts=D(2020, 3, 1))
     gone = add(title="gone", ends=D(2020, 2, 20))
@@ -250,7 +250,7 @@ def test_list_notes_windows_and_order(store: Store) -> None:
 
 
 def test_note_errors(store: Store) -> None:
-    base = {"title": "t", "body": "", "cycles": "all", "author": "a", "today": TODAY}
+    base = {"title": "t", "body": "b", "cycles": "all", "author": "a", "today": TODAY}
     with pytest.raises(InputError, match="title"):
         store.add_note(**{**base, "title": ""})
     with pytest.raises(InputError, match="no such cycle: 7"):
@@ -455,7 +455,7 @@ def _worker(url: str, tag: str, n: int, barrier, results) -> None:
         barrier.wait(60)
         for i in range(n):
             ids.append(
-                store.add_note(title=f"{tag} {i}", body="", cycles="all", author=tag, today=TODAY)
+                store.add_note(title=f"{tag} {i}", body="b", cycles="all", author=tag, today=TODAY)
             )
             seen.append(len(store.list_notes(TODAY, include_all=True)))
             if i % 5 == 0:

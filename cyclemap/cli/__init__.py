@@ -10,6 +10,7 @@ printed as one line on stderr: a clerk sees what to fix, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import getpass
 import sys
@@ -58,6 +59,8 @@ class Context:
 
     city_dir: Path
     database_url: str | None
+    #: ``--today`` / ``CYCLEMAP_TODAY`` as given (checked when a command asks for it)
+    today_text: str | None = None
     _city: Any = None
     _store: Any = None
 
@@ -77,25 +80,32 @@ class Context:
             self._store.upgrade()
         return self._store
 
+    def fixed_today(self) -> dt.date | None:
+        """The day every command acts as of (``--today`` / ``CYCLEMAP_TODAY``), or None."""
+        from ..config import fixed_today
+
+        return fixed_today(self.today_text)
+
+    def today(self, timezone: str) -> dt.date:
+        """``--today`` / ``CYCLEMAP_TODAY`` when set, else today in ``timezone`` (the city's)."""
+        fixed = self.fixed_today()
+        if fixed is not None:
+            return fixed
+        from zoneinfo import ZoneInfo
+
+        return dt.datetime.now(ZoneInfo(timezone)).date()
+
     def city(self):
-        """The opened city over the live store (loaded once per command)."""
+        """The opened city over the live store (loaded once per command), on the CLI's clock."""
         if self._city is None:
             from ..city import open_city
             from ..config import load_city_config
 
             load_city_config(self.city_dir)  # a wrong --city fails before any database is made
-            self._city = open_city(self.city_dir, store=self.store(), clock=cli_clock())
+            day = self.fixed_today()
+            clock = (lambda: day) if day is not None else None
+            self._city = open_city(self.city_dir, store=self.store(), clock=clock)
         return self._city
-
-
-def cli_clock():
-    """The city's clock for a command: stopped on ``CYCLEMAP_TODAY`` when set, as the server's."""
-    import os
-
-    from ..config import fixed_clock
-
-    today = os.environ.get("CYCLEMAP_TODAY")
-    return fixed_clock(today) if today else None
 
 
 pass_context = click.make_pass_decorator(Context)
@@ -141,11 +151,21 @@ def handles_errors(func: Callable) -> Callable:
     default=None,
     help="SQLAlchemy URL of the live store (default: SQLite in the instance folder).",
 )
+@click.option(
+    "--today",
+    "today_text",
+    envvar="CYCLEMAP_TODAY",
+    default=None,
+    metavar="DATE",
+    help="Act as of this day (YYYY-MM-DD), as the server does with CYCLEMAP_TODAY.",
+)
 @click.version_option(package_name="cyclemap")
 @click.pass_context
-def main(ctx: click.Context, city_dir: Path, database_url: str | None) -> None:
+def main(
+    ctx: click.Context, city_dir: Path, database_url: str | None, today_text: str | None
+) -> None:
     """cyclemap: find the utility billing cycle for an address."""
-    ctx.obj = Context(city_dir=city_dir, database_url=database_url)
+    ctx.obj = Context(city_dir=city_dir, database_url=database_url, today_text=today_text)
 
 
 def _register() -> None:

@@ -6,7 +6,8 @@
     cyclemap boundaries validate cycles.geojson --json
 
 ``validate`` exits 0 when the file is valid (warnings allowed), 1 when it has problems, 2 when it
-cannot be read at all.
+cannot be read at all. Run for a city, it also checks the file against the city's cycle ids,
+address points and map centre.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -41,6 +42,29 @@ def _city_boundary_config(ctx: Context) -> BoundaryConfig | None:
         return None
 
 
+def city_facts(ctx: Context) -> dict[str, Any]:
+    """What the city knows that a boundary file must agree with, for ``validate_boundaries``:
+    its cycle ids, its address points (lons, lats) and its map centre. Empty when the city
+    folder cannot be read; without address points when its address layer cannot be."""
+    from ..config import load_city_config
+    from ..errors import AddressFileError, ConfigError
+    from ..geocode import read_addresses
+
+    try:
+        config = load_city_config(ctx.city_dir)
+    except (ConfigError, OSError):
+        return {}
+    facts: dict[str, Any] = {"known_cycles": list(config.cycles), "map_center": config.center}
+    try:
+        layer = read_addresses(
+            config.addresses.file, config.addresses.columns, config.addresses.crs
+        )
+        facts["address_points"] = (layer.lon, layer.lat)
+    except (AddressFileError, ConfigError, OSError) as exc:
+        click.echo(f"Note: the city's address points were not read ({exc}); not checked", err=True)
+    return facts
+
+
 def render_report(report: ValidationReport) -> str:
     """The human-readable validation report: what was read, then each problem on one line."""
     s = report.summary
@@ -55,6 +79,14 @@ def render_report(report: ValidationReport) -> str:
         if s.get("area_km2"):
             areas = ", ".join(f"{cid}: {km2:,.3f} km²" for cid, km2 in s["area_km2"].items())
             lines.append(f"  Zone areas: {areas}")
+        if s.get("hairline_gaps_ignored"):
+            from ..boundaries.validate import HAIRLINE_WIDTH_M
+
+            lines.append(
+                f"  Ignored {s['hairline_gaps_ignored']} hairline gaps (under "
+                f"{HAIRLINE_WIDTH_M * 100:g} cm wide, "
+                f"{s['hairline_gaps_m2']:,.1f} m² in all: reprojection or rounding)"
+            )
     else:
         lines.append(f"Checked {report.source}")
     for title, items in (("Problems", report.problems), ("Warnings", report.warnings)):
@@ -142,7 +174,7 @@ def validate(
     city = _city_boundary_config(ctx)
     id_property = id_property or (city.id_property if city else "cycle")
     limits = limits or (city.limits if city else None)
-    report = validate_boundaries(file, id_property, crs, limits=limits)
+    report = validate_boundaries(file, id_property, crs, limits=limits, **city_facts(ctx))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:

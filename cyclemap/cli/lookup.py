@@ -73,7 +73,7 @@ def describe(answer) -> str:
         lines.append(f"  - {c.matched_address}  ({cyc}, score {c.score:.2f})")
     if answer.schedule is not None:
         sched = answer.schedule.to_dict()
-        for key in ("next_bill_date", "next_due_date", "next_penalty_date"):
+        for key in ("next_bill_date", "next_due_date", "next_penalty_date", "next_disconnect_date"):
             if sched.get(key):
                 lines.append(f"  {key.replace('_', ' ')[5:]}: {sched[key]}")
     for note in answer.notes:

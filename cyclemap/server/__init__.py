@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "TILES": None,  # override city.toml [map] tiles: "openstreetmap", "none" or a URL template
     "CLOCK": None,  # tests: a callable returning today's date
     "TODAY": None,  # an ISO date to serve the city as of that day (the demo: its notices' week)
+    "PUBLIC_URL": None,  # the server's public address, for the code /embed/snippet hands out
     "BABEL_DEFAULT_LOCALE": "en",
 }
 
@@ -65,6 +66,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cyclemap.city"] = open_city(app.config["CITY"], store=store, clock=clock)
 
     from . import api, errors, i18n, maps, public
+
+    maps.check_public_url(app.config["PUBLIC_URL"])  # a wrong value fails at start, not later
 
     http.init_app(app)
     i18n.init_app(app)

@@ -286,7 +286,9 @@ class Store(VersionStore, StagingStore, StaffStore):
         display_order: int = 0,
         known_cycles: Iterable[str] | None = None,
     ) -> int:
-        """Add a note posted ``today``; return its id. ``InputError`` says what is wrong.
+        """Add a note posted ``today``; return its id. ``InputError`` says what is wrong
+        (an empty ``body`` is refused, as is a ``display_order`` outside ``notes.MIN_ORDER`` ..
+        ``notes.MAX_ORDER``).
 
         ``known_cycles`` (the city's cycle ids), when given, rejects notes for unknown cycles.
         """
@@ -301,6 +303,7 @@ class Store(VersionStore, StagingStore, StaffStore):
             ends=ends,
             display_order=display_order,
         ).validated(known_cycles)
+        note.require_body()
         with self._write() as conn:
             return self._insert_note(conn, note, author, action="add")
 
@@ -318,7 +321,7 @@ class Store(VersionStore, StagingStore, StaffStore):
 
         >>> store = Store("sqlite://")
         >>> _ = store.upgrade()
-        >>> nid = store.add_note(title="Bills late", body="", cycles=["3"], author="alice",
+        >>> nid = store.add_note(title="Bills late", body="Soon.", cycles=["3"], author="alice",
         ...                      today=dt.date(2020, 2, 20))
         >>> store.edit_note(nid, author="bob", today=dt.date(2020, 2, 21), cycles="all").updated
         datetime.date(2020, 2, 21)
@@ -337,6 +340,8 @@ class Store(VersionStore, StagingStore, StaffStore):
         with self._write() as conn:
             before = self._locked_note(conn, note_id)
             after = replace(before, **changes, updated=today).validated(known_cycles)
+            if "body_markdown" in changes:
+                after.require_body()
             conn.execute(
                 t.notes.update().where(t.notes.c.id == note_id).values(**_note_columns(after))
             )
@@ -349,7 +354,7 @@ class Store(VersionStore, StagingStore, StaffStore):
         >>> store = Store("sqlite://")
         >>> _ = store.upgrade()
         >>> today = dt.date(2020, 2, 20)
-        >>> nid = store.add_note(title="t", body="", cycles="all", author="a", today=today)
+        >>> nid = store.add_note(title="t", body="b", cycles="all", author="a", today=today)
         >>> store.expire_note(nid, author="a").expired, store.list_notes(today)
         (True, [])
         >>> [n.id for n in store.list_notes(today, include_all=True)] == [nid]

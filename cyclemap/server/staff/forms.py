@@ -161,7 +161,11 @@ class NoteForm(CyclesMixin, StaffForm):
             Length(max=MAX_TITLE, message=f"A title has at most {MAX_TITLE} characters."),
         ],
     )
-    body = TextAreaField("Text", render_kw={"rows": 8})
+    body = TextAreaField(
+        "Text",
+        validators=[InputRequired("Write the text residents read under the title.")],
+        render_kw={"rows": 8},
+    )
     all_cycles = all_cycles_field()
     cycles = cycles_field()
     starts = IsoDateField("First day shown", validators=[Optional()])
