@@ -308,3 +308,19 @@ def test_resident_pages_and_api_are_untouched(staff_app) -> None:
     # the API still answers methods it does not allow with problem+json, not a CSRF page
     response = client.post("/api/v1/lookup")
     assert response.status_code == 405 and response.mimetype == "application/problem+json"
+
+
+def test_settings_come_from_the_environment(tmp_path, clock, monkeypatch) -> None:
+    monkeypatch.setenv("CYCLEMAP_SESSION_COOKIE_SECURE", "false")
+    monkeypatch.setenv("CYCLEMAP_PERMANENT_SESSION_LIFETIME", "60")
+    monkeypatch.setenv("CYCLEMAP_STAFF_SIGNIN_LIMIT", "2 per 5 minutes")
+    app = _make_app(tmp_path / "db.sqlite", clock)
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 60
+    add_accounts(app)
+    client = app.test_client()
+    cookie = session_cookie(sign_in(client, "ann"))
+    assert "Secure" not in cookie and "Expires=" in cookie
+    for _ in range(2):
+        assert sign_in(app.test_client(), "eve", "wrong password!").status_code == 401
+    assert sign_in(app.test_client(), "eve").status_code == 429

@@ -4,6 +4,7 @@ of it (audit log, dashboard), plus the admins' accounts page. Real app, real SQL
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -147,6 +148,7 @@ def test_expiring_a_note(staff_app, eve, store) -> None:
     ("changes", "field", "message"),
     [
         ({"title": ""}, "title", "Give the note a title."),
+        ({"body": ""}, "body", "Write the text residents read under the title."),
         ({"cycles": None}, "all_cycles", "Choose the cycles this is for, or All cycles."),
         ({"starts": "2020-04-01"}, "ends", "The last day shown is before the first day shown."),
         ({"ends": "31/03/2020"}, "ends", "write the date as YYYY-MM-DD"),
@@ -247,6 +249,14 @@ def test_dashboard(staff_app, eve, store) -> None:
         assert html.escape(note.title) in page.text
     assert "Latest changes" in page.text and "Staff account eve" in page.text
     assert "Today in Cape Girardeau, Missouri is February 21, 2020." in page.text
+    assert "Nothing scheduled." in page.text
+    zones = store.get_boundaries(1)
+    store.publish_boundaries(
+        zones, "pat", "Sprigg St to Cycle 3", effective=dt.date(2020, 3, 1), today=DEMO_TODAY
+    )
+    page = eve.get("/staff/").text
+    assert "Live: version 1" in page  # the new one is not in force yet
+    assert "Version 2 goes live on <strong>March 1, 2020</strong>: Sprigg St to Cycle 3" in page
 
 
 # -- accounts --------------------------------------------------------------------------------
@@ -296,3 +306,13 @@ def test_the_last_admin_cannot_step_down(ann, store) -> None:
     assert response.status_code == 400
     assert "That change was not made" in response.text and "only active admin" in response.text
     assert store.get_staff("ann").role == "admin"
+
+
+def test_every_kind_and_role_has_words() -> None:
+    from cyclemap.billing import EXCEPTION_KINDS
+    from cyclemap.server.staff.forms import ROLE_LABELS
+    from cyclemap.server.staff.views import EXCEPTION_KIND_LABELS
+    from cyclemap.store import ROLES
+
+    assert set(EXCEPTION_KIND_LABELS) == set(EXCEPTION_KINDS)
+    assert tuple(ROLE_LABELS) == ROLES

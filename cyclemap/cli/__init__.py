@@ -170,7 +170,17 @@ def main(
 
 def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
-    from . import addresses, assign, boundaries, db, export_map, lookup, notes, serve, staff  # noqa: F401
+    from . import (  # noqa: F401
+        addresses,
+        assign,
+        boundaries,
+        db,
+        export_map,
+        lookup,
+        notes,
+        serve,
+        staff,
+    )
 
 
 _register()

@@ -12,8 +12,8 @@ from ...billing import ScheduleException
 from ...errors import InputError
 from ..context import current_city, current_store
 from .access import bp, current_staff, login_required
-from .forms import EXCEPTION_KIND_LABELS, ExceptionForm
-from .views import today
+from .forms import ExceptionForm
+from .views import EXCEPTION_KIND_LABELS, today
 
 
 def _page(form: ExceptionForm, status: int = 200):

@@ -26,17 +26,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ...billing import ALL_CYCLES, EXCEPTION_KINDS, MAX_TITLE, Cycles
-from ...store import ROLES
-
-#: an exception's kind in words
-EXCEPTION_KIND_LABELS = {
-    "no_bill": "No bill on a scheduled bill date",
-    "bill_moved": "A bill went out on another date",
-    "no_penalty": "No late penalty",
-    "no_disconnect": "No disconnections",
-}
-assert set(EXCEPTION_KIND_LABELS) == set(EXCEPTION_KINDS)
+from ...billing import ALL_CYCLES, MAX_TITLE, Cycles
+from .views import EXCEPTION_KIND_LABELS
 
 #: a role in words, for choosing one
 ROLE_LABELS = {
@@ -44,7 +35,6 @@ ROLE_LABELS = {
     "publisher": "Publisher: also boundary and address versions",
     "admin": "Admin: also staff accounts",
 }
-assert tuple(ROLE_LABELS) == ROLES
 
 
 def choices(pairs: Any) -> list[SelectChoice]:
@@ -171,7 +161,11 @@ class NoteForm(CyclesMixin, StaffForm):
             Length(max=MAX_TITLE, message=f"A title has at most {MAX_TITLE} characters."),
         ],
     )
-    body = TextAreaField("Text", render_kw={"rows": 8})
+    body = TextAreaField(
+        "Text",
+        validators=[InputRequired("Write the text residents read under the title.")],
+        render_kw={"rows": 8},
+    )
     all_cycles = all_cycles_field()
     cycles = cycles_field()
     starts = IsoDateField("First day shown", validators=[Optional()])
@@ -202,8 +196,8 @@ class ExceptionForm(CyclesMixin, StaffForm):
     )
     date = IsoDateField("Date", validators=[InputRequired("Give the date it concerns.")])
     # no Optional(): it would stop the checks below, which look at the other fields
-    until = IsoDateField("Until (for a range of days)")
-    new_date = IsoDateField("New bill date (when a bill went out on another date)")
+    until = IsoDateField("Until")
+    new_date = IsoDateField("New bill date")
     all_cycles = all_cycles_field()
     cycles = cycles_field()
     text = TextAreaField(

@@ -37,6 +37,13 @@ ACTION_LABELS = {
     "activate": "reactivated",
     "password": "password changed",
 }
+#: an exception's kind in words
+EXCEPTION_KIND_LABELS = {
+    "no_bill": "No bill on a scheduled bill date",
+    "bill_moved": "A bill went out on another date",
+    "no_penalty": "No late penalty",
+    "no_disconnect": "No disconnections",
+}
 #: longest value shown in the audit log before it is cut
 MAX_VALUE_CHARS = 300
 
@@ -76,19 +83,6 @@ def note_state(note: Note, day: dt.date) -> str:
     if note.ends is not None and day > note.ends:
         return "ended"
     return "shown"
-
-
-def version_state(version: Any, day: dt.date) -> str:
-    """``live``, ``scheduled`` or ``past`` for a ``VersionInfo`` (its ``state`` when it has one;
-    versions from before the timeline only know ``live`` and ``effective``)."""
-    state = getattr(version, "state", None)
-    if state:
-        return state
-    if version.live:
-        return "live"
-    if version.effective is not None and version.effective > day:
-        return "scheduled"
-    return "past"
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,8 @@ def changes(before: Any, after: Any) -> list[Change]:
     >>> [(c.field, c.before, c.after) for c in changes({"title": "A", "id": 3},
     ...                                                {"title": "B", "id": 3})]
     [('title', 'A', 'B')]
-    >>> [(c.field, c.after) for c in changes(None, {"cycles": ["1", "2"], "expired": False})]
+    >>> [(c.field, c.after) for c in changes(None, {"cycles": ["1", "2"], "expired": False,
+    ...                                             "until": None})]
     [('cycles', '1, 2'), ('expired', 'no')]
     """
     if not isinstance(before, dict) and not isinstance(after, dict):
@@ -151,6 +146,12 @@ def changes(before: Any, after: Any) -> list[Change]:
             continue
         if before is not None and after is not None and old.get(name) == new.get(name):
             continue
+        if (
+            (before is None or after is None)
+            and old.get(name) in (None, "", [])
+            and new.get(name) in (None, "", [])
+        ):
+            continue  # an addition or removal: its empty fields say nothing
         out.append(
             Change(
                 _field(name),
@@ -167,7 +168,8 @@ def _what(entry: AuditEntry) -> str:
     if entry.entity == "note" and isinstance(record, dict) and record.get("title"):
         return f"{label} {entry.entity_id}: {record['title']}"
     if entry.entity == "exception" and isinstance(record, dict) and record.get("date"):
-        return f"{label} {entry.entity_id} ({record.get('kind', '')} on {record['date']})"
+        kind = EXCEPTION_KIND_LABELS.get(record.get("kind", ""), record.get("kind", ""))
+        return f"{label} {entry.entity_id} ({kind.lower()}, {record['date']})"
     return f"{label} {entry.entity_id}" if entry.entity_id else label
 
 
