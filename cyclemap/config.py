@@ -5,7 +5,7 @@ column mapping, the cycles with their names, colours and schedule rules, and the
 Paths in the file are relative to the folder.
 
 >>> from pathlib import Path
->>> cfg = load_city_config(Path(__file__).parent.parent / "geodata" / "cape-girardeau")
+>>> cfg = load_city_config(DEFAULT_CITY)
 >>> cfg.name, sorted(cfg.cycles)
 ('Cape Girardeau, Missouri', ['1', '2', '3', '4'])
 """
@@ -13,24 +13,55 @@ Paths in the file are relative to the folder.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 
-DEFAULT_CITY = Path(__file__).resolve().parent.parent / "geodata" / "cape-girardeau"
+#: the demo city, shipped inside the package (``geodata/cape-girardeau`` in a checkout links here)
+DEFAULT_CITY = Path(__file__).resolve().parent / "demo" / "cape-girardeau"
 
 
-def default_instance_path() -> Path:
-    """Where the live state lives by default: ``instance/`` beside the package (as Flask does).
+def default_instance_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the live state lives by default: ``CYCLEMAP_INSTANCE_PATH`` when set, else the
+    folder Flask picks for the app's instance folder.
 
-    The web app and the CLI both use it, so ``cyclemap notes add`` and ``make serve`` share one
-    SQLite file without any configuration.
+    That is ``instance/`` beside the package in a checkout (an editable install) and
+    ``<prefix>/var/cyclemap-instance`` when the package is installed (a wheel in a virtualenv
+    or the system). The web app and the CLI both use it, so ``cyclemap notes add`` and
+    ``cyclemap serve`` share one SQLite file without any configuration.
+
+    >>> default_instance_path({"CYCLEMAP_INSTANCE_PATH": "/srv/cyclemap"})
+    PosixPath('/srv/cyclemap')
     """
-    return Path(__file__).resolve().parent.parent / "instance"
+    environ = os.environ if environ is None else environ
+    if value := environ.get("CYCLEMAP_INSTANCE_PATH", "").strip():
+        return Path(value).expanduser()
+    prefix = _install_prefix(Path(__file__).resolve().parent.parent)
+    if prefix is None:
+        return Path(__file__).resolve().parent.parent / "instance"
+    return prefix / "var" / "cyclemap-instance"
+
+
+def _install_prefix(package_parent: Path) -> Path | None:
+    """The prefix the package is installed under, as Flask's ``find_package`` decides; None when
+    it is not installed (a checkout)."""
+    prefix = Path(os.path.abspath(sys.prefix))
+    if package_parent.is_relative_to(prefix):
+        return prefix
+    if package_parent.name.lower() == "site-packages":
+        parent = package_parent.parent
+        if parent.name.lower() == "lib":  # Windows: prefix/Lib/site-packages
+            return parent.parent
+        if parent.parent.name.lower() == "lib":  # prefix/lib/pythonX.Y/site-packages
+            return parent.parent.parent
+        return parent
+    return None
 
 
 def fixed_today(value: str | dt.date | None, source: str = "CYCLEMAP_TODAY") -> dt.date | None:

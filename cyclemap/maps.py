@@ -7,8 +7,10 @@ location", full screen, and an optional marker; and it renders that map either a
 page template (``render_parts``) or as one self-contained HTML file (``export_html``).
 
 Nothing is loaded from a CDN: folium's default asset lists (Leaflet from jsDelivr, jQuery,
-Bootstrap, Font Awesome) are replaced by the files vendored under ``web/static/vendor`` (see
-``scripts/vendor_assets.py``), and ``render_parts`` refuses any asset it does not know. The map's
+Bootstrap, Font Awesome) are replaced by the files vendored under the server's
+``web/static/vendor`` (see ``scripts/vendor_assets.py``), and ``render_parts`` refuses any asset it
+does not know. This module reads no web file: ``export_html`` is handed the page's assets
+(``MapAssets``) by its caller (``cyclemap.server.assets.map_assets()``). The map's
 script is returned apart from the markup, so a page can give it a CSP nonce; no markup carries an
 inline event handler or a ``style`` attribute.
 
@@ -31,7 +33,7 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from posixpath import normpath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -47,9 +49,6 @@ if TYPE_CHECKING:
     from .boundaries import BoundarySet
     from .city import City
 
-#: where the page assets live (``/static`` on the server; read from disk by ``export_html``)
-STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
 
 #: display simplification tolerance, in degrees (about 3 m); lookups never use display geometry
 DISPLAY_TOLERANCE = 0.00003
@@ -509,9 +508,23 @@ def city_zones(
     return zones_feature_collection(zones, info)
 
 
+@dataclass(frozen=True)
+class MapAssets:
+    """The web files a self-contained map is made of, handed to ``export_html`` by the server.
+
+    ``static(path)`` returns the bytes of a file under the static folder (``path`` like
+    ``"vendor/leaflet/leaflet.css"``) and raises ``FileNotFoundError`` for any other;
+    ``export_template`` is the Jinja source of the export page.
+    """
+
+    static: Callable[[str], bytes]
+    export_template: str
+
+
 def export_html(
     city: City,
     *,
+    assets: MapAssets,
     tiles: str | None = None,
     attribution: str | None = None,
     gettext: Callable[[str], str] = lambda s: s,
@@ -537,12 +550,10 @@ def export_html(
     parts = render_parts(
         build_map(city_zones(city, with_notes=True, today=today), spec, gettext=gettext)
     )
-    css = "\n".join(_inline_css(path) for path in (*parts.css, "cyclemap.css"))
-    js = "\n".join(
-        _safe_script((STATIC_DIR / path).read_text(encoding="utf-8")) for path in parts.js
-    )
+    css = "\n".join(_inline_css(assets, path) for path in (*parts.css, "cyclemap.css"))
+    js = "\n".join(_safe_script(assets.static(path).decode("utf-8")) for path in parts.js)
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        loader=jinja2.DictLoader({"export_map.html": assets.export_template}),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
     )
@@ -569,24 +580,27 @@ def export_html(
 _URL_RE = re.compile(r"url\((['\"]?)([^'\")]+)\1\)")
 
 
-def _inline_css(path: str) -> str:
+def _inline_css(assets: MapAssets, path: str) -> str:
     """A stylesheet with its relative ``url(...)`` images turned into ``data:`` URIs."""
     import base64
     import mimetypes
 
-    file = STATIC_DIR / path
-    text = file.read_text(encoding="utf-8")
+    text = assets.static(path).decode("utf-8")
+    folder = path.rpartition("/")[0]
 
     def replace(match: re.Match) -> str:
         ref = match.group(2)
-        if ref.startswith(("data:", "#")) or "//" in ref:
+        if ref.startswith(("data:", "#", "/")) or "//" in ref:
             return match.group(0)
-        target = (file.parent / ref).resolve()
-        if not target.is_file() or STATIC_DIR not in target.parents:
+        target = normpath(f"{folder}/{ref}" if folder else ref)
+        if target.startswith(".."):
             return match.group(0)
-        mime = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        data = base64.b64encode(target.read_bytes()).decode()
-        return f'url("data:{mime};base64,{data}")'
+        try:
+            data = assets.static(target)
+        except FileNotFoundError:
+            return match.group(0)
+        mime = mimetypes.guess_type(target)[0] or "application/octet-stream"
+        return f'url("data:{mime};base64,{base64.b64encode(data).decode()}")'
 
     return _URL_RE.sub(replace, text).replace("</style", "<\\/style")
 

@@ -1,4 +1,5 @@
-"""Fetch the map's third-party browser assets from the npm registry into ``web/static/vendor/``.
+"""Fetch the map's third-party browser assets from the npm registry into
+``cyclemap/server/web/static/vendor/``.
 
 The pages must work on a closed network and under a strict Content-Security-Policy, so nothing is
 loaded from a CDN: Leaflet and the one plugin the map uses are vendored here, at pinned versions,
@@ -8,7 +9,7 @@ and served from our own ``/static``. Run it again only to change a version::
 
 It runs ``npm pack NAME@VERSION`` (the ordinary npm client, no install, no scripts run), checks the
 tarball against the registry's ``integrity`` digest, copies the listed files and writes
-``web/static/vendor/README.md`` with versions, digests, sizes and licences.
+``cyclemap/server/web/static/vendor/README.md`` with versions, digests, sizes and licences.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VENDOR = ROOT / "web" / "static" / "vendor"
+VENDOR = ROOT / "cyclemap" / "server" / "web" / "static" / "vendor"
 
 
 @dataclass(frozen=True)

@@ -416,9 +416,13 @@ def test_map_page_weight(browser, base_url):
 
 def test_exported_map_works_from_a_file(browser, base_url, live_app, tmp_path):
     from cyclemap.maps import export_html
+    from cyclemap.server.assets import map_assets
 
     path = tmp_path / "map.html"
-    path.write_text(export_html(live_app.extensions["cyclemap.city"], tiles="none"), "utf-8")
+    path.write_text(
+        export_html(live_app.extensions["cyclemap.city"], assets=map_assets(), tiles="none"),
+        "utf-8",
+    )
     s = Session(browser, base_url, viewport={"width": 1000, "height": 800})
     try:
         page = s.page

@@ -56,8 +56,11 @@ def test_export_with_tiles_fetches_only_tiles(tmp_path):
 
 def test_export_carries_the_current_notes(demo_city):
     from cyclemap.maps import export_html
+    from cyclemap.server.assets import map_assets
 
-    html = export_html(demo_city, tiles="none")  # the demo city's clock: February 2020
+    html = export_html(
+        demo_city, assets=map_assets(), tiles="none"
+    )  # the demo city's clock: February 2020
     assert "February bills for Cycles 1 and 2" in html
     assert "Cycle 1 and Cycle 2 bills were not able to be sent in February" in html
     assert "Made on 2020-02-21" in html

@@ -55,11 +55,14 @@ def translator(lang: str) -> tuple[Callable[[str], str], str]:
 def export_map(ctx: Context, out: Path, tiles: str | None, lang: str, on_date) -> None:
     """Write a self-contained HTML map of the cycles to OUT (a .html file)."""
     from ..maps import export_html
+    from ..server.assets import map_assets
 
     city = ctx.city()
     gettext, lang = translator(lang)
     today = on_date.date() if on_date else None
-    html = export_html(city, tiles=tiles, gettext=gettext, lang=lang, today=today)
+    html = export_html(
+        city, assets=map_assets(), tiles=tiles, gettext=gettext, lang=lang, today=today
+    )
     try:
         out.write_text(html, encoding="utf-8")
     except OSError as exc:

@@ -16,8 +16,7 @@ from typing import Any
 from flask import Flask
 
 from ..config import DEFAULT_CITY, default_instance_path, fixed_clock
-
-WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
+from .assets import STATIC_DIR, TEMPLATE_DIR
 
 #: the app's own settings; the HTTP ones (CORS_ORIGINS, FRAME_ANCESTORS, RATELIMIT,
 #: RATELIMIT_STORAGE_URL, API_CACHE_SECONDS, REFERRER_POLICY, TRUSTED_PROXIES) are in
@@ -40,8 +39,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "cyclemap",
         instance_path=str(default_instance_path()),
         instance_relative_config=True,
-        template_folder=str(WEB_DIR / "templates"),
-        static_folder=str(WEB_DIR / "static"),
+        template_folder=str(TEMPLATE_DIR),
+        static_folder=str(STATIC_DIR),
     )
     from . import http, staff
 

@@ -29,7 +29,7 @@ How to add a staff page (for example ``staff/boundaries.py``)
 3. Add it to the navigation: ``access.NAV`` lists ``(endpoint, label, role)``; an entry shows
    only to accounts with the role and only once its endpoint exists (``staff.boundaries`` and
    ``staff.addresses`` are already listed for the version pages).
-4. Templates live in ``web/templates/staff/`` and start with
+4. Templates live in ``cyclemap/server/web/templates/staff/`` and start with
    ``{% extends "staff/base.html" %}``. Its blocks: ``title`` (the page's name; " · Staff ·
    city" is added), ``content`` (inside ``<main>``, after the flashed messages), ``staff_head``
    (extra ``<link>`` tags) and ``scripts`` (from ``base.html``; a page with a Folium map passes
