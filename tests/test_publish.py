@@ -196,6 +196,8 @@ def test_history_shows_a_scheduled_version_and_the_cli_lookup_date(url, moved):
     ]
     today = json.loads(run(url, "lookup", address, "--json").stdout)
     assert today["cycle"]["id"] == "2" and today["effective_changes"][0]["date"] == "2020-03-01"
+    words = run(url, "lookup", address).output
+    assert "From 2020-03-01 (a scheduled boundary change): Cycle 3" in words
     march = json.loads(run(url, "lookup", address, "--json", "--date", "2020-03-01").stdout)
     assert (march["cycle"]["id"], march["boundary_version"]) == ("3", 2)
     later = run(url, "lookup", address, "--json", today=dt.date(2020, 3, 5))
