@@ -10,8 +10,8 @@ versions.
 >>> city = open_city()                                   # the bundled demo city
 >>> city.lookup(lon=-89.58, lat=37.33).cycle_id           # the northwest is Cycle 2
 '2'
->>> city.lookup(lon=-89.0, lat=37.0).status
-'outside_service_area'
+>>> city.lookup(lon=-89.0, lat=37.0).status               # a Status, equal to its string
+<Status.OUTSIDE: 'outside_service_area'>
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import numpy as np
 
 from .billing.notes import Note, notes_for, read_notes_toml
 from .billing.schedule import CycleSchedule, ScheduleAnswer, calendar_ics
-from .boundaries import BoundarySet, read_boundaries
+from .boundaries import BoundarySet, cycle_sort_key, read_boundaries
 from .config import DEFAULT_CITY, CityConfig, CycleConfig, load_city_config
-from .decide import candidate_points, candidate_xy, decide, place_label
+from .decide import Status, candidate_points, candidate_xy, decide, place_label
 from .errors import InputError, NotFoundError
 from .geocode import (
     AddressLayer,
@@ -131,7 +131,7 @@ class EffectiveChange:
 class Answer:
     """The answer to one lookup; ``to_dict()`` is the JSON of interface.md."""
 
-    status: str  # matched | ambiguous | not_found | outside_service_area
+    status: Status
     query: dict[str, Any]
     location: Location | None
     cycle: CycleRef | None
@@ -150,7 +150,7 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         """The lookup answer as plain JSON-ready data."""
         return {
-            "status": self.status,
+            "status": str(self.status),
             "query": dict(self.query),
             "location": self.location.to_dict() if self.location else None,
             "cycle": self.cycle.to_dict() if self.cycle else None,
@@ -449,12 +449,12 @@ class City:
             Choice(c.matched_address, c.lon, c.lat, cid, c.score, c.match_type)
             for c, cid in zip(points, cycle_ids, strict=True)
         )
-        if decision.status == "not_found":
-            return Answer("not_found", query, None, None, (), None, choices, snapshot.version)
+        if decision.status is Status.NOT_FOUND:
+            return Answer(Status.NOT_FOUND, query, None, None, (), None, choices, snapshot.version)
         shared = decision.cycle_id
         if shared:
             return Answer(
-                "ambiguous",
+                Status.AMBIGUOUS,
                 query,
                 None,
                 self.cycle_refs.get(shared),
@@ -463,7 +463,7 @@ class City:
                 choices,
                 snapshot.version,
             )
-        return Answer("ambiguous", query, None, None, (), None, choices, snapshot.version)
+        return Answer(Status.AMBIGUOUS, query, None, None, (), None, choices, snapshot.version)
 
     def _answer_at(
         self,
@@ -476,12 +476,10 @@ class City:
         if cycle_id is None:
             cycle_id = snapshot.boundaries.locate(location.lon, location.lat)
         if not cycle_id:
-            return Answer(
-                "outside_service_area", query, location, None, (), None, (), snapshot.version
-            )
+            return Answer(Status.OUTSIDE, query, location, None, (), None, (), snapshot.version)
         ref = self._ref(cycle_id)
         return Answer(
-            "matched",
+            Status.MATCHED,
             query,
             location,
             ref,
@@ -568,8 +566,8 @@ def _location(c: Candidate) -> Location:
     return Location(c.lon, c.lat, place_label(c), c.match_type, c.score)
 
 
-def _id_sort_key(cycle_id: str) -> tuple[int, str]:
-    return (0, f"{int(cycle_id):012d}") if cycle_id.isdigit() else (1, cycle_id)
+def _id_sort_key(cycle_id: str) -> tuple[int, int, str]:
+    return cycle_sort_key(cycle_id)
 
 
 def _check_point(lon: Any, lat: Any) -> tuple[float, float]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -25,11 +26,33 @@ from .boundaries import BoundarySet
 from .geocode import Candidate, Geocoder, GeocodeResult, MatchType
 
 
+class Status(StrEnum):
+    """The status of an answer: the one list that lookups, batch rows, the CLI's exit codes and
+    the OpenAPI document are made from. A member is its string (``Status.MATCHED == "matched"``),
+    so JSON and templates see the plain value.
+
+    >>> [str(s) for s in Status]
+    ['matched', 'ambiguous', 'not_found', 'outside_service_area']
+    >>> Status.OUTSIDE.label
+    'outside service area'
+    """
+
+    MATCHED = "matched"
+    AMBIGUOUS = "ambiguous"
+    NOT_FOUND = "not_found"
+    OUTSIDE = "outside_service_area"
+
+    @property
+    def label(self) -> str:
+        """The status in words, for a clerk's summary."""
+        return self.value.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class Decision:
     """What an answer says: its status, where it stands and which cycle it names."""
 
-    status: str  # matched | ambiguous | not_found | outside_service_area
+    status: Status
     place: Candidate | None = None  # the place a matched/outside answer stands on
     cycle_id: str | None = None  # the cycle, or the one every ambiguous candidate shares
     street_leaves_cycle: bool = False  # street-level candidates share a cycle, the street not
@@ -60,7 +83,7 @@ def decide(
 
     >>> from cyclemap.geocode import GeocodeResult
     >>> decide(GeocodeResult("not_found", []), [], None, None).status
-    'not_found'
+    <Status.NOT_FOUND: 'not_found'>
     """
     cands = result.candidates
     if result.status == "matched" and cands:
@@ -70,11 +93,15 @@ def decide(
             if set(around) != {cid}:
                 shared = around[0] if len(set(around)) == 1 and around[0] else None
                 return Decision(
-                    "ambiguous", None, shared, choices=best.between, choice_cycles=tuple(around)
+                    Status.AMBIGUOUS,
+                    None,
+                    shared,
+                    choices=best.between,
+                    choice_cycles=tuple(around),
                 )
-        return Decision("matched" if cid else "outside_service_area", best, cid or None)
+        return Decision(Status.MATCHED if cid else Status.OUTSIDE, best, cid or None)
     if result.status == "not_found" or not cands:
-        return Decision("not_found")
+        return Decision(Status.NOT_FOUND)
     ids = set(cycle_ids)
     shared = next(iter(ids)) if len(ids) == 1 and "" not in ids else None
     if shared and all(c.match_type is MatchType.STREET for c in cands):
@@ -85,9 +112,9 @@ def decide(
             city=typed.city if typed else "",
         )
         if set(boundaries.locate_xy(lons, lats).tolist()) == {shared}:
-            return Decision("matched", cands[len(cands) // 2], shared)
-        return Decision("ambiguous", None, shared, street_leaves_cycle=True)
-    return Decision("ambiguous", None, shared)
+            return Decision(Status.MATCHED, cands[len(cands) // 2], shared)
+        return Decision(Status.AMBIGUOUS, None, shared, street_leaves_cycle=True)
+    return Decision(Status.AMBIGUOUS, None, shared)
 
 
 def candidate_xy(cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:

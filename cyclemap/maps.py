@@ -45,6 +45,8 @@ from folium import plugins
 from folium.template import Template
 from shapely.geometry import mapping, shape
 
+from .boundaries import cycle_sort_key
+
 if TYPE_CHECKING:
     from .boundaries import BoundarySet
     from .city import City
@@ -142,7 +144,7 @@ def display_zones(
         if cid is None or not feature.get("geometry"):
             continue
         by_id.setdefault(str(cid), []).append(shape(feature["geometry"]))
-    ids = sorted(by_id, key=_id_sort_key)
+    ids = sorted(by_id, key=cycle_sort_key)
     geoms = np.array(
         [shapely.union_all(by_id[cid]) if len(by_id[cid]) > 1 else by_id[cid][0] for cid in ids],
         dtype=object,
@@ -571,7 +573,7 @@ def export_html(
         tiles=spec.tiles,
         cycles=[
             (cid, c.name, c.color)
-            for cid, c in sorted(config.cycles.items(), key=lambda kv: _id_sort_key(kv[0]))
+            for cid, c in sorted(config.cycles.items(), key=lambda kv: cycle_sort_key(kv[0]))
         ],
         generated=(today or city.today()).isoformat(),
     )
@@ -608,10 +610,6 @@ def _inline_css(assets: MapAssets, path: str) -> str:
 def _safe_script(text: str) -> str:
     """Script text that cannot close its ``<script>`` element early."""
     return re.sub(r"</(script)", r"<\\/\\1", text, flags=re.IGNORECASE)
-
-
-def _id_sort_key(cycle_id: str) -> tuple[int, str]:
-    return (0, f"{int(cycle_id):012d}") if cycle_id.isdigit() else (1, cycle_id)
 
 
 # -- the staff preview: live and new zones on one map ----------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..decide import Status
 from ..geocode import MatchType
 
 __all__ = ["FIELDS", "REJECT_FIELDS", "STATUSES", "Assignment", "Tally"]
@@ -16,7 +17,8 @@ __all__ = ["FIELDS", "REJECT_FIELDS", "STATUSES", "Assignment", "Tally"]
 FIELDS = ("cycle", "status", "match_type", "score", "matched_address", "lon", "lat")
 #: what a rejects file adds to each row it repeats
 REJECT_FIELDS = ("line", "status", "reason")
-STATUSES = ("matched", "ambiguous", "not_found", "outside_service_area")
+#: every answer status, in the order summaries count them (``cyclemap.decide.Status``)
+STATUSES: tuple[Status, ...] = tuple(Status)
 
 
 # -- the answer -----------------------------------------------------------------------------
@@ -40,7 +42,7 @@ class Assignment:
     ['', 'not_found', '', '', '', '', '']
     """
 
-    status: str
+    status: Status
     cycle: str | None = None
     match_type: MatchType | None = None
     score: float | None = None
@@ -56,7 +58,7 @@ class Assignment:
     @property
     def needs_review(self) -> bool:
         """True when a person should look at the row (any status but ``matched``)."""
-        return self.status != "matched"
+        return self.status != Status.MATCHED
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as plain JSON-ready data (``match_type`` as its string value)."""
@@ -123,7 +125,7 @@ class Tally:
     @property
     def needs_review(self) -> int:
         """Rows whose status is not ``matched``."""
-        return self.rows - self.by_status["matched"]
+        return self.rows - self.by_status[Status.MATCHED]
 
     def to_dict(self) -> dict[str, Any]:
         """The counts as plain data."""

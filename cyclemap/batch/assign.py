@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import numpy as np
 
 from ..errors import InputError
-from ..geocode import MAX_ADDRESS_LENGTH
+from ..geocode import exact_key
 from .answers import FIELDS, STATUSES, Assignment, Tally
 from .columns import find_address_columns, output_names
 from .resolve import Resolver
@@ -106,7 +106,7 @@ class Assigner:
 
     >>> import cyclemap
     >>> assigner = Assigner.for_city(cyclemap.open_city(), workers=1)
-    >>> [a.status for a in assigner.assign(["117 S SPRIGG ST", "117 S SPRIGG ST", ""])]
+    >>> [str(a.status) for a in assigner.assign(["117 S SPRIGG ST", "117 S SPRIGG ST", ""])]
     ['matched', 'matched', 'not_found']
     >>> assigner.tally.rows, assigner.tally.geocoded
     (3, 2)
@@ -164,10 +164,6 @@ class Assigner:
         later chunks are sent to the workers while earlier chunks wait for theirs.
         """
         started = time.perf_counter()
-        # Everything alive now (the loaded city: millions of objects) leaves the collector's
-        # view for the run: full collections no longer walk it, and forked workers do not
-        # write to its pages (copy-on-write stays shared).
-        gc.freeze()
         pending: deque[tuple[Sequence[R], list[Any], list[tuple[int, str, Job]]]] = deque()
         inflight: dict[str, Job] = {}
         try:
@@ -179,7 +175,6 @@ class Assigner:
                 yield self._finish(*pending.popleft(), inflight)
         finally:
             self.close()
-            gc.unfreeze()
             self.tally.seconds += time.perf_counter() - started
 
     def assign_points(
@@ -210,6 +205,7 @@ class Assigner:
         if self._pool is not None:
             stop_pool(self._pool)
             self._pool = None
+            gc.unfreeze()
 
     # the pipeline -------------------------------------------------------------------------
     def _lookahead(self) -> int:
@@ -223,10 +219,7 @@ class Assigner:
     ) -> tuple[Sequence[R], list[Any], list[tuple[int, str, Job]]]:
         # whole-chunk list operations: the per-row work stays in C where it can
         texts: list[Any] = list(chunk) if address is None else list(map(address, chunk))
-        keys = [
-            " ".join(t.upper().split()) if t.isascii() and len(t) <= MAX_ADDRESS_LENGTH else t
-            for t in texts
-        ]  # normalize_key, inlined
+        keys = list(map(exact_key, texts))
         answers: list[Any] = list(map(self._cache.get, keys))
         misses = [i for i, a in enumerate(answers) if a is None]
         if not misses:
@@ -289,6 +282,11 @@ class Assigner:
         n = self.workers or os.cpu_count() or 1
         # The resolver is handed over before the workers fork (they inherit it) and kept while
         # the pool lives: the executor forks its workers on the first submits, not here.
+        # Everything alive now (the loaded city: millions of objects) leaves the collector's
+        # view while the pool lives: full collections no longer walk it, and the forked
+        # workers do not write to its pages (copy-on-write stays shared). Only when forking:
+        # ``close`` gives it back.
+        gc.freeze()
         self._pool = start_pool(self._resolver, n)
         self.tally.workers = n
 

@@ -41,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..errors import InputError
 
@@ -53,8 +53,19 @@ DELIMITERS = (",", ";", "\t", "|")
 #: Excel's first line naming the delimiter: ``sep=;``
 SEP_LINE = re.compile(r"^sep=(.)\r?\n?$")
 
-# One field may hold a long free-text comment; the csv module's default limit is 128 KiB.
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+#: one field may hold a long free-text comment; the csv module's default limit is 128 KiB
+FIELD_SIZE_LIMIT = min(sys.maxsize, 2**31 - 1)
+
+
+def _reader(f: IO[str], delimiter: str) -> Any:
+    """A ``csv.reader`` that accepts fields up to ``FIELD_SIZE_LIMIT``.
+
+    The limit is the csv module's, for the whole process: it is raised when a table is read,
+    never on import (a program importing cyclemap keeps its own setting until it reads one).
+    """
+    if csv.field_size_limit() < FIELD_SIZE_LIMIT:
+        csv.field_size_limit(FIELD_SIZE_LIMIT)
+    return csv.reader(f, delimiter=delimiter)
 
 
 @dataclass
@@ -102,7 +113,7 @@ class Table:
         chosen encoding or is not CSV, naming the line.
         """
         with self.path.open("r", encoding=self.encoding, newline="") as f:
-            reader = csv.reader(f, delimiter=self.delimiter)
+            reader = _reader(f, self.delimiter)
             try:
                 if self.preamble:
                     next(reader, None)  # Excel's sep= line
@@ -171,10 +182,10 @@ def open_table(path: str | Path, encoding: str | None = None) -> Table:
         raise InputError(f"{path.name} is empty: there is no header row and no data")
     delimiter = sep[1] if sep else sniff_delimiter(first)
     lineterminator = "\r\n" if first.endswith("\r\n") else "\n"
-    header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
+    header = next(_reader(io.StringIO(first), delimiter), [])
     if any("\n" in name or "\r" in name for name in header):  # a header cell spans lines
         with path.open("r", encoding=detected, newline="") as f:
-            reader = csv.reader(f, delimiter=delimiter)
+            reader = _reader(f, delimiter)
             if preamble:
                 next(reader)
             header = next(reader)

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..decide import candidate_points, decide, place_label
+from ..decide import Status, candidate_points, decide, place_label
 from ..errors import InputError
-from ..geocode import MAX_ADDRESS_LENGTH, Candidate, GeocodeResult, MatchType
+from ..geocode import Candidate, GeocodeResult, MatchType, exact_key
 
 if TYPE_CHECKING:
     from ..boundaries import BoundarySet
@@ -23,26 +23,9 @@ __all__ = ["Resolved", "Resolver", "normalize_key"]
 
 
 # -- keys -----------------------------------------------------------------------------------
-def normalize_key(text: str) -> str:
-    """The cache key of an address: upper case with whitespace collapsed.
-
-    Two texts with one key get one geocoding, so the key folds exactly what the geocoder ignores:
-    its exact step looks the same key up, and its parser starts from ``clean_text``, which is a
-    function of this key for ASCII text. Punctuation is *not* trimmed: ``12 S SPRIGG ST.`` is a
-    ``normalized`` match (score 0.95) where ``12 S SPRIGG ST`` is ``exact`` (1.0), and the batch
-    answer must equal ``City.lookup``'s. Text that is not ASCII or is longer than the geocoder
-    reads is its own key.
-
-    >>> normalize_key("  12 s  Sprigg\tst ")
-    '12 S SPRIGG ST'
-    >>> normalize_key("12 S SPRIGG ST.") == normalize_key("12 S SPRIGG ST")
-    False
-    >>> normalize_key("12 Peña St")
-    '12 Peña St'
-    """
-    if not text.isascii() or len(text) > MAX_ADDRESS_LENGTH:
-        return text
-    return " ".join(text.upper().split())
+#: the cache key of an address: the geocoder's exact-match key, so that two texts with one key
+#: get one geocoding and the batch answer equals ``City.lookup``'s (``geocode.exact_key``)
+normalize_key = exact_key
 
 
 # -- resolving distinct addresses ----------------------------------------------------------
@@ -85,7 +68,7 @@ class Resolver:
         k = 0
         for r in results:
             if isinstance(r, str):
-                out.append(("not_found", None, None, None, None, None, None, r))
+                out.append((Status.NOT_FOUND, None, None, None, None, None, None, r))
                 continue
             n = len(candidate_points(r))
             out.append(self._decide(r, ids[k : k + n]))
@@ -98,15 +81,15 @@ class Resolver:
         cands = result.candidates
         if d.place is not None:
             return _at(d.place, d.cycle_id or "")
-        if d.status == "not_found":
+        if d.status is Status.NOT_FOUND:
             why = result.message or "no address of the layer matches"
             if cands:
                 why += "; closest: " + _listing(cands, cycle_ids)
-            return ("not_found", None, None, None, None, None, None, why)
+            return (Status.NOT_FOUND, None, None, None, None, None, None, why)
         if d.choices:
             lo, hi = (c.matched_address for c in d.choices)
             why = f"the house number lies between {lo} and {hi}, and a cycle boundary runs there"
-            return ("ambiguous", d.cycle_id, None, None, None, None, None, why)
+            return (Status.AMBIGUOUS, d.cycle_id, None, None, None, None, None, why)
         fits = result.message or f"the address fits {len(cands)} places"
         if d.street_leaves_cycle:
             fits += f"; the points listed are in cycle {d.cycle_id}, but the street leaves it"
@@ -115,7 +98,7 @@ class Resolver:
         else:
             fits += ", in different cycles"
         why = f"{fits}: {_listing(cands, cycle_ids)}"
-        return ("ambiguous", d.cycle_id, None, None, None, None, None, why)
+        return (Status.AMBIGUOUS, d.cycle_id, None, None, None, None, None, why)
 
     def resolve_points(self, lons: np.ndarray, lats: np.ndarray) -> list[Resolved]:
         """Answers for points, as ``City.lookup(lon=..., lat=...)`` gives them (NaN: no point)."""
@@ -134,7 +117,7 @@ class Resolver:
 
 
 _NO_POINT: Resolved = (
-    "not_found", None, None, None, None, None, None,
+    Status.NOT_FOUND, None, None, None, None, None, None,
     "lon/lat missing or not decimal degrees within -180..180 and -90..90",
 )  # fmt: skip
 
@@ -143,11 +126,11 @@ def _at(c: Candidate, cycle_id: str) -> Resolved:
     """Matched at a place: in a zone, or outside every zone (``City._answer_at``)."""
     label = place_label(c)
     if cycle_id:
-        return ("matched", cycle_id, c.match_type, c.score, label, c.lon, c.lat, "")
+        return (Status.MATCHED, cycle_id, c.match_type, c.score, label, c.lon, c.lat, "")
     where = label or f"{c.lon:.6f}, {c.lat:.6f}"
     why = f"found at {where}, which is outside every cycle zone"
     return (
-        "outside_service_area",
+        Status.OUTSIDE,
         None,
         c.match_type,
         c.score,

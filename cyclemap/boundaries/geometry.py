@@ -32,10 +32,17 @@ _POLYGONAL = ("Polygon", "MultiPolygon")
 def cycle_sort_key(cycle_id: str) -> tuple[int, int, str]:
     """The order of cycle ids: numeric ids by value first, then the others alphabetically.
 
-    This order also settles the border rule: of the zones covering a point, the first wins.
+    The one order of the package (zones, lists, legends, reports). This order also settles the
+    border rule: of the zones covering a point, the first wins. Ids equal in value are ordered by
+    their text ("01" before "1"), so the order never depends on the input's; a digit that is not
+    ASCII ("²") is text, not a number.
 
     >>> sorted(["10", "2", "B", "1", "A"], key=cycle_sort_key)
     ['1', '2', '10', 'A', 'B']
+    >>> sorted(["1", "²", "01"], key=cycle_sort_key) == sorted(["²", "01", "1"], key=cycle_sort_key)
+    True
+    >>> sorted(["1", "²", "01"], key=cycle_sort_key)
+    ['01', '1', '²']
     """
     if cycle_id.isascii() and cycle_id.isdigit():
         return (0, int(cycle_id), cycle_id)

@@ -19,13 +19,6 @@ from . import Context, handles_errors, main, pass_context
 if TYPE_CHECKING:
     from ..batch import CsvReport
 
-STATUS_LABELS = {
-    "matched": "matched",
-    "ambiguous": "ambiguous",
-    "not_found": "not found",
-    "outside_service_area": "outside service area",
-}
-
 
 @main.command()
 @click.argument("input_file", metavar="IN.csv")
@@ -140,11 +133,11 @@ def summary(report: CsvReport, output: str, rejects: Path | None) -> str:
         f"Assigned {t.rows:,} rows in {t.seconds:.2f} s ({rate:,.0f} rows/s, {how}); "
         f"addresses from {report.source}; {t.geocoded:,} distinct addresses geocoded",
     ]
-    width = max(len(v) for v in STATUS_LABELS.values())
+    width = max(len(s.label) for s in STATUSES)
     for status in STATUSES:
         n = t.by_status[status]
         share = f"{100 * n / t.rows:5.1f}%" if t.rows else ""
-        lines.append(f"  {STATUS_LABELS[status]:<{width}}  {n:>10,}  {share}")
+        lines.append(f"  {status.label:<{width}}  {n:>10,}  {share}")
     if t.by_match_type:
         kinds = ", ".join(f"{kind} {n:,}" for kind, n in t.by_match_type.most_common())
         lines.append(f"  by match type: {kinds}")

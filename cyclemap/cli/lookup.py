@@ -7,10 +7,11 @@ import sys
 
 import click
 
+from ..decide import Status
 from . import Context, handles_errors, main, pass_context
 
 #: answer status -> exit status (interface.md)
-STATUS_EXIT = {"matched": 0, "ambiguous": 3, "not_found": 4, "outside_service_area": 5}
+STATUS_EXIT = {Status.MATCHED: 0, Status.AMBIGUOUS: 3, Status.NOT_FOUND: 4, Status.OUTSIDE: 5}
 
 
 @main.command()
@@ -53,13 +54,13 @@ def describe(answer) -> str:
     """A plain-text account of a lookup answer for a terminal."""
     lines = []
     loc = answer.location
-    if answer.status == "matched":
+    if answer.status == Status.MATCHED:
         lines.append(f"{answer.cycle.name} (cycle {answer.cycle.id})")
-    elif answer.status == "ambiguous":
+    elif answer.status == Status.AMBIGUOUS:
         head = "Several places match; "
         head += f"all are in {answer.cycle.name}." if answer.cycle else "pick one:"
         lines.append(head)
-    elif answer.status == "not_found":
+    elif answer.status == Status.NOT_FOUND:
         lines.append("No such address was found.")
         if answer.candidates:
             lines.append("Did you mean:")

@@ -10,7 +10,7 @@
   about the same): every place is a candidate, none is picked;
 - ``not_found``: with the closest suggestions as candidates when there are any.
 
-Any string is accepted and none raises: text longer than ``MAX_ADDRESS_LENGTH`` (256) characters,
+Any string is accepted and none raises: text longer than ``MAX_ADDRESS_LENGTH`` (200) characters,
 empty text, emoji, punctuation, a ZIP or a number alone, a PO Box are all ``not_found`` with a
 ``message`` saying why. Only a non-string raises (``InputError``).
 

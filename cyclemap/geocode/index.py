@@ -27,6 +27,7 @@ from .normalize import (
     ParsedAddress,
     Street,
     clean_text,
+    exact_key,
     generic_highway,
     normalize_place,
     normalize_zip,
@@ -295,11 +296,11 @@ class AddressIndex:
         self.exact: dict[str, list[int]] = {}
         for s in range(m):
             r = int(rep[s])
-            self.exact.setdefault(" ".join(layer.address(r, unit=False).split()), []).append(s)
+            self.exact.setdefault(exact_key(layer.address(r, unit=False)), []).append(s)
         self.exact_unit: dict[str, list[int]] = {}
         for i in range(n):
             if units[i]:
-                self.exact_unit.setdefault(" ".join(layer.address(i).split()), []).append(i)
+                self.exact_unit.setdefault(exact_key(layer.address(i)), []).append(i)
 
     def _add_alias(self, alias: str, target: str) -> None:
         a = parse_street(alias)

@@ -32,7 +32,30 @@ import usaddress
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: the longest text treated as a possible address; longer text is not parsed (see ``parse_address``)
-MAX_ADDRESS_LENGTH = 256
+#: and the pages and the API refuse it (a real address is well under 100 characters)
+MAX_ADDRESS_LENGTH = 200
+
+
+def exact_key(text: str) -> str:
+    """The key an address is matched on exactly, and cached by in a batch: upper case with
+    whitespace collapsed, for ASCII text up to ``MAX_ADDRESS_LENGTH`` characters.
+
+    Other text is its own key: the layer's addresses are ASCII (``clean_text``), so text that is
+    not ASCII never matches exactly, and upper-casing it would fold texts the parser tells apart
+    (``ß`` is ``SS`` in upper case). Two texts with one key get one geocoding, so the key folds
+    only what the geocoder ignores; punctuation is kept (``12 S SPRIGG ST.`` is a normalized
+    match where ``12 S SPRIGG ST`` is exact).
+
+    >>> exact_key("  12 s  Sprigg\tst ")
+    '12 S SPRIGG ST'
+    >>> exact_key("12 S SPRIGG ST.") == exact_key("12 S SPRIGG ST")
+    False
+    >>> exact_key("12 Peña St"), exact_key("14 straße rd") == exact_key("14 STRASSE RD")
+    ('12 Peña St', False)
+    """
+    if not text.isascii() or len(text) > MAX_ADDRESS_LENGTH:
+        return text
+    return " ".join(text.upper().split())
 
 
 # -- tables ----------------------------------------------------------------------------------------

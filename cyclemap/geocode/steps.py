@@ -21,7 +21,7 @@ from dataclasses import replace
 from functools import cached_property
 
 from .index import SAME_PLACE_M, AddressIndex, StreetMatch, metres
-from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, normalize_number
+from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, exact_key, normalize_number
 from .types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType
 
 # Scores (0..1) by how a candidate was found; assumptions multiply them down.
@@ -54,8 +54,8 @@ class Query:
     def __init__(self, index: AddressIndex, text: str) -> None:
         self.index = index
         self.text = text
-        #: the text upper-cased with whitespace collapsed (the exact step's key)
-        self.key = " ".join(text.upper().split()) if len(text) <= MAX_ADDRESS_LENGTH else ""
+        #: the exact step's key (``exact_key``)
+        self.key = exact_key(text)
 
     @cached_property
     def parsed(self) -> ParsedAddress:

@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
 
 from ..errors import InputError, NotFoundError
+from ..geocode import MAX_ADDRESS_LENGTH
 from . import http
 from .context import current_city
 from .errors import PROBLEMS, problem_type
@@ -26,7 +27,7 @@ from .openapi import document
 bp = Blueprint("api", __name__)
 
 #: the longest address or suggest query accepted (a real address is well under 100 characters)
-MAX_QUERY_CHARS = 200
+MAX_QUERY_CHARS = MAX_ADDRESS_LENGTH
 #: suggest's ``limit``: default and the largest value accepted (``City.suggest`` checks 1..50 too)
 DEFAULT_SUGGEST_LIMIT = 10
 MAX_SUGGEST_LIMIT = 50

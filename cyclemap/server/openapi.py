@@ -16,11 +16,16 @@ import copy
 import functools
 from typing import Any
 
+from ..billing import EXCEPTION_KINDS as _KINDS
+from ..decide import Status
+from ..geocode import MAX_ADDRESS_LENGTH, MatchType
+
 API_VERSION = "1.0.0"
 
-MATCH_TYPES = ["exact", "normalized", "fuzzy", "interpolated", "street", "point"]
-STATUSES = ["matched", "ambiguous", "not_found", "outside_service_area"]
-EXCEPTION_KINDS = ["no_bill", "bill_moved", "no_penalty", "no_disconnect"]
+#: the enums, from the one place each is defined
+MATCH_TYPES = [m.value for m in MatchType]
+STATUSES = [s.value for s in Status]
+EXCEPTION_KINDS = list(_KINDS)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -144,7 +149,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "AnswerMatched": _obj(
         {
-            "status": {"const": "matched"},
+            "status": {"const": Status.MATCHED.value},
             "query": _ref("Query"),
             "location": _ref("Location"),
             "cycle": _ref("CycleRef"),
@@ -158,7 +163,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "AnswerAmbiguous": _obj(
         {
-            "status": {"const": "ambiguous"},
+            "status": {"const": Status.AMBIGUOUS.value},
             "query": _ref("Query"),
             "location": {"type": "null"},
             "cycle": _nullable(_ref("CycleRef")),
@@ -175,7 +180,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "AnswerNotFound": _obj(
         {
-            "status": {"const": "not_found"},
+            "status": {"const": Status.NOT_FOUND.value},
             "query": _ref("Query"),
             "location": {"type": "null"},
             "cycle": {"type": "null"},
@@ -189,7 +194,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "AnswerOutside": _obj(
         {
-            "status": {"const": "outside_service_area"},
+            "status": {"const": Status.OUTSIDE.value},
             "query": _ref("Query"),
             "location": _ref("Location"),
             "cycle": {"type": "null"},
@@ -212,10 +217,10 @@ SCHEMAS: dict[str, Any] = {
         "discriminator": {
             "propertyName": "status",
             "mapping": {
-                "matched": "#/components/schemas/AnswerMatched",
-                "ambiguous": "#/components/schemas/AnswerAmbiguous",
-                "not_found": "#/components/schemas/AnswerNotFound",
-                "outside_service_area": "#/components/schemas/AnswerOutside",
+                Status.MATCHED.value: "#/components/schemas/AnswerMatched",
+                Status.AMBIGUOUS.value: "#/components/schemas/AnswerAmbiguous",
+                Status.NOT_FOUND.value: "#/components/schemas/AnswerNotFound",
+                Status.OUTSIDE.value: "#/components/schemas/AnswerOutside",
             },
         },
     },
@@ -383,7 +388,7 @@ def _get(
     return {"get": op}
 
 
-_QUERY_TEXT = {"type": "string", "maxLength": 200}
+_QUERY_TEXT = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH}
 
 PATHS: dict[str, Any] = {
     "/api/v1/lookup": _get(

@@ -20,8 +20,9 @@ from flask_babel import format_date, gettext
 
 from ..billing.notes import ALL_CYCLES, Note
 from ..city import Answer, Choice, CycleAnswer
+from ..decide import Status
 from ..errors import InputError
-from ..geocode import MatchType
+from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 from ..maps import Marker
 from .context import current_city
 from .i18n import lang_args
@@ -29,8 +30,8 @@ from .maps import map_parts
 
 bp = Blueprint("public", __name__)
 
-#: the longest address accepted (the API's limit too)
-MAX_ADDRESS_CHARS = 200
+#: the longest address accepted: the geocoder's limit (the API's too)
+MAX_ADDRESS_CHARS = MAX_ADDRESS_LENGTH
 #: how close the map zooms on an answer's place
 ANSWER_ZOOM = 16
 #: the most candidates an ambiguous or unfound answer lists
@@ -218,7 +219,7 @@ def _choice_href(choice: Choice) -> str:
         check = current_city().lookup(choice.matched_address)
         loc = check.location
         if (
-            check.status == "matched"
+            check.status == Status.MATCHED
             and loc is not None
             and abs(loc.lon - choice.lon) < 1e-6
             and abs(loc.lat - choice.lat) < 1e-6
@@ -238,7 +239,7 @@ def _device_result(point: Answer) -> ResultView:
     typed = city.lookup(near.matched_address)
     found = typed.location
     if (
-        typed.status == "matched"
+        typed.status == Status.MATCHED
         and found is not None
         and abs(found.lon - near.lon) < 1e-6
         and abs(found.lat - near.lat) < 1e-6
@@ -391,7 +392,7 @@ def _result(
             changes=_effective_changes(answer),
             **common,
         )
-    if answer.status == "ambiguous":
+    if answer.status == Status.AMBIGUOUS:
         if answer.cycle is not None:
             summary = gettext(
                 "Several places match “%(query)s”. All of them are in %(name)s.",
@@ -403,16 +404,16 @@ def _result(
             summary = gettext("Several places match “%(query)s”. Please choose yours.", query=query)
             heading = gettext("Which one is your address?")
         return ResultView(
-            status="ambiguous",
+            status=Status.AMBIGUOUS,
             heading=heading,
             summary=summary,
             title=gettext("Choose your address"),
             **common,
         )
-    if answer.status == "outside_service_area":
+    if answer.status == Status.OUTSIDE:
         where = place or _where(answer, device)
         return ResultView(
-            status="outside_service_area",
+            status=Status.OUTSIDE,
             heading=gettext("Outside the city's billing cycles"),
             summary=gettext("%(place)s is outside the city's utility billing cycles.", place=where),
             title=gettext("Outside the billing cycles"),
@@ -420,7 +421,7 @@ def _result(
             **common,
         )
     return ResultView(
-        status="not_found",
+        status=Status.NOT_FOUND,
         heading=gettext("We could not find that address"),
         summary=gettext("We could not find “%(query)s”.", query=query),
         title=gettext("Address not found"),

@@ -1,0 +1,105 @@
+"""One source for each rule: the answer statuses, the cycle-id order, the address length limit
+and the exact-match key are each defined once, and everything that states them derives them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from cyclemap.batch import STATUSES, normalize_key
+from cyclemap.boundaries import cycle_sort_key
+from cyclemap.cli import main
+from cyclemap.cli.lookup import STATUS_EXIT
+from cyclemap.decide import Status
+from cyclemap.geocode import MAX_ADDRESS_LENGTH, MatchType, exact_key
+from cyclemap.server import api, openapi, public
+
+pytestmark = pytest.mark.xdist_group("one_source")
+
+
+def test_one_status_enum_everywhere():
+    assert [str(s) for s in Status] == [
+        "matched",
+        "ambiguous",
+        "not_found",
+        "outside_service_area",
+    ]
+    assert STATUSES == tuple(Status)
+    assert set(STATUS_EXIT) == set(Status)
+    assert openapi.STATUSES == [s.value for s in Status]
+    assert openapi.MATCH_TYPES == [m.value for m in MatchType]
+    schemas = openapi.document()["components"]["schemas"]
+    mapping = schemas["Answer"]["discriminator"]["mapping"]
+    assert set(mapping) == {s.value for s in Status}
+
+
+def test_an_answer_status_is_the_enum_and_its_json_a_plain_string(demo_city):
+    answer = demo_city.lookup("111 Academy Ln")
+    assert answer.status is Status.MATCHED
+    data = answer.to_dict()
+    assert type(data["status"]) is str and data["status"] == "matched"
+    assert json.loads(json.dumps(data))["status"] == "matched"
+    (row,) = demo_city.assign(["111 academy ln"])
+    assert row.status is Status.MATCHED
+    assert row.to_row()[1] == "matched"
+
+
+def test_one_address_limit():
+    assert public.MAX_ADDRESS_CHARS == api.MAX_QUERY_CHARS == MAX_ADDRESS_LENGTH
+    params = openapi.document()["paths"]["/api/v1/suggest"]["get"]["parameters"]
+    (q,) = [p for p in params if p.get("name") == "q"]
+    assert q["schema"]["maxLength"] == MAX_ADDRESS_LENGTH
+
+
+def test_the_address_limit_is_the_same_in_the_api_and_the_geocoder(client, demo_city):
+    at_limit = "111 Academy Ln" + " " * (MAX_ADDRESS_LENGTH - len("111 Academy Ln"))
+    assert len(at_limit) == MAX_ADDRESS_LENGTH
+    assert demo_city.lookup(at_limit).status == Status.MATCHED
+    assert client.get("/api/v1/lookup", query_string={"address": at_limit}).status_code == 200
+    over = at_limit + "x"
+    assert demo_city.geocoder.geocode(over).status == "not_found"
+    assert client.get("/api/v1/lookup", query_string={"address": over}).status_code == 400
+
+
+@pytest.mark.parametrize("ids", [["1", "01", "²", "10", "2", "B", "a"]])
+def test_one_cycle_order_whatever_the_input_order(ids):
+    orders = {tuple(sorted(p, key=cycle_sort_key)) for p in itertools.permutations(ids)}
+    assert orders == {("01", "1", "2", "10", "B", "a", "²")}
+
+
+def test_one_exact_key_for_the_geocoder_and_the_batch(demo_city):
+    assert normalize_key is exact_key
+    for text in ["  111  academy\tln ", "111 ACADEMY LN.", "111 Académy Ln", "x" * 300]:
+        assert exact_key(text) == normalize_key(text)
+    # text with one key gets one answer from the geocoder
+    same = ["111 academy ln", " 111 ACADEMY  LN ", "111 Academy Ln"]
+    assert len({exact_key(t) for t in same}) == 1
+    answers = {demo_city.geocoder.geocode(t).candidates[0].match_type for t in same}
+    assert answers == {MatchType.EXACT}
+
+
+def test_importing_csvio_changes_no_csv_setting():
+    code = (
+        "import csv; before = csv.field_size_limit(); import cyclemap.batch.csvio, cyclemap.batch;"
+        " assert csv.field_size_limit() == before, csv.field_size_limit()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_importing_the_package_freezes_no_gc():
+    code = (
+        "import gc; import cyclemap, cyclemap.batch, cyclemap.cli, cyclemap.server;"
+        " assert gc.get_freeze_count() == 0, gc.get_freeze_count()"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_cli_lookup_exit_codes_follow_the_enum(tmp_path):
+    db = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    result = CliRunner().invoke(main, ["--database-url", db, "lookup", "111 Academy Ln"])
+    assert result.exit_code == STATUS_EXIT[Status.MATCHED] == 0
