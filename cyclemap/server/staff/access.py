@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from flask import (
     Blueprint,
@@ -83,6 +83,10 @@ def sign_out() -> None:
     g.staff_account = None
 
 
+@overload
+def login_required(role: F) -> F: ...
+@overload
+def login_required(role: str = "editor") -> Callable[[F], F]: ...
 def login_required(role: str | F = "editor") -> Callable[[F], F] | F:
     """Guard a view: only a signed-in account with ``role`` (or a higher one) gets in.
 
