@@ -176,8 +176,8 @@ def load_city_config(folder: str | Path) -> CityConfig:
     if len(center) != 2:
         raise ConfigError("city.toml: [map] center must be [lon, lat]")
     exceptions = tuple(dict(e) for e in raw.get("exceptions", []))
-    for exc in exceptions:
-        if not isinstance(exc.get("date"), dt.date):
+    for entry in exceptions:
+        if not isinstance(entry.get("date"), dt.date):
             raise ConfigError("city.toml: every [[exceptions]] entry needs a date = YYYY-MM-DD")
 
     return CityConfig(

@@ -36,7 +36,7 @@ import io
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -106,7 +106,7 @@ class Table:
 
     def chunks(
         self, size: int, *, lines: bool = False
-    ) -> Iterator[tuple[list[list[str]], list[int] | None]]:
+    ) -> Generator[tuple[list[list[str]], list[int] | None], None, None]:
         """The data rows in lists of up to ``size``, with their first lines when ``lines``.
 
         Blank lines are rows too (``[]``). ``InputError`` when the file stops decoding in the
@@ -182,7 +182,7 @@ def open_table(path: str | Path, encoding: str | None = None) -> Table:
         raise InputError(f"{path.name} is empty: there is no header row and no data")
     delimiter = sep[1] if sep else sniff_delimiter(first)
     lineterminator = "\r\n" if first.endswith("\r\n") else "\n"
-    header = next(_reader(io.StringIO(first), delimiter), [])
+    header: list[str] = next(_reader(io.StringIO(first), delimiter), [])
     if any("\n" in name or "\r" in name for name in header):  # a header cell spans lines
         with path.open("r", encoding=detected, newline="") as f:
             reader = _reader(f, delimiter)
@@ -280,7 +280,7 @@ def atomic_writer(
     lineterminator: str = "\n",
     bom: bool = False,
     preamble: str = "",
-) -> Iterator[csv.Writer]:
+) -> Iterator[Any]:
     """A ``csv.writer`` on a temporary file that replaces ``target`` only when the block ends well.
 
     ``target`` ``"-"`` writes to standard output instead. The output is UTF-8 (``bom=True``

@@ -581,7 +581,7 @@ def not_found(index: AddressIndex, query: Query) -> GeocodeResult:
         label = index.layer.street_labels[streets[0].sid]
         message = f"there is no {p.number} on {label} (nor between two of its addresses)"
     else:
-        seen = set()
+        seen: set[str] = set()
         for m in query.fuzzy_streets:
             name = index.streets[m.sid].name
             if name in seen or m.score < FUZZY_SUGGEST or len(seen) >= 5:

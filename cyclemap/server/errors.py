@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask, Response, current_app, json, render_template, request
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
+from werkzeug.sansio.response import Response as BaseResponse
 
 from ..errors import (
     AddressFileError,
@@ -151,7 +152,7 @@ def handle_cyclemap_error(error: CyclemapError) -> Response:
     )
 
 
-def handle_http_exception(exc: HTTPException) -> Response | HTTPException:
+def handle_http_exception(exc: HTTPException) -> BaseResponse | HTTPException:
     """A werkzeug HTTP error (404, 405, 429...) as a problem, keeping its headers."""
     if exc.code is None or exc.code < 400:
         return exc

@@ -235,7 +235,9 @@ class StoreBase:
         """
         from alembic.script import ScriptDirectory
 
-        return ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+        head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+        assert head is not None, "store/migrations has no revision"
+        return head
 
     # ------------------------------------------------------------------ audit
     def audit_log(

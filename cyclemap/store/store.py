@@ -201,8 +201,8 @@ class Store(VersionStore, StagingStore, StaffStore):
                 for note in seed_notes:
                     self._insert_note(conn, note, SEED_AUTHOR, action="seed")
             if claim("exceptions", len(seed_exceptions)):
-                for exc in seed_exceptions:
-                    self._insert_exception(conn, exc, SEED_AUTHOR, action="seed")
+                for exception in seed_exceptions:
+                    self._insert_exception(conn, exception, SEED_AUTHOR, action="seed")
             if boundary_geojson is not None:
                 exists = conn.scalar(sa.select(sa.func.count()).select_from(t.boundary_versions))
                 if claim("boundaries", 0 if exists else 1) and not exists:

@@ -22,6 +22,7 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.wrappers import Response as BaseResponse
 
 from ...store import ROLES, StaffAccount, role_rank
 from ..context import current_store
@@ -184,7 +185,7 @@ def _no_store(response: Response) -> Response:
 
 @admin_redirects.get("/admin/", defaults={"rest": ""}, strict_slashes=False)
 @admin_redirects.get("/admin/<path:rest>")
-def admin_redirect(rest: str) -> Response:
+def admin_redirect(rest: str) -> BaseResponse:
     """``/admin/...`` is the workspace's other name: go to the same page under ``/staff/``."""
     target = "/staff/" + rest
     if request.query_string:

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Flask,
-    Response,
     current_app,
     flash,
     redirect,
@@ -29,6 +28,7 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.storage import MovingWindowSupport, storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..context import current_store
 from .access import bp, current_staff, sign_in, sign_out
@@ -122,7 +122,7 @@ def _insecure_warning() -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | tuple[str, int] | str:
+def login() -> BaseResponse | tuple[str, int] | str:
     """Sign in with a username and password; then go where the clerk was going."""
     form = LoginForm()
     target = _safe_next(request.values.get("next"))
@@ -160,7 +160,7 @@ def login() -> Response | tuple[str, int] | str:
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     """Sign out (a POST with the form's CSRF token, so no other site can sign a clerk out)."""
     was = current_staff()
     sign_out()
