@@ -28,7 +28,11 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"errors", "config", "billing"},
     "decide": {"errors", "boundaries", "geocode"},
     "batch": {"errors", "boundaries", "geocode", "decide"},
-    "city": {"errors", "config", "boundaries", "geocode", "billing", "store", "decide", "batch"},
+    "checks": {"errors", "config", "boundaries", "geocode", "billing"},
+    "city": {
+        *("errors", "config", "boundaries", "geocode", "billing", "store", "decide", "batch"),
+        "checks",
+    },
     "maps": {"errors", "config", "boundaries", "city"},
     "cyclemap": {"city"},  # the package's own __init__: open_city, City
     "server": {

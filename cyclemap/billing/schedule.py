@@ -239,8 +239,10 @@ class CycleSchedule:
         ...     "cycles": ["2"], "text": "x"}]).exceptions
         ()
         """
-        table = dict(cycle.schedule)
         where = f"[cycles.{cycle.id}.schedule]"
+        if cycle.schedule is None:
+            raise ConfigError(f"city.toml: {where} is missing: this cycle publishes no dates")
+        table = dict(cycle.schedule)
         rule_text = table.get("bill_rule")
         dates_list = table.get("bill_dates")
         if (rule_text is None) == (dates_list is None):
@@ -385,11 +387,52 @@ class CycleSchedule:
         )
 
 
+def schedule_problems(
+    cycles: Mapping[str, CycleConfig], exceptions: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Every problem of a city's schedules and ``[[exceptions]]``, each starting with its key.
+
+    A cycle without a schedule is no problem (it publishes no dates); an exception that names a
+    cycle the city does not have is.
+
+    >>> cycles = {"1": CycleConfig("1", "Cycle 1", "#000", {"due_after_days": 21}),
+    ...           "2": CycleConfig("2", "Cycle 2", "#000")}
+    >>> for line in schedule_problems(cycles, [{"kind": "no_bill", "date": "2020-02-05",
+    ...                                          "cycles": ["7"]}]):
+    ...     print(line)
+    [cycles.1.schedule] needs exactly one of bill_rule or bill_dates
+    [[exceptions]] 1 (no_bill 2020-02-05) names cycle 7, which city.toml has no [cycles.7] for
+    """
+    problems = []
+    prefix = "city.toml: "
+    for cycle in cycles.values():
+        if cycle.schedule is None:
+            continue
+        try:
+            CycleSchedule.from_config(cycle)
+        except ConfigError as exc:
+            problems.append(exc.message.removeprefix(prefix))
+    for i, entry in enumerate(exceptions, start=1):
+        try:
+            e = ScheduleException.from_mapping(entry)
+        except InputError as exc:
+            problems.append(f"[[exceptions]] {i}: {exc.message}")
+            continue
+        if e.cycles != ALL_CYCLES:
+            for cid in e.cycles:
+                if cid not in cycles:
+                    problems.append(
+                        f"[[exceptions]] {i} ({e.kind} {e.date}) names cycle {cid}, which "
+                        f"city.toml has no [cycles.{cid}] for"
+                    )
+    return problems
+
+
 def schedules_for(
     cycles: Mapping[str, CycleConfig],
     exceptions: Iterable[ScheduleException | Mapping[str, Any]],
 ) -> dict[str, CycleSchedule]:
-    """``{cycle_id: CycleSchedule}`` for every cycle of a city (``CityConfig.cycles``).
+    """``{cycle_id: CycleSchedule}`` for every cycle of a city that has a schedule.
 
     >>> from cyclemap.config import load_city_config, DEFAULT_CITY
     >>> cfg = load_city_config(DEFAULT_CITY)
@@ -398,8 +441,13 @@ def schedules_for(
     datetime.date(2020, 3, 4)
     """
     exceptions = list(exceptions)
-    return {cid: CycleSchedule.from_config(c, exceptions) for cid, c in cycles.items()}
+    return {
+        cid: CycleSchedule.from_config(c, exceptions) for cid, c in cycles.items() if c.has_schedule
+    }
 
+
+#: what the calendar of a cycle without a schedule says
+NO_DATES_TEXT = "No billing dates are published for {name} yet."
 
 #: what each kind of date is called in a calendar
 _EVENT_TITLES = {
@@ -416,7 +464,7 @@ def _slug(text: str) -> str:
 
 def calendar_ics(
     cycle: CycleConfig,
-    schedule: CycleSchedule,
+    schedule: CycleSchedule | None,
     *,
     city_name: str,
     timezone: str,
@@ -445,6 +493,10 @@ def calendar_ics(
     >>> [(e.decoded("dtstart").isoformat(), str(e["summary"])) for e in events]
     [('2020-02-05', 'Cycle 3: payment due'), ('2020-02-19', 'Cycle 3: bills mailed'), \
 ('2020-02-19', 'Cycle 3: service may be disconnected for unpaid bills')]
+
+    A cycle without a schedule (``schedule`` None) gets a calendar without events whose
+    description says that no dates are published, so a subscription keeps working and fills in
+    once the city publishes them.
     """
     if months < 1:
         raise InputError("a calendar covers at least one month")
@@ -461,6 +513,9 @@ def calendar_ics(
     cal.add("x-wr-calname", f"{city_name}: {cycle.name} billing dates")
     cal.add("x-wr-timezone", timezone)
     cal.add("x-published-ttl", "PT12H")
+    if schedule is None:
+        cal.add("x-wr-caldesc", NO_DATES_TEXT.format(name=cycle.name))
+        return cal.to_ical()
     stamp = now.astimezone(dt.UTC)
     for kind, day, period in schedule.events(start, end):
         event = icalendar.Event()
