@@ -46,7 +46,7 @@ def open_folder(folder: str | Path) -> tuple[CityConfig, BoundarySet, AddressLay
             problems.append(f"[addresses.columns] {exc.message}")
         except AddressFileError as exc:
             key = "[addresses.columns]" if "no column" in exc.message else "[addresses] file"
-            problems += _file_problems(f"{key} ({acfg.file.name})", exc)
+            problems += _file_problems(key, exc)  # the message names the file
     problems += schedule_problems(config.cycles, config.exceptions)
     if zones is not None:
         problems += cycle_id_problems(config, zones)

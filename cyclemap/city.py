@@ -34,7 +34,7 @@ from .checks import open_folder
 from .config import DEFAULT_CITY, CityConfig, CycleConfig
 from .decide import candidate_points, candidate_xy, decide, place_labels
 from .errors import InputError, NotFoundError
-from .geocode import Geocoder, GeocodeResult, MatchType, Suggestion
+from .geocode import AddressLayer, Geocoder, GeocodeResult, MatchType, Suggestion
 
 if TYPE_CHECKING:
     from .store import Store
@@ -510,13 +510,20 @@ def open_city(
         # the first start on an empty store publishes the folder's zones as version 1;
         # afterwards the store's live version (read by City) wins over the folder's file
         store.seed_from_city(config, boundary_geojson=boundaries.to_geojson())
-    # the city's own name, its towns, state and ZIPs let the geocoder tell an address elsewhere
-    # ("Jackson, MO 63755") from one of ours written with a typo
-    geocoder = Geocoder(
+    return City(config, boundaries, make_geocoder(layer, config), store=store, clock=clock)
+
+
+def make_geocoder(layer: AddressLayer, config: CityConfig) -> Geocoder:
+    """The city's geocoder over an address layer.
+
+    The city's own name, its towns (``[city] places`` and their aliases), state and ZIPs let
+    the geocoder tell an address elsewhere ("Jackson, MO 63755") from one of ours written with
+    a typo, and pick the town a resident typed.
+    """
+    return Geocoder(
         layer,
         places=config.place_names,
         state=config.state,
         zips=config.zips,
         place_aliases={alias: p.name for p in config.places for alias in p.aliases},
     )
-    return City(config, boundaries, geocoder, store=store, clock=clock)

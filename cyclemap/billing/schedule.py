@@ -162,10 +162,29 @@ class BillingPeriod:
         }
         return {k: v for k, v in out.items() if v is not None}
 
+    def to_dict(self) -> dict[str, str | None]:
+        """``{"bill_date", "due_date", "penalty_date", "disconnect_date"}``: ISO dates or null.
+
+        >>> BillingPeriod(dt.date(2020, 3, 4), dt.date(2020, 3, 4), dt.date(2020, 3, 25), None,
+        ...               None).to_dict()["due_date"]
+        '2020-03-25'
+        """
+        return {
+            f"{kind}_date": (day.isoformat() if day else None)
+            for kind, day in zip(
+                EVENT_KINDS, (self.bill, self.due, self.penalty, self.disconnect), strict=True
+            )
+        }
+
 
 @dataclass(frozen=True)
 class ScheduleAnswer:
-    """The next dates that apply on or after ``today`` and the exceptions in force."""
+    """The next dates that apply on or after ``today`` and the exceptions in force.
+
+    ``current_bill`` is the last bill mailed on or before ``today`` (with its due, penalty and
+    disconnect dates, past ones too) and ``next_bill`` the first one after: a resident reads
+    the bill in hand, then the one to come, each in the order its dates fall.
+    """
 
     today: dt.date
     next_bill_date: dt.date | None
@@ -173,13 +192,15 @@ class ScheduleAnswer:
     next_penalty_date: dt.date | None
     next_disconnect_date: dt.date | None
     exceptions: tuple[ScheduleException, ...] = field(default=())
+    current_bill: BillingPeriod | None = None
+    next_bill: BillingPeriod | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``schedule`` object of the API: ISO dates or null, and ``exceptions``.
 
         >>> ScheduleAnswer(dt.date(2020, 2, 20), dt.date(2020, 3, 4), None, None, None).to_dict()
         {'next_bill_date': '2020-03-04', 'next_due_date': None, 'next_penalty_date': None, \
-'next_disconnect_date': None, 'exceptions': []}
+'next_disconnect_date': None, 'exceptions': [], 'current_bill': None, 'next_bill': None}
         """
 
         def iso(d: dt.date | None) -> str | None:
@@ -194,6 +215,8 @@ class ScheduleAnswer:
                 {"date": e.date.isoformat(), "kind": e.kind, "text": e.text}
                 for e in self.exceptions
             ],
+            "current_bill": self.current_bill.to_dict() if self.current_bill else None,
+            "next_bill": self.next_bill.to_dict() if self.next_bill else None,
         }
 
 
@@ -377,6 +400,7 @@ class CycleSchedule:
         first: dict[str, dt.date] = {}
         for kind, day, _period in self.events(today, end):
             first.setdefault(kind, day)
+        current, upcoming = self.current_and_next(today)
         return ScheduleAnswer(
             today=today,
             next_bill_date=first.get("bill"),
@@ -384,6 +408,28 @@ class CycleSchedule:
             next_penalty_date=first.get("penalty"),
             next_disconnect_date=first.get("disconnect"),
             exceptions=self.exceptions_in_force(today),
+            current_bill=current,
+            next_bill=upcoming,
+        )
+
+    def current_and_next(self, today: dt.date) -> tuple[BillingPeriod | None, BillingPeriod | None]:
+        """The last bill mailed on or before ``today`` and the first one after it (cancelled
+        bills skipped; a moved bill counts on the day it went out); None where there is none
+        within ``HORIZON_DAYS``.
+
+        >>> cfg = CycleConfig("1", "Cycle 1", "#000", {"bill_dates": ["2020-02-05",
+        ...     "2020-03-04"], "due_after_days": 21, "penalty_after_days": 7})
+        >>> now, then = CycleSchedule.from_config(cfg).current_and_next(dt.date(2020, 2, 21))
+        >>> now.bill.isoformat(), now.due.isoformat(), then.bill.isoformat()
+        ('2020-02-05', '2020-02-26', '2020-03-04')
+        """
+        horizon = dt.timedelta(days=HORIZON_DAYS)
+        sent = [p for p in self.periods(today - horizon, today + horizon) if p.bill is not None]
+        past = [p for p in sent if p.bill <= today]
+        future = [p for p in sent if p.bill > today]
+        return (
+            max(past, key=lambda p: p.bill) if past else None,
+            min(future, key=lambda p: p.bill) if future else None,
         )
 
 

@@ -578,12 +578,12 @@ class ParsedAddress:
     def has_street_name(self) -> bool:
         """Whether the street words carry a name: a word with a letter that is not only a street
         type, a directional, a unit or a highway word (``12 Ave``, ``5 ★ St``, ``12 61`` carry
-        none). A directional before a street type is a name (``East St``, ``N St``). Such text
-        is no street to match, however close some name is.
+        none); before a typed street type such a word is a name (``East St``, ``Park Ave``).
+        Text without a name is no street to match, however close some name is.
 
         >>> [parse_address(t).has_street_name for t in ("12 Ave", "10 🙂 St", "12 N", "12 61")]
         [False, False, False, False]
-        >>> [parse_address(t).has_street_name for t in ("12 Oak", "12 3rd St", "12 East St")]
+        >>> [parse_address(t).has_street_name for t in ("12 Oak", "12 East St", "12 Grden St")]
         [True, True, True]
         """
         words = {w for r in self.readings for w in (r.raw_name or r.name).split()}
@@ -612,14 +612,17 @@ _ROAD_WORDS = frozenset("HIGHWAY HWY ROUTE RT RTE US SR STATE COUNTY CR CO INTER
 
 
 def _is_name_word(word: str, typed_type: bool) -> bool:
-    """Whether a street word may be (part of) a name: it has a letter and is not a type word
-    (a directional is a name before a street type: ``N St``)."""
+    """Whether a street word may be (part of) a name: it has a letter and is not a type word.
+    Before a typed street type, a directional or a type word is a name (``N St``, ``Park Ave``,
+    ``Grden St``: GRDEN is a form of GARDEN, and a misspelled GARDEN)."""
     t = tables()
     if not any(ch.isalpha() for ch in word):
         return False
-    if word in t.directionals:
-        return typed_type
-    return not (word in t.suffixes or word in t.units or word in _ROAD_WORDS)
+    if typed_type:
+        return word not in t.units
+    return not (
+        word in t.directionals or word in t.suffixes or word in t.units or word in _ROAD_WORDS
+    )
 
 
 _STREET_LABELS = (

@@ -376,6 +376,42 @@
       locate.addTo(map);
     }
 
+    // Near a border (an answer with "confirm"): the exact zones around the place, outlined,
+    // with each cycle's name written on its side, so the resident can see which side is theirs.
+    function showNear(near) {
+      if (state.near) {
+        map.removeLayer(state.near);
+        state.near = null;
+      }
+      if (!near || !near.zones) return;
+      var group = L.layerGroup();
+      L.geoJSON(near.zones, {
+        interactive: false,
+        style: function (f) {
+          return { color: "#1f2933", weight: 3, dashArray: "6 4", fillColor: f.properties.color, fillOpacity: 0.2 };
+        },
+      }).addTo(group);
+      (near.labels || []).forEach(function (label) {
+        L.marker([label.lat, label.lon], {
+          icon: L.divIcon({ className: "cm-zone-label cm-zone-label--near", html: el("span", "cm-zone-label__text", label.name), iconSize: null }),
+          interactive: false,
+          keyboard: false,
+        }).addTo(group);
+      });
+      group.addTo(map);
+      state.near = group;
+    }
+    showNear(opts.near);
+    if (opts.mode === "page") {
+      document.addEventListener("cyclemap:answer", function (e) {
+        var d = e.detail || {};
+        showNear(d.near);
+        if (d.near && d.lat !== null && d.lat !== undefined) {
+          map.setView([d.lat, d.lon], Math.max(map.getZoom(), opts.nearZoom || 18));
+        }
+      });
+    }
+
     if (marker) {
       var icon = marker.getElement && marker.getElement();
       if (icon) icon.setAttribute("alt", marker.options.alt || T.your_address);

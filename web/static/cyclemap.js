@@ -207,6 +207,7 @@
           label: d.label,
           lon: d.lon ? parseFloat(d.lon) : null,
           lat: d.lat ? parseFloat(d.lat) : null,
+          near: d.near ? JSON.parse(d.near) : null,
         },
       })
     );
