@@ -17,10 +17,12 @@ versions.
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -34,13 +36,23 @@ from .checks import open_folder
 from .config import DEFAULT_CITY, CityConfig, CycleConfig
 from .decide import candidate_points, candidate_xy, decide, place_labels
 from .errors import InputError, NotFoundError
-from .geocode import AddressLayer, Geocoder, GeocodeResult, MatchType, Suggestion
+from .geocode import (
+    AddressLayer,
+    Geocoder,
+    GeocodeResult,
+    MatchType,
+    Suggestion,
+    read_addresses,
+)
 
 if TYPE_CHECKING:
     from .store import Store
+    from .store.versions import Activation
 
 #: how long a process trusts its copy of the live boundary pointer before asking the store again
 REFRESH_SECONDS = 2.0
+#: boundary versions kept prepared in memory besides the live one (for ``date=`` and upcoming)
+ZONE_CACHE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,21 @@ class Confirm:
 
 
 @dataclass(frozen=True)
+class EffectiveChange:
+    """A scheduled boundary version that puts the answer's place in another cycle from a day."""
+
+    date: dt.date
+    cycle: CycleRef | None  # None: outside every zone from that day
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"date": ISO, "cycle": {"id", "name", "color"} | null}``."""
+        return {
+            "date": self.date.isoformat(),
+            "cycle": self.cycle.to_dict() if self.cycle else None,
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """The answer to one lookup; ``to_dict()`` is the JSON of interface.md."""
 
@@ -139,6 +166,8 @@ class Answer:
     schedule: ScheduleAnswer | None
     candidates: tuple[Choice, ...]
     boundary_version: int
+    effective_changes: tuple[EffectiveChange, ...] = ()
+    as_of: dt.date | None = None
     #: set on a matched answer whose approximate place is near another cycle's zone
     confirm: Confirm | None = None
 
@@ -158,6 +187,7 @@ class Answer:
             "schedule": self.schedule.to_dict() if self.schedule else None,
             "candidates": [c.to_dict() for c in self.candidates],
             "boundary_version": self.boundary_version,
+            "effective_changes": [e.to_dict() for e in self.effective_changes],
             "confirm": self.confirm.to_dict() if self.confirm else None,
         }
 
@@ -182,16 +212,21 @@ class CycleAnswer:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    """The live state one lookup reads from start to end: zones, notes and schedule exceptions.
+    """The live state one lookup reads from start to end: zones, addresses, notes, exceptions.
 
-    Built once and then only read, so an answer never mixes two boundary versions; the
-    memo of next dates lives with the snapshot, so a new snapshot starts it afresh.
+    Built once for one city day and then only read, so an answer never mixes two boundary (or
+    address) versions; the memo of next dates lives with the snapshot, so a new snapshot starts
+    it afresh. ``timeline`` is the boundary versions' activations, for answers on other days.
     """
 
     version: int
     boundaries: BoundarySet
     notes: tuple[Note, ...]  # every note, expired and future ones too
     exceptions: tuple[Any, ...]
+    geocoder: Geocoder
+    day: dt.date | None = None
+    address_version: int = 0
+    timeline: tuple[Activation, ...] = ()
     checked_at: float = field(default_factory=time.monotonic)
     writes_seen: int = 0
     _schedules: dict[str, CycleSchedule] = field(default_factory=dict, repr=False)
@@ -212,16 +247,20 @@ class City:
         boundary_version: int = 0,
     ) -> None:
         self.config = config
-        self.geocoder = geocoder
         self.store = store
         self._clock = clock
         self._lock = threading.Lock()
+        self._zones: OrderedDict[int, BoundarySet] = OrderedDict()
+        self._folder_geocoder = geocoder
         if store is None:
             path = config.notes_file
             notes = tuple(read_notes_toml(path)) if path.is_file() else ()
-            self._snapshot = _Snapshot(boundary_version, boundaries, notes, config.exceptions)
+            self._snapshot = _Snapshot(
+                boundary_version, boundaries, notes, config.exceptions, geocoder
+            )
         else:
-            self._snapshot = self._load_snapshot(store, boundary_version, boundaries)
+            empty = _Snapshot(boundary_version, boundaries, (), (), geocoder, writes_seen=-1)
+            self._snapshot = self._load_snapshot(store, empty)
         self.cycle_refs = {cid: CycleRef(cid, c.name, c.color) for cid, c in config.cycles.items()}
 
     # -- time and versions -------------------------------------------------------------------
@@ -233,50 +272,106 @@ class City:
 
     @property
     def boundaries(self) -> BoundarySet:
-        """The live zones (EPSG:4326)."""
+        """The zones in force today (EPSG:4326)."""
         return self._current().boundaries
 
     @property
     def boundary_version(self) -> int:
-        """The live boundary version (0 when read from the city folder without a store)."""
+        """The boundary version in force today (0 when read from the folder without a store)."""
         return self._current().version
+
+    @property
+    def geocoder(self) -> Geocoder:
+        """The geocoder over the address layer in force (the store's, else the folder's)."""
+        return self._current().geocoder
+
+    @property
+    def address_version(self) -> int:
+        """The address layer version in force (0: the city folder's own file)."""
+        return self._current().address_version
+
+    def boundaries_on(self, day: dt.date) -> tuple[int, BoundarySet]:
+        """``(version, zones)`` in force on a day: scheduled versions count from their day."""
+        snapshot = self._current()
+        return self._zones_on(snapshot, day)
 
     def refresh(self) -> bool:
         """Re-read the live state from the store now; True if the boundary version moved.
 
-        Lookups call this by themselves at most every ``REFRESH_SECONDS`` (and at once after a
-        write through this process's store), so a version published by any server, or a note
-        edited anywhere, is live everywhere within seconds and without a restart.
+        Lookups call this by themselves at most every ``REFRESH_SECONDS`` (at once after a
+        write through this process's store, and when the city's day changes), so a version
+        published by any server, a scheduled version reaching its day, or a note edited
+        anywhere, is live everywhere within seconds and without a restart.
         """
         if self.store is None:
             return False
         with self._lock:
             old = self._snapshot
-            self._snapshot = self._load_snapshot(self.store, old.version, old.boundaries)
+            self._snapshot = self._load_snapshot(self.store, old)
             return self._snapshot.version != old.version
 
-    @staticmethod
-    def _load_snapshot(store: Store, version: int, boundaries: BoundarySet) -> _Snapshot:
+    def _load_snapshot(self, store: Store, old: _Snapshot) -> _Snapshot:
         writes = store.writes  # read first: a write racing this load triggers another load
-        live_version = store.live_boundary_version()
+        day = self.today()
+        timeline = tuple(store.timeline("boundary"))
+        version, boundaries = old.version, old.boundaries
+        live_version = _in_force(timeline, day)
         if live_version is not None and live_version != version:
-            live = store.live_boundaries()
-            if live is not None:
-                version, geojson = live
-                boundaries = BoundarySet.from_geojson(geojson, id_property=boundaries.id_property)
+            version, boundaries = live_version, self._zones_for(live_version, old.boundaries)
+        geocoder, address_version = old.geocoder, old.address_version
+        live_addresses = store.live_address_version(on=day) or 0
+        if live_addresses != address_version:
+            geocoder = self._geocoder_for(store, live_addresses)
+            address_version = live_addresses
         return _Snapshot(
             version,
             boundaries,
             tuple(store.list_notes(dt.date.min, include_all=True)),
             tuple(store.list_exceptions()),
+            geocoder,
+            day=day,
+            address_version=address_version,
+            timeline=timeline,
             writes_seen=writes,
         )
+
+    def _zones_for(self, version: int, like: BoundarySet) -> BoundarySet:
+        """One stored boundary version, prepared once and kept among the last few used."""
+        zones = self._zones.get(version)
+        if zones is None:
+            assert self.store is not None
+            geojson = self.store.get_boundaries(version)
+            zones = BoundarySet.from_geojson(geojson, id_property=like.id_property)
+            self._zones[version] = zones
+            while len(self._zones) > ZONE_CACHE_SIZE:
+                self._zones.popitem(last=False)
+        else:
+            self._zones.move_to_end(version)
+        return zones
+
+    def _zones_on(self, snapshot: _Snapshot, day: dt.date) -> tuple[int, BoundarySet]:
+        if day == snapshot.day or not snapshot.timeline:
+            return snapshot.version, snapshot.boundaries
+        version = _in_force(snapshot.timeline, day)
+        if version is None or version == snapshot.version:
+            return snapshot.version, snapshot.boundaries
+        with self._lock:
+            return version, self._zones_for(version, snapshot.boundaries)
+
+    def _geocoder_for(self, store: Store, version: int) -> Geocoder:
+        """A geocoder over a stored address layer version (0: the folder's own layer)."""
+        if version == 0:
+            return self._folder_geocoder
+        stored = store.get_addresses(version)
+        layer = read_address_bytes(stored.data, stored.format, self.config)
+        return make_geocoder(layer, self.config)
 
     def _current(self) -> _Snapshot:
         snapshot = self._snapshot
         if self.store is not None and (
             self.store.writes != snapshot.writes_seen
             or time.monotonic() - snapshot.checked_at > REFRESH_SECONDS
+            or self.today() != snapshot.day
         ):
             self.refresh()
             snapshot = self._snapshot
@@ -334,18 +429,30 @@ class City:
         lon: float | None = None,
         lat: float | None = None,
         today: dt.date | None = None,
+        date: dt.date | None = None,
     ) -> Answer:
-        """Geocode an address (or take a point) and say which cycle it is in.
+        """Geocode an address (or take a point) and say which cycle it is in on a day.
 
-        ``InputError`` when neither an address nor both coordinates are given, or when the
-        coordinates are not numbers in range.
+        ``date`` (or its older name ``today``; default: today in the city) picks the boundary
+        version in force that day, the notes shown and the next dates. An answer for today
+        lists in ``effective_changes`` each scheduled version that moves this place to
+        another cycle. ``InputError`` when neither an address nor both coordinates are given,
+        when the address is empty (bad input everywhere: the API's 400, the CLI's exit 2), or
+        when the coordinates are not numbers in range.
         """
-        today = today or self.today()
+        if date is not None and today is not None and date != today:
+            raise InputError("give the day once: date or today")
+        today = date or today or self.today()
         snapshot = self._current()
+        version, zones = self._zones_on(snapshot, today)
+        if version != snapshot.version:
+            snapshot = replace(snapshot, version=version, boundaries=zones)
         if address is not None:
             if lon is not None or lat is not None:
                 raise InputError("give either an address or lon and lat, not both")
-            result = self.geocoder.geocode(address)
+            if isinstance(address, str) and not address.strip():
+                raise InputError("the address is empty: give a street address, such as 12 Main St")
+            result = snapshot.geocoder.geocode(address)
             return self._answer_for_geocode({"address": address}, result, snapshot, today)
         lon, lat = _check_point(lon, lat)
         location = Location(lon, lat, "", MatchType.POINT, 1.0)
@@ -367,8 +474,8 @@ class City:
     ) -> Answer:
         points = candidate_points(result)
         cycle_ids = [str(c) for c in snapshot.boundaries.locate_xy(*candidate_xy(points))]
-        decision = decide(result, cycle_ids, self.geocoder, snapshot.boundaries)
-        several = self.geocoder.several_towns
+        decision = decide(result, cycle_ids, snapshot.geocoder, snapshot.boundaries)
+        several = snapshot.geocoder.several_towns
         if decision.place is not None:
             c = decision.place
             label = place_labels([c], several, located=True)[0]
@@ -411,7 +518,7 @@ class City:
             return Answer(
                 "outside_service_area", query, location, None, (), None, (), snapshot.version
             )
-        ref = self.cycle_refs.get(cycle_id) or CycleRef(cycle_id, f"Cycle {cycle_id}", "#666666")
+        ref = self._ref(cycle_id)
         return Answer(
             "matched",
             query,
@@ -421,6 +528,8 @@ class City:
             self._next_dates(cycle_id, today, snapshot),
             (),
             snapshot.version,
+            self._effective_changes(snapshot, today, location, cycle_id),
+            today,
             confirm=self._confirm(location, snapshot.boundaries),
         )
 
@@ -432,6 +541,26 @@ class City:
         if not near:
             return None
         return Confirm("near_boundary", near[0][1], tuple(cid for cid, _ in near))
+
+    def _ref(self, cycle_id: str) -> CycleRef:
+        return self.cycle_refs.get(cycle_id) or CycleRef(cycle_id, f"Cycle {cycle_id}", "#666666")
+
+    def _effective_changes(
+        self, snapshot: _Snapshot, today: dt.date, location: Location, cycle_id: str
+    ) -> tuple[EffectiveChange, ...]:
+        """Each later day on which a scheduled version puts this place in another cycle."""
+        if not snapshot.timeline:
+            return ()
+        changes = []
+        current = cycle_id
+        for day, version in _upcoming(snapshot.timeline, today):
+            with self._lock:
+                zones = self._zones_for(version, snapshot.boundaries)
+            then = zones.locate(location.lon, location.lat)
+            if then != current:
+                changes.append(EffectiveChange(day, self._ref(then) if then else None))
+                current = then
+        return tuple(changes)
 
     def _next_dates(
         self, cycle_id: str, today: dt.date, snapshot: _Snapshot | None = None
@@ -475,6 +604,18 @@ class City:
         return assign_addresses(self, addresses, column=column, workers=workers)
 
 
+def _in_force(timeline: tuple[Activation, ...], day: dt.date) -> int | None:
+    from .store.versions import in_force
+
+    return in_force(list(timeline), day)
+
+
+def _upcoming(timeline: tuple[Activation, ...], day: dt.date) -> list[tuple[dt.date, int]]:
+    from .store.versions import upcoming
+
+    return upcoming(list(timeline), day)
+
+
 def _id_sort_key(cycle_id: str) -> tuple[int, str]:
     return (0, f"{int(cycle_id):012d}") if cycle_id.isdigit() else (1, cycle_id)
 
@@ -510,7 +651,12 @@ def open_city(
         # the first start on an empty store publishes the folder's zones as version 1;
         # afterwards the store's live version (read by City) wins over the folder's file
         store.seed_from_city(config, boundary_geojson=boundaries.to_geojson())
-    return City(config, boundaries, make_geocoder(layer, config), store=store, clock=clock)
+    city = City(config, boundaries, make_geocoder(layer, config), store=store, clock=clock)
+    if store is not None and store.today is None:
+        # versions published "now" through this store count from the city's day, the same day
+        # its lookups are answered for (a clock the tests or CYCLEMAP_TODAY set included)
+        store.today = city.today
+    return city
 
 
 def make_geocoder(layer: AddressLayer, config: CityConfig) -> Geocoder:
@@ -527,3 +673,15 @@ def make_geocoder(layer: AddressLayer, config: CityConfig) -> Geocoder:
         zips=config.zips,
         place_aliases={alias: p.name for p in config.places for alias in p.aliases},
     )
+
+
+def read_address_bytes(data: bytes, format: str, config: CityConfig) -> AddressLayer:
+    """Read an address layer kept as bytes (a stored version or an upload) with the city's mapping.
+
+    ``format`` is the file's suffix without the dot (``csv``, ``gpkg``, ``geojson``, ``zip``).
+    """
+    suffix = "." + (format or "csv").lower().lstrip(".")
+    with tempfile.TemporaryDirectory(prefix="cyclemap-addresses-") as folder:
+        path = Path(folder) / f"addresses{suffix}"
+        path.write_bytes(data)
+        return read_addresses(path, config.addresses.columns, config.addresses.crs)

@@ -21,7 +21,7 @@ import datetime as dt
 import math
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,30 @@ def default_instance_path() -> Path:
     SQLite file without any configuration.
     """
     return Path(__file__).resolve().parent.parent / "instance"
+
+
+def fixed_today(value: str | dt.date | None, source: str = "CYCLEMAP_TODAY") -> dt.date | None:
+    """The day a city is served as of (``CYCLEMAP_TODAY``): None when unset or empty.
+
+    The server and every CLI command read it the same way; a value that is not an ISO date is
+    a ``ConfigError`` naming ``source``.
+
+    >>> fixed_today("2020-02-21"), fixed_today(""), fixed_today(None)
+    (datetime.date(2020, 2, 21), None, None)
+    >>> fixed_today("2/21/20")
+    Traceback (most recent call last):
+    ...
+    cyclemap.errors.ConfigError: CYCLEMAP_TODAY must be a date like 2020-02-21, not '2/21/20'
+    """
+    if value is None or isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{source} must be a date like 2020-02-21, not {text!r}") from None
 
 
 @dataclass(frozen=True)
@@ -391,3 +415,15 @@ def raise_problems(where: str | Path, problems: Iterable[str]) -> None:
             + (f" (and {n - 1} more, listed below)" if n > 1 else ""),
             problems=items,
         )
+
+
+def fixed_clock(iso_date: str) -> Callable[[], dt.date]:
+    """A clock stopped on one day (``CYCLEMAP_TODAY``), refusing a date that is not ISO.
+
+    >>> fixed_clock("2020-02-21")()
+    datetime.date(2020, 2, 21)
+    """
+    day = fixed_today(iso_date)
+    if day is None:
+        raise ConfigError("CYCLEMAP_TODAY must be a date like 2020-02-21, not empty")
+    return lambda: day

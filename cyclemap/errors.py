@@ -57,3 +57,16 @@ class StoreError(CyclemapError):
     """The database refused an operation (a conflict, a missing version...)."""
 
     code = "store"
+
+
+class RefusedError(CyclemapError):
+    """A file was read but fails validation, so it was not published; nothing changed.
+
+    ``problems`` are the validation report's problems; ``report`` is the whole report.
+    """
+
+    code = "refused"
+
+    def __init__(self, message: str, *, problems: list | None = None, report: object = None):
+        super().__init__(message, problems=problems)
+        self.report = report

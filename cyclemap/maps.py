@@ -100,6 +100,10 @@ MAP_TEXT: dict[str, str] = {
     "see_details": N_("See the details"),
     "your_address": N_("Your address"),
     "your_location": N_("Your location"),
+    "far_location": N_(
+        "Your location is far from the city, so the map stays on the city. Please type your "
+        "address instead."
+    ),
     "picked": N_("The place you picked"),
     "fullscreen": N_("Full screen"),
     "zoom_in": N_("Zoom in"),
@@ -397,6 +401,20 @@ def zones_bounds(zones: Mapping[str, Any]) -> tuple[float, float, float, float] 
     return tuple(float(v) for v in shapely.total_bounds(np.array(geoms, dtype=object)))
 
 
+def near_bounds(
+    bounds: tuple[float, float, float, float], lon: float, lat: float, pad: float = 0.5
+) -> bool:
+    """Whether (lon, lat) is within ``bounds`` grown by ``pad`` times its size on every side
+    (as Leaflet's ``LatLngBounds.pad`` in ``cyclemap-map.js``).
+
+    >>> near_bounds((0, 0, 1, 1), 1.4, 0.5), near_bounds((0, 0, 1, 1), 3.0, 0.5)
+    (True, False)
+    """
+    west, south, east, north = bounds
+    dx, dy = (east - west) * pad, (north - south) * pad
+    return west - dx <= lon <= east + dx and south - dy <= lat <= north + dy
+
+
 def build_map(
     zones: Mapping[str, Any],
     spec: MapSpec,
@@ -419,7 +437,9 @@ def build_map(
     bounds = zones_bounds(zones) if spec.fit_city else None
     if bounds is not None:
         west, south, east, north = bounds
-        if spec.marker is not None:
+        # a marker near the city is shown with it; one far away (a device in another town)
+        # would shrink the city to a dot, so the map stays on the city
+        if spec.marker is not None and near_bounds(bounds, spec.marker.lon, spec.marker.lat):
             west, east = min(west, spec.marker.lon), max(east, spec.marker.lon)
             south, north = min(south, spec.marker.lat), max(north, spec.marker.lat)
         m.fit_bounds([[south, west], [north, east]], padding=(16, 16), max_zoom=spec.zoom + 1)
@@ -631,3 +651,95 @@ def _safe_script(text: str) -> str:
 
 def _id_sort_key(cycle_id: str) -> tuple[int, str]:
     return (0, f"{int(cycle_id):012d}") if cycle_id.isdigit() else (1, cycle_id)
+
+
+# -- the staff preview: live and new zones on one map ----------------------------------------------
+#: at most this many changing addresses are drawn on a preview map (all are in its CSV)
+PREVIEW_POINTS = 3000
+
+
+@dataclass(frozen=True)
+class PreviewPoint:
+    """A spot on a preview map: a validation problem or an address that changes cycle."""
+
+    lon: float
+    lat: float
+    label: str
+    color: str = "#b2182b"
+
+
+def build_preview_map(
+    before: Mapping[str, Any],
+    after: Mapping[str, Any] | None,
+    *,
+    center: tuple[float, float],
+    zoom: int,
+    tiles: TileSpec | None,
+    problems: Sequence[PreviewPoint] = (),
+    changes: Sequence[PreviewPoint] = (),
+) -> folium.Map:
+    """The live zones (dashed outlines) and the new ones (filled) on one map, with each located
+    validation problem (a red ring and its message) and the addresses that change cycle.
+
+    ``before`` and ``after`` are display FeatureCollections (``city_zones``); the page lists
+    the same facts as text, so the map is a picture of them, not their only place.
+    """
+    lon, lat = center
+    m = _Map(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=True, max_zoom=19)
+    if tiles is not None:
+        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution, max_zoom=19, name="tiles").add_to(
+            m
+        )
+    if after is not None:
+        colors = {f["properties"]["cycle"]: f["properties"]["color"] for f in after["features"]}
+        folium.GeoJson(
+            after,
+            name="New zones",
+            style_function=lambda f: {
+                "color": "#1f2933",
+                "weight": 1.5,
+                "fillColor": colors.get(f["properties"]["cycle"], "#666666"),
+                "fillOpacity": 0.4,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+        ).add_to(m)
+    folium.GeoJson(
+        before,
+        name="Live zones",
+        style_function=lambda f: {
+            "color": "#111111",
+            "weight": 2.5,
+            "dashArray": "6 4",
+            "fillOpacity": 0.0 if after is not None else 0.25,
+        },
+        interactive=after is None,
+    ).add_to(m)
+    if changes:
+        group = folium.FeatureGroup(name="Addresses that change cycle").add_to(m)
+        for p in changes[:PREVIEW_POINTS]:
+            folium.CircleMarker(
+                [p.lat, p.lon],
+                radius=3,
+                color=p.color,
+                weight=1,
+                fill=True,
+                fill_opacity=0.9,
+                tooltip=html.escape(p.label),
+            ).add_to(group)
+    if problems:
+        group = folium.FeatureGroup(name="Problems").add_to(m)
+        for p in problems:
+            folium.CircleMarker(
+                [p.lat, p.lon],
+                radius=10,
+                color="#b2182b",
+                weight=3,
+                fill=False,
+                tooltip=html.escape(p.label),
+            ).add_to(group)
+    bounds = zones_bounds(after or before)
+    if bounds is not None:
+        west, south, east, north = bounds
+        m.fit_bounds([[south, west], [north, east]], padding=(16, 16))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m

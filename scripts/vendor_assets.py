@@ -133,7 +133,7 @@ def write_readme(rows: list[tuple[Package, dict, list[tuple[str, int]]]]) -> Non
     lines += [
         "",
         "folium's own defaults (jQuery, Bootstrap, Font Awesome, awesome-markers) are not used:",
-        "`cyclemap/mapview.py` replaces folium's asset lists with the files above.",
+        "`cyclemap/maps.py` replaces folium's asset lists with the files above.",
         "",
     ]
     (VENDOR / "README.md").write_text("\n".join(lines), encoding="utf-8")

@@ -375,3 +375,31 @@ def test_rate_limit_per_client_behind_trusted_proxies(tiny_app):
 def test_rate_limit_off_when_empty(tiny_app):
     c = tiny_app(RATELIMIT="").test_client()
     assert all(c.get("/api/v1/cycles/1").status_code == 200 for _ in range(30))
+
+
+# -- issue 20: a shared cache never keeps a resident's address ---------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/lookup?address=117+S+Sprigg+St",
+        "/api/v1/lookup?address=zzz+nowhere",
+        "/api/v1/suggest?q=117+s",
+        "/lookup?address=117+S+Sprigg+St",
+        "/lookup?address=117+S+Sprigg+St&fragment=1",
+    ],
+)
+def test_answers_about_an_address_are_private(client, url):
+    response = client.get(url)
+    assert response.status_code == 200
+    directives = [d.strip() for d in response.headers["Cache-Control"].split(",")]
+    assert "private" in directives and "public" not in directives
+    if url.startswith("/api/"):  # still revalidated cheaply by the browser itself
+        etag = response.headers["ETag"]
+        again = client.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert "private" in again.headers["Cache-Control"]
+
+
+def test_answers_about_a_point_may_stay_public(client):
+    response = client.get("/api/v1/lookup?lon=-89.58&lat=37.33")
+    assert response.headers["Cache-Control"].startswith("public, max-age=")

@@ -84,7 +84,7 @@ def test_the_result_reads_the_current_bill_then_the_next_in_date_order(client):
         "Wednesday, March 11, 2020",
         "Late penalty after",
         "Wednesday, March 18, 2020",
-        "Disconnection possible after",
+        "Possible disconnection",
         "Wednesday, March 25, 2020",
         "Next bill",
         "Mailed",
@@ -93,7 +93,7 @@ def test_the_result_reads_the_current_bill_then_the_next_in_date_order(client):
         "Wednesday, April 8, 2020",
         "Late penalty after",
         "Wednesday, April 15, 2020",
-        "Disconnection possible after",
+        "Possible disconnection",
         "Wednesday, April 22, 2020",
     ], shown
     # then the exceptions in force, in words

@@ -269,3 +269,174 @@ def test_read_refuses_what_validation_reports(tmp_path):
     with pytest.raises(BoundaryFileError) as caught:
         read_boundaries(path)
     assert kinds(caught.value.problems) == kinds(validate_boundaries(path).problems)
+
+
+# -- issue 20: validation a clerk can trust -------------------------------------------------------
+DEMO = Path(__file__).resolve().parent.parent / "geodata" / "cape-girardeau"
+
+
+def centre_points(rows, n: int = 5) -> tuple:
+    """Address points: ``n`` spots inside each zone of ``rows`` (lons, lats)."""
+    import numpy as np
+
+    lons, lats = [], []
+    for _, geom in rows:
+        x0, y0, x1, y1 = geom.bounds
+        for k in range(n):
+            lon, lat = TO_LONLAT.transform(x0 + (x1 - x0) * (k + 1) / (n + 1), y0 + (y1 - y0) / 2)
+            lons.append(lon)
+            lats.append(lat)
+    return np.array(lons), np.array(lats)
+
+
+def test_cycle_ids_must_be_the_citys(tmp_path):
+    report = validate_boundaries(write(tmp_path, GRID), known_cycles=["1", "2", "3"])
+    assert kinds(report.problems) == ["unknown-cycle"] and not report.valid
+    unknown = report.problems[0]
+    assert unknown.cycle_ids == ("4",) and unknown.feature_index == 3
+    assert unknown.location == pytest.approx(lonlat(1500, 500), abs=1e-6)
+    assert "'4' is not one of the city's cycles (1, 2, 3 in city.toml)" in unknown.message
+    assert report.repaired is None
+
+    report = validate_boundaries(write(tmp_path, GRID), known_cycles=["1", "2", "3", "4", "5"])
+    assert kinds(report.problems) == ["missing-cycle"]
+    assert report.problems[0].cycle_ids == ("5",)
+
+    named = [(f"Cycle {cid}", g) for cid, g in GRID]
+    report = validate_boundaries(write(tmp_path, named, "named.geojson"), known_cycles="1234")
+    assert kinds(report.problems) == ["unknown-cycle"] * 4 + ["missing-cycle"] * 4
+    assert "Did you mean '1'?" in report.problems[0].message
+
+    assert validate_boundaries(write(tmp_path, GRID), known_cycles=["1", "2", "3", "4"]).valid
+    assert validate_boundaries(write(tmp_path, GRID)).valid  # nothing known: nothing checked
+
+
+def _swapped(geom):
+    return shapely.transform(in_lonlat(geom), lambda c: c[:, ::-1])
+
+
+def test_longitude_and_latitude_swapped_is_said_in_plain_words(tmp_path):
+    points = centre_points(GRID)
+    centre = lonlat(1000, 1000)
+    swapped = [(cid, _swapped(g)) for cid, g in GRID]
+    path = write(tmp_path, swapped, "swapped.geojson", crs=4326)
+    for facts in (
+        {"address_points": points, "map_center": centre},
+        {"address_points": points},
+        {"map_center": centre},
+    ):
+        report = validate_boundaries(path, **facts)
+        assert "swapped-axes" in kinds(report.problems) and not report.valid, facts
+        problem = next(p for p in report.problems if p.kind == "swapped-axes")
+        assert "this file looks like it has longitude and latitude swapped" in problem.message
+        assert problem.location is not None
+        assert "addresses-outside" not in kinds(report.problems + report.warnings)
+    report = validate_boundaries(path, address_points=points, map_center=centre)
+    message = report.problems[0].message
+    assert "holding 0% of the city's 20 address points" in message
+    assert "they would hold 100% of them" in message and "km from the city's map centre" in message
+    # the same zones the right way round: nothing to say
+    right = write(tmp_path, [(c, in_lonlat(g)) for c, g in GRID], "right.geojson", crs=4326)
+    report = validate_boundaries(right, address_points=points, map_center=centre)
+    assert report.valid and not report.warnings, report.to_dict()
+    # and without the city's facts, the check is not made (the old behaviour)
+    assert validate_boundaries(path).valid
+
+
+def test_swapped_west_of_90_degrees_is_named_not_just_off_the_earth(tmp_path):
+    """Latitude first for a city at 118°W puts a 'latitude' of -118: off the Earth."""
+    la = [("1", box(-118.30, 34.00, -118.25, 34.05)), ("2", box(-118.25, 34.00, -118.20, 34.05))]
+    swapped = [(cid, shapely.transform(g, lambda c: c[:, ::-1])) for cid, g in la]
+    path = write(tmp_path, swapped, "la.geojson", crs=4326)
+    report = validate_boundaries(path, map_center=(-118.25, 34.02))
+    assert kinds(report.problems) == ["bad-coordinates", "swapped-axes"]
+    assert "longitude and latitude swapped" in report.problems[1].message
+
+
+def test_address_points_outside_every_zone(tmp_path):
+    import numpy as np
+
+    lons, lats = centre_points(GRID)
+    far_lon, far_lat = lonlat(5000, 5000)
+    lons2, lats2 = np.append(lons, far_lon), np.append(lats, far_lat)
+    report = validate_boundaries(write(tmp_path, GRID), address_points=(lons2, lats2))
+    assert report.valid and kinds(report.warnings) == ["addresses-outside"]
+    outside = report.warnings[0]
+    assert "1 of the city's 21 address points" in outside.message
+    assert outside.location == pytest.approx((far_lon, far_lat), abs=1e-6)
+    # most of the city outside: an error
+    report = validate_boundaries(
+        write(tmp_path, GRID[:1], "one.geojson"), address_points=(lons, lats)
+    )
+    assert kinds(report.problems) == ["addresses-outside"] and not report.valid
+    assert "hold only 25% of the city's address points" in report.problems[0].message
+
+
+def test_an_unclosed_ring_is_reported_not_a_traceback(tmp_path):
+    from cyclemap.errors import BoundaryFileError
+
+    ring = [list(lonlat(x, y)) for x, y in [(0, 0), (100, 0), (100, 100), (0, 100)]]  # open
+    closed = [list(lonlat(x, y)) for x, y in [(100, 0), (200, 0), (200, 100), (100, 100)]]
+    closed.append(closed[0])
+    data = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"cycle": c},
+                "geometry": {"type": "Polygon", "coordinates": [r]},
+            }
+            for c, r in (("1", ring), ("2", closed))
+        ],
+    }
+    path = tmp_path / "open.geojson"
+    path.write_text(json.dumps(data))
+    report = validate_boundaries(path)
+    assert report.readable and kinds(report.problems) == ["invalid-geometry"]
+    problem = report.problems[0]
+    assert problem.cycle_ids == ("1",) and problem.feature_index == 0
+    assert "does not close" in problem.message and "closed" in problem.reason
+    assert problem.location == pytest.approx(tuple(ring[0]), abs=1e-6)
+    assert report.repaired is not None and "repaired copy this report offers" in problem.message
+    assert report.repaired.locate(*lonlat(50, 50)) == "1"
+    with pytest.raises(BoundaryFileError) as caught:
+        read_boundaries(path)
+    assert kinds(caught.value.problems) == ["invalid-geometry"]
+    # the same from memory (the staff upload)
+    import io
+
+    assert kinds(validate_boundaries(io.BytesIO(path.read_bytes())).problems) == [
+        "invalid-geometry"
+    ]
+
+
+def test_demo_zones_reprojected_to_web_mercator_stay_valid(tmp_path):
+    """Rounded to centimetres in EPSG:3857, the zones leave hairline gaps along the limits."""
+    zones = gpd.read_file(DEMO / "cycles.geojson").to_crs(3857)
+    path = tmp_path / "cycles-3857.geojson"
+    zones.to_file(path, layer_options={"COORDINATE_PRECISION": 2})
+    report = validate_boundaries(path, limits=DEMO / "city_limits.geojson")
+    assert report.summary["crs"] == "EPSG:3857"
+    assert report.valid, [p.message for p in report.problems]
+    assert report.summary["hairline_gaps_ignored"] >= 8
+    # a real gap, however thin, is still a gap: 0.5 m wide and 100 m long
+    rows = [("1", mbox(0, 0, 100, 100)), ("2", mbox(100.5, 0, 200, 100))]
+    gapped = validate_boundaries(
+        write(tmp_path, rows, "gapped.geojson"), limits=in_lonlat(mbox(0, 0, 200, 100))
+    )
+    assert kinds(gapped.problems) == ["gap"]
+    assert gapped.problems[0].area_m2 == pytest.approx(50, rel=1e-3)
+
+
+def test_the_report_offers_a_repaired_copy_only_when_there_is_one(tmp_path):
+    bowtie = Polygon([(E0, N0), (E0 + 100, N0 + 100), (E0 + 100, N0), (E0, N0 + 100)])
+    alone = validate_boundaries(write(tmp_path, [("1", bowtie), ("2", mbox(100, 0, 200, 100))]))
+    assert alone.repaired is not None
+    assert "repaired copy this report offers" in alone.problems[0].message
+    rows = [("1", bowtie), ("2", mbox(50, 0, 150, 100)), ("3", mbox(0, 0, 100, 100))]
+    mixed = validate_boundaries(write(tmp_path, rows, "mixed.geojson"))
+    assert mixed.repaired is None and "overlap" in kinds(mixed.problems)
+    for p in mixed.problems:
+        assert "use the repaired copy" not in p.message.lower(), p.message
+    invalid = next(p for p in mixed.problems if p.kind == "invalid-geometry")
+    assert "No repaired copy is offered while the file also has overlap problems" in invalid.message

@@ -436,3 +436,157 @@ def test_exported_map_works_from_a_file(browser, base_url, live_app, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "export-map.png"))
     finally:
         s.close()
+
+
+# -- issue 20: the resident page as a new user tries it ------------------------------------------
+def _top(page, selector: str) -> float:
+    return page.evaluate(
+        "(s) => document.querySelector(s).getBoundingClientRect().top + window.scrollY", selector
+    )
+
+
+def _phone(browser, base_url, **options) -> Session:
+    return Session(
+        browser,
+        base_url,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        **options,
+    )
+
+
+def test_on_a_phone_the_answer_comes_first_and_the_map_next(browser, base_url, sample):
+    s = _phone(browser, base_url)
+    try:
+        s.goto("/lookup?address=" + sample["address"].replace(" ", "+"))
+        page = s.page
+        wait_for_map(page)
+        heading, map_top = _top(page, "#result-heading"), _top(page, ".map-frame--page")
+        dates = _top(page, "#result-dates")
+        assert heading < map_top < dates, (heading, map_top, dates)
+        assert map_top < 844 * 1.25, map_top  # the map starts about a screen down, not 3,000 px
+        # the same order after a lookup without a reload
+        page.get_by_role("combobox", name="Street address").fill(sample["address"])
+        page.get_by_role("button", name="Look up").click()
+        page.locator("#result-details #result-dates").wait_for()
+        assert _top(page, ".map-frame--page") < _top(page, "#result-dates")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "result-mobile-order.png"))
+        assert axe_violations(page) == []
+        s.check()
+    finally:
+        s.close()
+
+
+def _map_view(page) -> dict:
+    return page.evaluate(
+        "() => { const m = cyclemap.map.map, b = m.getBounds(), z = cyclemap.map.zones.getBounds();"
+        " return {zoom: m.getZoom(), marker: cyclemap.map.marker !== null,"
+        " showsCity: b.pad(0.05).contains(z), center: [m.getCenter().lng, m.getCenter().lat],"
+        " city: [z.getWest(), z.getSouth(), z.getEast(), z.getNorth()]}; }"
+    )
+
+
+def test_the_map_follows_an_answer_without_one_place(session, sample, live_app):
+    page = session.page
+    session.goto("/lookup?address=" + sample["address"].replace(" ", "+"))
+    wait_for_map(page)
+    assert _map_view(page)["zoom"] >= 16
+    field = page.get_by_role("combobox", name="Street address")
+    field.fill("99999 Zzyzx Qwerty Blvd")
+    page.get_by_role("button", name="Look up").click()
+    page.locator("[data-status=not_found]").wait_for()
+    page.wait_for_function("() => cyclemap.map.map.getZoom() < 16")
+    wait_for_map(page)
+    view = _map_view(page)
+    assert view["showsCity"] and not view["marker"], view  # not left on the last address
+    # a street typed without a number: the map shows the places to choose from
+    city = live_app.extensions["cyclemap.city"]
+    answer = city.lookup("Main St")
+    assert answer.status == "ambiguous" and answer.location is None
+    session.goto("/lookup?address=" + sample["address"].replace(" ", "+"))
+    wait_for_map(page)
+    page.get_by_role("combobox", name="Street address").fill("Main St")
+    page.get_by_role("button", name="Look up").click()
+    page.locator("[data-status=ambiguous]").wait_for()
+    page.wait_for_function("() => cyclemap.map.marker === null")
+    wait_for_map(page)
+    inside = page.evaluate(
+        "(pts) => pts.every(([lon, lat]) => cyclemap.map.map.getBounds().contains([lat, lon]))",
+        [[c.lon, c.lat] for c in answer.candidates],
+    )
+    assert inside
+    session.check()
+
+
+def test_a_device_far_from_the_city_does_not_zoom_into_a_blank_map(browser, base_url):
+    s = Session(
+        browser,
+        base_url,
+        viewport={"width": 1280, "height": 900},
+        geolocation={"longitude": -100.0, "latitude": 40.0},
+        permissions=["geolocation"],
+    )
+    try:
+        page = s.page
+        for path in ("/", "/map"):
+            s.goto(path)
+            page.wait_for_function("() => window.cyclemap && cyclemap.map")
+            page.get_by_role("button", name="Use my location").click()
+            if path == "/":
+                page.locator("[data-status=outside_service_area]").wait_for()
+                assert "Your location (40.00000, -100.00000)" in text(page.locator("#result"))
+            else:
+                page.locator(".leaflet-popup-content").get_by_text("far from the city").wait_for()
+            wait_for_map(page)
+            view = _map_view(page)
+            west, south, east, north = view["city"]
+            lon, lat = view["center"]
+            assert west <= lon <= east and south <= lat <= north, view
+            assert view["showsCity"], view
+        s.check()
+    finally:
+        s.close()
+
+
+def test_use_my_location_names_the_nearest_address(browser, base_url, live_app):
+    lon, lat = -89.53181, 37.30528
+    near = live_app.extensions["cyclemap.city"].geocoder.nearest(lon, lat)
+    s = Session(
+        browser,
+        base_url,
+        viewport={"width": 1280, "height": 900},
+        geolocation={"longitude": lon, "latitude": lat},
+        permissions=["geolocation"],
+    )
+    try:
+        s.goto("/")
+        s.page.get_by_role("button", name="Use my location").click()
+        s.page.locator("[data-status=matched]").wait_for()
+        lead = text(s.page.locator(".answer__lead"))
+        assert lead.startswith(f"{near.matched_address} is in Cycle "), lead
+        assert "address nearest your location" in text(s.page.locator("#result"))
+        assert "source=device" in s.page.url
+        s.check()
+    finally:
+        s.close()
+
+
+def test_the_embedded_map_suggests_addresses(session, sample):
+    page = session.page
+    session.goto("/embed")
+    page.wait_for_function("() => window.cyclemap && cyclemap.map")
+    field = page.get_by_role("combobox", name="Find your billing cycle: street address")
+    field.press_sequentially(sample["address"][:-2].lower(), delay=20)
+    page.get_by_role("listbox").wait_for()
+    assert field.get_attribute("aria-expanded") == "true"
+    field.press("ArrowDown")
+    chosen = page.locator(".combobox__option.is-active").inner_text()
+    field.press("Enter")
+    page.locator("#embed-result").get_by_text(" is in ").wait_for()
+    assert chosen in page.locator("#embed-result").inner_text()
+    page.wait_for_function("() => cyclemap.map.marker !== null")
+    assert axe_violations(page) == []
+    session.check()

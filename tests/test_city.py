@@ -248,7 +248,9 @@ def test_another_servers_publish_and_note_edit_arrive_after_the_refresh_interval
 
     city, url = live_city
     monkeypatch.setattr(city_module, "REFRESH_SECONDS", 3600.0)
-    other = Store(url)  # another server process's connection to the same database
+    other = Store(
+        url, today=lambda: TODAY
+    )  # another server process's connection to the same database
     other.publish_boundaries(
         swap_cycles(city.boundaries.to_geojson()), author="other", message="swap"
     )

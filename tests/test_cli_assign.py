@@ -119,8 +119,10 @@ def test_windows_1252_export_with_accented_names(city_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert "input read as cp1252" in result.stderr
     data = out.read_bytes()
-    assert data.decode("utf-8").startswith("Name;Service Address;Note;cycle;status;")
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8")), delimiter=";"))
+    # Excel reads UTF-8 as Windows-1252 unless a BOM says otherwise: the output has one
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.decode("utf-8-sig").startswith("Name;Service Address;Note;cycle;status;")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[1][:3] == ["Café Müller", "101 S MAIN ST", "Señor Peña’s shop"]
     assert rows[2][0] == "Zoë Ødegård" and rows[2][2] == "€ 12"
     assert rows[1][3] == rows[2][3] == "1"
@@ -300,3 +302,78 @@ def test_a_real_process_in_a_pipe_is_quiet_and_can_write_to_stdout(city_dir, tmp
         [*command, "-o", str(tmp_path / "o.csv"), "-q"], capture_output=True, cwd=ROOT, env=env
     )
     assert quiet.returncode == 0 and quiet.stderr == b""
+
+
+# -- issue 20: what Excel writes and what Excel reads ---------------------------------------------
+def test_a_cp1252_input_gives_an_output_excel_reads(city_dir, tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_bytes(
+        "name,service_address\r\nJosé,101 S MAIN ST\r\nZoë,9999 NOWHERE\r\n".encode("cp1252")
+    )
+    out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
+    result = run(city_dir, src, "-o", out, "--rejects", rejects)
+    assert result.exit_code == 0, result.output
+    for path in (out, rejects):
+        data = path.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), path  # Excel then shows "José", not "JosÃ©"
+        assert "José" in data.decode("utf-8-sig") or "Zoë" in data.decode("utf-8-sig")
+    assert "UTF-8 with a BOM, for Excel; input read as cp1252" in result.stderr
+    # a plain UTF-8 input stays plain UTF-8 (its bytes are kept as they were)
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes("name,service_address\nJosé,101 S MAIN ST\n".encode())
+    result = run(city_dir, plain, "-o", out)
+    assert not out.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "Wrote " in result.stderr and "(UTF-8;" in result.stderr
+
+
+def test_a_repeated_header_row_is_not_looked_up(city_dir, tmp_path):
+    src = tmp_path / "joined.csv"
+    src.write_text(
+        "account,service_address\n"
+        "1,101 S MAIN ST\n"
+        "account,service_address\n"  # two exports pasted one after the other
+        "2,303 OAK AVE\n"
+    )
+    out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
+    result = run(city_dir, src, "-o", out, "--rejects", rejects)
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    assert len(rows) == 4
+    assert rows[2] == rows[0] == ["account", "service_address", *FIELDS]  # still a header
+    assert rows[1][2] == rows[3][2] == "1"
+    assert read_csv(rejects) == [read_csv(rejects)[0]]  # nothing needs a person
+    assert "Assigned 2 rows" in result.stderr
+    assert "1 repeated header row kept as a header (not looked up)" in result.stderr
+
+
+def test_excels_sep_line_names_the_delimiter(city_dir, tmp_path):
+    src = tmp_path / "excel.csv"
+    src.write_text("sep=;\r\nname;service_address\r\nAnn, Lee;101 S MAIN ST\r\nBo;9999 NOWHERE\r\n")
+    out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
+    result = run(city_dir, src, "-o", out, "--rejects", rejects)
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert lines[0] == "sep=;"  # kept, so that Excel opens the output the same way
+    rows = list(csv.reader(lines[1:], delimiter=";"))
+    assert rows[0] == ["name", "service_address", *FIELDS]
+    assert rows[1][:3] == ["Ann, Lee", "101 S MAIN ST", "1"]
+    rejected = list(csv.reader(rejects.read_text().splitlines()[1:], delimiter=";"))
+    assert rejected[0][:2] == ["line", "name"] and rejected[1][0] == "4"  # the line in the file
+
+
+def test_blank_rows_are_kept_in_place(city_dir, tmp_path):
+    src = tmp_path / "gaps.csv"
+    src.write_text(
+        "account,service_address\n1,101 S MAIN ST\n\n2,303 OAK AVE\n,\n3,101 S MAIN ST\n"
+    )
+    out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
+    result = run(city_dir, src, "-o", out, "--rejects", rejects)
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    assert len(rows) == 6  # every row of the input, blank ones too, in their places
+    assert [r[0] if r else None for r in rows[1:]] == ["1", None, "2", "", "3"]
+    assert rows[2] == [] and rows[4] == ["", "", *[""] * len(FIELDS)]
+    assert rows[5][2] == "1"
+    assert len(read_csv(rejects)) == 1  # blank rows need no person
+    assert "Assigned 3 rows" in result.stderr
+    assert "2 blank rows kept as they were" in result.stderr

@@ -100,6 +100,8 @@ def test_id_property_option_and_the_city_default(tmp_path):
             file = "addresses.csv"
             [cycles.1]
             name = "Cycle 1"
+            [cycles.2]
+            name = "Cycle 2"
             """
         )
     )
@@ -158,3 +160,100 @@ def test_many_problems_of_one_kind_are_summed_up(tmp_path):
     assert result.output.count("- non-polygon:") == 20
     assert "... and 25 more non-polygon (all of them with --json)" in result.output
     assert len(json.loads(run(str(path), "--json").stdout)["problems"]) == 45
+
+
+# -- issue 20: validated against the city it is run for ---------------------------------------
+def _city(tmp_path: Path) -> Path:
+    from .conftest import write_city
+
+    rows = [
+        (101, "N MAIN ST", "", "TESTVILLE", "00001", 0.005, 0.015),
+        (101, "S MAIN ST", "", "TESTVILLE", "00001", 0.005, 0.005),
+        (201, "N ELM ST", "", "TESTVILLE", "00001", 0.015, 0.015),
+        (201, "S ELM ST", "", "TESTVILLE", "00001", 0.015, 0.005),
+    ]
+    return write_city(tmp_path / "testville", addresses=rows)
+
+
+GRID4 = [
+    ("1", box(0, 0, 0.01, 0.01)),
+    ("2", box(0, 0.01, 0.01, 0.02)),
+    ("3", box(0.01, 0.01, 0.02, 0.02)),
+    ("4", box(0.01, 0, 0.02, 0.01)),
+]
+
+
+def test_validate_checks_the_citys_cycles_addresses_and_centre(tmp_path):
+    from shapely import transform
+
+    city = _city(tmp_path)
+    assert run(str(zones_file(tmp_path, GRID4)), city=city).exit_code == 0
+    wrong_ids = [("5" if cid == "4" else cid, g) for cid, g in GRID4]
+    result = run(str(zones_file(tmp_path, wrong_ids, "ids.geojson")), city=city)
+    assert result.exit_code == 1, result.output
+    assert "unknown-cycle" in result.output and "missing-cycle" in result.output
+    # zones somewhere else: the city's addresses are in none of them
+    far = [(cid, transform(g, lambda c: c + [0.5, 0.5])) for cid, g in GRID4]
+    result = run(str(zones_file(tmp_path, far, "far.geojson")), city=city)
+    assert result.exit_code == 1 and "addresses-outside" in result.output, result.output
+
+    # latitude first: move the city to 30°N so that exchanging x and y moves the zones away
+    toml = city / "city.toml"
+    toml.write_text(toml.read_text().replace("center = [0.01, 0.01]", "center = [0.01, 30.01]"))
+    lines = (city / "addresses.csv").read_text().splitlines()
+    rows = [line.split(",") for line in lines[1:]]
+    moved = [",".join([*r[:-1], str(float(r[-1]) + 30.0)]) for r in rows]
+    (city / "addresses.csv").write_text("\n".join([lines[0], *moved]) + "\n")
+    shifted = [(cid, transform(g, lambda c: c + [0.0, 30.0])) for cid, g in GRID4]
+    assert run(str(zones_file(tmp_path, shifted, "shifted.geojson")), city=city).exit_code == 0
+    flipped = [(cid, transform(g, lambda c: c[:, ::-1])) for cid, g in shifted]
+    result = run(str(zones_file(tmp_path, flipped, "flipped.geojson")), city=city)
+    assert result.exit_code == 1, result.output
+    assert "this file looks like it has longitude and latitude swapped" in result.output
+    data = json.loads(run(str(tmp_path / "flipped.geojson"), "--json", city=city).stdout)
+    assert [p["kind"] for p in data["problems"]] == ["swapped-axes"]
+
+
+def test_an_unclosed_ring_exits_1_with_a_report(tmp_path):
+    path = tmp_path / "open.geojson"
+    ring = [[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01]]
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"cycle": "1"},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                ],
+            }
+        )
+    )
+    result = run(str(path))
+    assert result.exit_code == 1, result.output
+    assert "does not close" in result.output
+    assert "Traceback" not in result.output and "GEOSException" not in result.output
+
+
+def test_never_offers_a_repair_that_write_repaired_refuses(tmp_path):
+    rows = BOWTIE + [("2", box(0.005, 0, 0.015, 0.01))]  # the bow-tie and an overlap
+    path = zones_file(tmp_path, rows)
+    fixed = tmp_path / "fixed.geojson"
+    result = run(str(path), "--write-repaired", str(fixed))
+    assert result.exit_code == 1
+    assert "No repair is offered" in result.output and not fixed.exists()
+    assert "repaired copy" not in result.output.replace("No repaired copy is offered", "")
+
+
+def test_demo_zones_in_web_mercator_validate_for_the_demo_city(tmp_path):
+    from cyclemap.config import DEFAULT_CITY
+
+    zones = gpd.read_file(DEFAULT_CITY / "cycles.geojson").to_crs(3857)
+    path = tmp_path / "cycles-3857.geojson"
+    zones.to_file(path, layer_options={"COORDINATE_PRECISION": 2})
+    result = run(str(path), city=DEFAULT_CITY)
+    assert result.exit_code == 0, result.output
+    assert "EPSG:3857 (declared by the file)" in result.output
+    assert "hairline gaps" in result.output

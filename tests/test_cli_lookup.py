@@ -95,3 +95,43 @@ def test_cli_json_equals_the_api_body(fresh_app, clock, query):
         ],
     )
     assert json.loads(cli.output) == api.get_json()
+
+
+# -- issue 20: the CLI honours CYCLEMAP_TODAY; an empty address is bad input -------------------
+def _notes_on(city_dir, today: str | None) -> list[str]:
+    url = f"sqlite:///{city_dir / 'live.sqlite'}"
+    env = {"CYCLEMAP_TODAY": today} if today is not None else {}
+    result = CliRunner().invoke(
+        main,
+        ["--city", str(city_dir), "--database-url", url, "lookup", "101 S MAIN ST", "--json"],
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    return [n["title"] for n in json.loads(result.output)["notes"]]
+
+
+def test_cyclemap_today_sets_the_day_of_a_lookup(city_dir):
+    assert "February bills for Cycles 1 and 2" in _notes_on(city_dir, "2020-02-21")
+    assert "February bills for Cycles 1 and 2" not in _notes_on(city_dir, "2020-06-01")
+
+
+def test_cyclemap_today_must_be_a_date(city_dir):
+    url = f"sqlite:///{city_dir / 'live.sqlite'}"
+    result = CliRunner().invoke(
+        main,
+        ["--city", str(city_dir), "--database-url", url, "lookup", "101 S MAIN ST"],
+        env={"CYCLEMAP_TODAY": "2/21/20"},
+    )
+    assert result.exit_code == 2, result.output
+    assert "CYCLEMAP_TODAY" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("address", ["", "   ", "\t"])
+def test_an_empty_address_is_bad_input_in_the_cli_and_the_api(city_dir, client, address):
+    result = run(city_dir, address)
+    assert result.exit_code == 2, result.output
+    assert "empty" in result.output and "Traceback" not in result.output
+    api = client.get("/api/v1/lookup", query_string={"address": address})
+    assert api.status_code == 400
+    assert api.mimetype == "application/problem+json"
+    assert "empty" in api.get_json()["detail"]

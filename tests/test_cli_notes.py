@@ -43,8 +43,8 @@ def env(tmp_path: Path):
 def test_db_upgrade(env) -> None:
     result = env("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "revision 0003" in result.output
-    assert Store(env.url).revision() == "0003"
+    assert "revision 0004" in result.output
+    assert Store(env.url).revision() == "0004"
 
 
 def test_list_seeds_on_first_use(env) -> None:
@@ -182,3 +182,92 @@ def test_list_json_is_complete(env) -> None:
         "shown",
     }
     assert "<script" not in note["html"]
+
+
+# -- issue 20: papercuts ---------------------------------------------------------------------
+@pytest.mark.parametrize("order", ["-999999999999999999999", "99999999999", "2147483648"])
+def test_an_order_out_of_range_is_a_clean_exit_2(env, order: str) -> None:
+    result = env("notes", "add", "--title", "T", "--all-cycles", "--body", "b", "--order", order)
+    assert result.exit_code == 2, result.output
+    assert "display order" in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not an OverflowError
+    env("notes", "list")
+    edit = env("notes", "edit", "1", "--order", order)
+    assert edit.exit_code == 2, edit.output
+    assert "display order" in edit.output
+
+
+def test_expiring_an_expired_note_says_so_and_is_not_success(env) -> None:
+    nid = env("notes", "add", "--title", "T", "--all-cycles", "--body", "b").output.strip()
+    first = env("notes", "expire", nid)
+    assert first.exit_code == 0, first.output
+    again = env("notes", "expire", nid)
+    assert again.exit_code == 2, again.output
+    assert "already expired" in again.output
+    assert f"note {nid} expired:" not in again.output
+    actions = [e.action for e in Store(env.url).note_history(int(nid))]
+    assert actions == ["add", "expire"]
+
+
+@pytest.mark.parametrize("body", [None, "", "   \n"])
+def test_a_note_without_a_body_is_refused(env, body: str | None) -> None:
+    args = ["notes", "add", "--title", "T", "--all-cycles"]
+    if body is not None:
+        args += ["--body", body]
+    result = env(*args)
+    assert result.exit_code == 2, result.output
+    assert "needs a body" in result.output
+    env("notes", "list")
+    edit = env("notes", "edit", "1", "--body", "" if body is None else body)
+    assert edit.exit_code == 2, edit.output
+    assert "needs a body" in edit.output
+
+
+def test_the_store_refuses_an_empty_body_too(tmp_path) -> None:
+    import datetime as dt
+
+    from cyclemap.errors import InputError
+
+    store = Store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    store.upgrade()
+    day = dt.date(2020, 2, 20)
+    with pytest.raises(InputError, match="needs a body"):
+        store.add_note(title="T", body=" ", cycles="all", author="a", today=day)
+    nid = store.add_note(title="T", body="b", cycles="all", author="a", today=day)
+    with pytest.raises(InputError, match="needs a body"):
+        store.edit_note(nid, author="a", today=day, body="")
+    with pytest.raises(InputError, match="display order"):
+        store.add_note(
+            title="T", body="b", cycles="all", author="a", today=day, display_order=-(10**21)
+        )
+
+
+def test_notes_follow_cyclemap_today(env) -> None:
+    runner_env = {"CYCLEMAP_TODAY": "2020-02-21"}
+    result = CliRunner().invoke(
+        main,
+        ["--city", str(env.tmp / "city"), "--database-url", env.url, "notes", "list"],
+        env=runner_env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "February bills for Cycles 1 and 2" in result.output
+    added = CliRunner().invoke(
+        main,
+        [
+            "--city",
+            str(env.tmp / "city"),
+            "--database-url",
+            env.url,
+            "notes",
+            "add",
+            "--title",
+            "T",
+            "--all-cycles",
+            "--body",
+            "b",
+        ],
+        env=runner_env,
+    )
+    assert added.exit_code == 0, added.output
+    assert str(Store(env.url).get_note(int(added.output)).posted) == "2020-02-21"

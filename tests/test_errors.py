@@ -13,6 +13,7 @@ from cyclemap.errors import (
     CyclemapError,
     InputError,
     NotFoundError,
+    RefusedError,
     StoreError,
 )
 from cyclemap.server.errors import PROBLEMS, status_for
@@ -126,6 +127,7 @@ def test_one_table_of_statuses():
         StoreError: 409,
         BoundaryFileError: 422,
         AddressFileError: 422,
+        RefusedError: 422,
         ConfigError: 500,
         CyclemapError: 500,
     }

@@ -156,3 +156,34 @@ def test_tile_spec(tiles, origin):
 def test_tile_spec_rejects_nonsense():
     with pytest.raises(ConfigError):
         tile_spec("ftp://example.org/tiles")
+
+
+def test_export_map_date_and_cyclemap_today(tmp_path):
+    """``--date`` makes the page as of that day; without it, ``CYCLEMAP_TODAY`` is the day."""
+    later = tmp_path / "later.html"
+    result = run(tmp_path, str(later), "--tiles", "none", "--date", "2020-06-01")
+    assert result.exit_code == 0, result.output
+    html = later.read_text(encoding="utf-8")
+    assert "Made on 2020-06-01" in html
+    assert "February bills for Cycles 1 and 2" not in html
+    demo = tmp_path / "demo.html"
+    db = f"sqlite:///{tmp_path / 'cyclemap.sqlite'}"
+    result = CliRunner().invoke(
+        main,
+        [
+            "--city",
+            str(DEFAULT_CITY),
+            "--database-url",
+            db,
+            "export-map",
+            str(demo),
+            "--tiles",
+            "none",
+        ],
+        env={"CYCLEMAP_TODAY": "2020-02-21"},
+    )
+    assert result.exit_code == 0, result.output
+    html = demo.read_text(encoding="utf-8")
+    assert "Made on 2020-02-21" in html and "February bills for Cycles 1 and 2" in html
+    bad = run(tmp_path, str(tmp_path / "x.html"), "--date", "June 1")
+    assert bad.exit_code == 2

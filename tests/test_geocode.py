@@ -626,3 +626,36 @@ def test_a_zip_state_or_city_of_elsewhere_is_not_found_with_the_address_here():
     assert other.status == "matched" and other.best.score < 0.95
     # without a configured state, no state is foreign
     assert Geocoder(layer_of(rows)).geocode("117 S Sprigg St, Testville, IL").status == "matched"
+
+
+# -- issue 20: junk after an address is not a confident match ------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    ["10 s sprigg st; rm -rf /", "10 S Sprigg St <script>alert(1)</script>", "10 s sprigg st | sh"],
+)
+def test_junk_after_an_address_is_only_a_suggestion(geocoder, text):
+    result = geocoder.geocode(text)
+    assert result.status == "not_found", result.to_dict()
+    assert result.step == "unusable" and "no part of an address" in result.message
+    assert [c.matched_address for c in result.candidates] == ["10 S SPRIGG ST"]
+    assert all(c.score <= 0.3 for c in result.candidates)
+
+
+def test_address_punctuation_is_not_junk(geocoder):
+    for text in (
+        "10 S. Sprigg St.",
+        "10 s sprigg st #5",
+        "58 1/2 William St",
+        "10 S Sprigg St, 00001",
+    ):
+        assert geocoder.geocode(text).status == "matched", text
+
+
+def test_the_demo_city_does_not_match_a_pasted_command(demo_city, client):
+    answer = demo_city.lookup("111 academy ln; rm -rf /")
+    assert answer.status == "not_found" and answer.cycle is None
+    assert [c.matched_address for c in answer.candidates] == ["111 ACADEMY LN"]
+    assert demo_city.lookup("111 academy ln").status == "matched"
+    page = client.get("/lookup?address=111+academy+ln%3B+rm+-rf+%2F").get_data(as_text=True)
+    assert "Did you mean" in page and "111 ACADEMY LN" in page
+    assert "Your billing cycle is" not in page

@@ -467,3 +467,132 @@ def test_a_long_street_offers_a_choice_in_every_cycle_it_crosses(client, demo_ci
     choices = choices[: choices.index("</ul>")]
     shown = set(re.findall(r'class="choice__cycle">(Cycle \d)<', choices))
     assert shown == {f"Cycle {c}" for c in crossed}
+
+
+# -- issue 20: the snippet never copies the Host header ---------------------------------------
+def _snippet(client, **kwargs) -> tuple[str, str]:
+    response = client.get("/embed/snippet", **kwargs)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    code = re.search(r"<textarea[^>]*>(.*?)</textarea>", html, re.S).group(1)
+    return code, html
+
+
+def test_snippet_ignores_a_forged_host_header(client):
+    code, html = _snippet(client, headers={"Host": "evil.example"})
+    assert "evil.example" not in html
+    assert "&lt;iframe src=&#34;/embed&#34;" in code  # relative, and the page says what to set
+    assert "CYCLEMAP_PUBLIC_URL" in html
+
+
+def test_snippet_uses_the_configured_public_url(tmp_path, clock):
+    app = _app(tmp_path, clock, PUBLIC_URL="https://cycles.example.gov/billing/")
+    code, html = _snippet(app.test_client(), headers={"Host": "evil.example"})
+    assert code.startswith("&lt;iframe src=&#34;https://cycles.example.gov/billing/embed&#34;")
+    assert "https://cycles.example.gov/billing/map" in html
+    assert "evil.example" not in html
+
+
+def test_snippet_trusts_the_host_only_when_flask_checks_it(tmp_path, clock):
+    app = _app(tmp_path, clock, TRUSTED_HOSTS=["cycles.example.gov"])
+    client = app.test_client()
+    code, _ = _snippet(client, headers={"Host": "cycles.example.gov"})
+    assert code.startswith("&lt;iframe src=&#34;http://cycles.example.gov/embed&#34;")
+    assert client.get("/embed/snippet", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_a_public_url_that_is_not_a_url_is_refused(tmp_path, clock):
+    from cyclemap.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="PUBLIC_URL"):
+        _app(tmp_path, clock, PUBLIC_URL="cycles.example.gov")
+
+
+def test_readme_says_who_serves_the_tiles_and_how_to_avoid_them():
+    """The default tiles are a third party's; the README says so and documents the choices."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("### Map tiles and residents' privacy")
+    section = readme[start : readme.index("\n## ", start)]
+    assert "third party" in section and "tile.openstreetmap.org" in section
+    assert "zoom 16" in section
+    for choice in ("`openstreetmap` (default)", "`/tiles/{z}/{x}/{y}.png`", "`none`"):
+        assert choice in section, choice
+    assert "CYCLEMAP_PUBLIC_URL" in readme and "TRUSTED_HOSTS" in readme
+
+
+# -- issue 20: the resident page -----------------------------------------------------------------
+def test_answer_comes_first_then_the_map_then_dates_and_notes(client, addresses):
+    """In reading order (a phone's one column): what was found, the map, then the details."""
+    html = client.get(f"/lookup?address={addresses['1'].replace(' ', '+')}").get_data(as_text=True)
+    heading = html.index('id="result-heading"')
+    map_at = html.index('class="folium-map"')
+    dates = html.index('id="result-dates"')
+    notes = html.index('id="result-notes"')
+    assert heading < map_at < dates < notes < html.index('id="cycles"')
+    # the fragment the page's script fetches carries both parts, each where it belongs
+    fragment = client.get(f"/lookup?address={addresses['1']}&fragment=1").get_data(as_text=True)
+    page = Page(fragment)
+    assert page.find("div", **{"data-status": "matched"})
+    assert any("data-details" in attrs for _, attrs in page.tags)
+    assert fragment.index("data-status") < fragment.index("data-details")
+    assert fragment.index("data-details") < fragment.index('id="result-dates"')
+
+
+def test_the_page_shows_the_disconnect_date(client, demo_city, addresses):
+    answer = demo_city.lookup(addresses["1"])
+    disconnect = answer.schedule.next_disconnect_date
+    assert disconnect is not None
+    page, response = get_page(client, f"/lookup?address={addresses['1'].replace(' ', '+')}")
+    html = response.get_data(as_text=True)
+    details = html[html.index('id="result-dates"') : html.index('id="cycles"')]
+    assert "Possible disconnection" in details
+    assert f'<time datetime="{disconnect.isoformat()}">' in details
+    # and on every cycle's card in the list of all cycles, for its current and its next bill
+    cards = html[html.index('id="cycles"') :]
+    bills = [
+        bill
+        for c in demo_city.cycles()
+        for bill in (c.schedule.current_bill, c.schedule.next_bill)
+        if bill is not None and bill.disconnect is not None
+    ]
+    assert len(bills) >= len(demo_city.config.cycles)
+    assert cards.count("Possible disconnection") == len(bills)
+
+
+def test_use_my_location_answers_with_the_nearest_address(client, demo_city):
+    lon, lat = -89.53181, 37.30528  # a few metres from an address point, on the street
+    near = demo_city.geocoder.nearest(lon, lat)
+    assert near is not None
+    expected = demo_city.lookup(near.matched_address)
+    page, _ = get_page(client, f"/lookup?lon={lon}&lat={lat}&source=device")
+    text = page.visible
+    assert f"{near.matched_address} is in {expected.cycle.name}." in text
+    assert "address nearest your location" in text
+    assert "The place you picked on the map" not in text
+    answer = page.find("div", **{"data-status": "matched"})[0]
+    assert abs(float(answer["data-lon"]) - near.lon) < 1e-6
+    # a click on the map is still that very spot
+    clicked, _ = get_page(client, f"/lookup?lon={lon}&lat={lat}")
+    assert "The place you picked on the map" in clicked.visible
+
+
+def test_a_device_far_from_the_city_keeps_the_map_on_the_city(client):
+    page, _ = get_page(client, "/lookup?lon=-100.0&lat=40.0&source=device")
+    assert page.find("div", **{"data-status": "outside_service_area"})
+    assert "Your location (40.00000, -100.00000)" in page.visible
+    script = next(body for attrs, body in page.scripts if attrs.get("nonce"))
+    fit = re.search(r"fitBounds\(\s*(\[\[.*?\]\])", script, re.S).group(1)
+    assert "-100" not in fit and "40.0" not in fit, fit  # the city, not the continent
+    near, _ = get_page(client, "/lookup?lon=-89.45&lat=37.31")  # just east of the city
+    script = next(body for attrs, body in near.scripts if attrs.get("nonce"))
+    fit = re.search(r"fitBounds\(\s*(\[\[.*?\]\])", script, re.S).group(1)
+    assert "-89.45" in fit, fit  # near the city: the point is shown with it
+
+
+def test_the_embed_box_offers_suggestions(client):
+    page, _ = get_page(client, "/embed")
+    form = page.find("form", id="embed-form")[0]
+    assert form["data-suggest-url"] == "/api/v1/suggest"
+    assert form["data-text-suggestions-label"]
+    srcs = [a.get("src") for a, _ in page.scripts]
+    assert srcs.index("/static/cyclemap-combobox.js") < srcs.index("/static/cyclemap-embed.js")

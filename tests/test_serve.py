@@ -163,3 +163,57 @@ def test_post_fork_empties_the_pool_without_closing_the_parents(tmp_path, city_d
     serve_module.dispose_connections(app, close=False)
     assert engine.pool is not pool_before
     assert app.test_client().get("/healthz").status_code == 200  # a new pool opens on demand
+
+
+def _serve(tmp_path, city_dir, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CYCLEMAP_")}
+    cmd = [
+        sys.executable,
+        "-m",
+        "cyclemap",
+        "--city",
+        str(city_dir),
+        "--database-url",
+        f"sqlite:///{tmp_path / 'serve.sqlite'}",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+def test_access_log_lines_cannot_be_forged(tmp_path, city_dir):
+    """CR, LF, NUL (and any other control or non-ASCII byte) in a path are escaped in the log."""
+    port = free_port()
+    proc = _serve(tmp_path, city_dir, port)
+    try:
+        wait_for(port, proc)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        for path in ("/x%0d%0a127.0.0.1 - FORGED 200", "/nul%00here", "/tab%09%1b[31m%c3%a9"):
+            conn.request("GET", path.replace(" ", "%20"))
+            conn.getresponse().read()
+        conn.close()
+    finally:
+        out = _stop(proc)
+    lines = out.splitlines()
+    assert not [line for line in lines if line.startswith("127.0.0.1 - FORGED")], out[-2000:]
+    assert "\x00" not in out and "\x1b" not in out and "\t" not in out
+    assert any("/x\\x0d\\x0a127.0.0.1 - FORGED 200" in line for line in lines), out[-2000:]
+    assert any("/nul\\x00here" in line for line in lines), out[-2000:]
+    assert any("/tab\\x09\\x1b[31m\\xc3\\xa9" in line for line in lines), out[-2000:]

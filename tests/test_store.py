@@ -106,8 +106,8 @@ def city(tmp_path: Path) -> CityConfig:
 def test_upgrade_from_empty(store_url: str) -> None:  # noqa: F811
     s = Store(store_url)
     assert s.revision() is None
-    assert s.upgrade() == Store.head_revision() == "0003"
-    assert s.upgrade() == "0003"  # again: nothing to do
+    assert s.upgrade() == Store.head_revision() == "0004"
+    assert s.upgrade() == "0004"  # again: nothing to do
     names = set(sa.inspect(s.engine).get_table_names())
     assert set(store_schema.metadata.tables) <= names
     assert s.live_boundaries() is None and s.live_addresses() is None
@@ -151,7 +151,7 @@ def test_upgrade_from_the_previous_revision_keeps_the_data(store_url: str) -> No
         conn.execute(
             audit.insert().values(at=at, actor="clerk", action="add", entity="note", entity_id="1")
         )
-    assert s.upgrade() == "0003"
+    assert s.upgrade() == "0004"
     note = s.get_note(1)
     assert (note.title, note.cycles, note.ends, note.display_order) == (
         "Disconnects",
@@ -233,7 +233,7 @@ def test_add_list_edit_expire_with_history(store: Store) -> None:
 
 def test_list_notes_windows_and_order(store: Store) -> None:
     add = lambda **kw: store.add_note(  # noqa: E731
-        **{"title": "t", "body": "", "cycles": "all", "author": "a", "today": TODAY, **kw}
+        **{"title": "t", "body": "b", "cycles": "all", "author": "a", "today": TODAY, **kw}
     )
     later = add(title="later", starts=D(2020, 3, 1))
     gone = add(title="gone", ends=D(2020, 2, 20))
@@ -250,7 +250,7 @@ def test_list_notes_windows_and_order(store: Store) -> None:
 
 
 def test_note_errors(store: Store) -> None:
-    base = {"title": "t", "body": "", "cycles": "all", "author": "a", "today": TODAY}
+    base = {"title": "t", "body": "b", "cycles": "all", "author": "a", "today": TODAY}
     with pytest.raises(InputError, match="title"):
         store.add_note(**{**base, "title": ""})
     with pytest.raises(InputError, match="no such cycle: 7"):
@@ -351,27 +351,50 @@ def test_exceptions_add_and_remove(store: Store) -> None:
 
 # ---------------------------------------------------------------- versions
 def test_boundary_versions_publish_history_rollback(store: Store) -> None:
+    feb21, mar1, mar2 = D(2020, 2, 21), D(2020, 3, 1), D(2020, 3, 2)
     assert store.live_boundaries() is None and store.live_boundary_version() is None
-    v1 = store.publish_boundaries(fc("one"), "alice", "first cut")
-    v2 = store.publish_boundaries(fc("two"), "bob", "move Sprigg St", effective=D(2020, 3, 1))
+    v1 = store.publish_boundaries(fc("one"), "alice", "first cut", today=feb21)
+    v2 = store.publish_boundaries(fc("two"), "bob", "move Sprigg St", effective=mar1, today=feb21)
     assert (v1, v2) == (1, 2)
-    assert store.live_boundaries() == (2, fc("two")) and store.live_boundary_version() == 2
-    history = store.boundary_history()
-    assert [(h.version, h.author, h.message, h.live) for h in history] == [
-        (2, "bob", "move Sprigg St", True),
-        (1, "alice", "first cut", False),
+    # scheduled: not in force before its day, in force from it, with no one acting
+    assert store.live_boundaries(on=feb21) == (1, fc("one"))
+    assert store.live_boundary_version(on=D(2020, 2, 29)) == 1
+    assert store.live_boundaries(on=mar1) == (2, fc("two"))
+    history = store.boundary_history(today=feb21)
+    assert [(h.version, h.author, h.message, h.state) for h in history] == [
+        (2, "bob", "move Sprigg St", "scheduled"),
+        (1, "alice", "first cut", "live"),
     ]
-    assert history[0].effective == D(2020, 3, 1) and history[0].to_dict()["created"]
-    store.rollback_boundaries(1, "carol")
-    assert store.live_boundaries() == (1, fc("one"))
+    assert history[0].effective == mar1 and history[0].to_dict()["created"]
+    assert [h.state for h in store.boundary_history(today=mar1)] == ["live", "past"]
+    # a rollback is a new entry in the history, in force from its day
+    store.rollback_boundaries(1, "carol", today=mar2)
+    assert store.live_boundaries(on=mar2) == (1, fc("one"))
+    assert store.live_boundary_version(on=mar1) == 2  # what was in force on March 1 stays so
+    assert [(h.version, h.action, h.state) for h in store.boundary_history(today=mar2)] == [
+        (1, "rollback", "live"),
+        (2, "publish", "past"),
+        (1, "publish", "past"),
+    ]
     assert store.get_boundaries(2) == fc("two")  # kept
     with pytest.raises(NotFoundError):
         store.rollback_boundaries(9, "carol")
     with pytest.raises(NotFoundError):
         store.get_boundaries(9)
     actions = [(e.action, e.before, e.after) for e in store.audit_log(entity="boundaries")]
-    assert actions[0] == ("rollback", {"live_version": 2}, {"live_version": 1})
+    assert actions[0][:2] == ("rollback", {"live_version": 2})
+    assert actions[0][2]["live_version"] == 1 and actions[0][2]["effective"] == "2020-03-02"
     assert [a[0] for a in actions] == ["rollback", "publish", "publish"]
+
+
+def test_a_rollback_keeps_a_later_scheduled_version(store: Store) -> None:
+    feb21, mar1 = D(2020, 2, 21), D(2020, 3, 1)
+    store.publish_boundaries(fc("one"), "alice", "first", today=feb21)
+    store.publish_boundaries(fc("two"), "alice", "second", today=feb21)
+    store.publish_boundaries(fc("three"), "bob", "March", effective=mar1, today=feb21)
+    store.rollback_boundaries(1, "carol", today=feb21)
+    assert store.live_boundary_version(on=feb21) == 1
+    assert store.live_boundary_version(on=mar1) == 3
 
 
 def test_a_failed_publish_leaves_nothing_behind(store: Store) -> None:
@@ -393,7 +416,11 @@ def test_address_layer_versions(store: Store) -> None:
     assert store.live_addresses() == (v2, b"\x00\x01binary", "gpkg")
     store.rollback_addresses(v1, "carol")
     assert store.live_addresses() == (v1, csv.encode(), "csv")
-    assert [(h.version, h.live) for h in store.address_history()] == [(v2, False), (v1, True)]
+    assert [(h.version, h.action, h.live) for h in store.address_history()] == [
+        (v1, "rollback", True),
+        (v2, "publish", False),
+        (v1, "publish", False),
+    ]
     # boundaries and addresses have independent live pointers
     assert store.live_boundaries() is None
     with pytest.raises(InputError):
@@ -428,7 +455,7 @@ def _worker(url: str, tag: str, n: int, barrier, results) -> None:
         barrier.wait(60)
         for i in range(n):
             ids.append(
-                store.add_note(title=f"{tag} {i}", body="", cycles="all", author=tag, today=TODAY)
+                store.add_note(title=f"{tag} {i}", body="b", cycles="all", author=tag, today=TODAY)
             )
             seen.append(len(store.list_notes(TODAY, include_all=True)))
             if i % 5 == 0:
@@ -485,7 +512,7 @@ def test_two_processes_writing_and_reading_lose_nothing(store: Store) -> None:
     notes = store.list_notes(TODAY, include_all=True)
     assert sorted(n.id for n in notes) == sorted(all_ids)
     assert len(store.audit_log(entity="note", limit=None)) == 2 * n
-    history = store.boundary_history()
+    history = store.boundary_history(today=dt.datetime.now(dt.UTC).date())  # the children's clock
     assert len(history) == 2 * len(range(0, n, 5)) and sum(h.live for h in history) == 1
     assert len(store.audit_log(entity="boundaries", limit=None)) == len(history)
 
@@ -533,3 +560,47 @@ def test_a_database_seeded_for_another_city_is_refused(
     with pytest.raises(ConfigError, match="holds the live state of 'Cape Girardeau"):
         s.seed_from_city(other)
     s.close()
+
+
+def test_migration_0003_keeps_a_rolled_back_pointer_live(store_url: str) -> None:  # noqa: F811
+    s = Store(store_url)
+    assert s.upgrade("0002") == "0002"
+    at = dt.datetime(2020, 2, 20, 12, tzinfo=dt.UTC)
+    with s.engine.begin() as conn:
+        md = sa.MetaData()
+        bv = sa.Table("boundary_versions", md, autoload_with=conn)
+        live = sa.Table("live", md, autoload_with=conn)
+        for name in ("v1", "v2"):
+            conn.execute(
+                bv.insert().values(
+                    geojson=json.dumps(fc(name)), author="clerk", created=at, message=name
+                )  # fmt: skip
+            )
+        conn.execute(live.update().values(boundary_version=1, changed=at))  # a rollback to 1
+    assert s.upgrade() == "0004"
+    assert s.live_boundaries(on=D(2020, 2, 21)) == (1, fc("v1"))
+    history = s.boundary_history(today=D(2020, 2, 21))
+    assert [(h.version, h.action, h.state) for h in history] == [
+        (1, "rollback", "live"),
+        (2, "publish", "past"),
+        (1, "publish", "past"),
+    ]
+    assert s.live_addresses() is None
+    s.close()
+
+
+def test_a_staged_upload_waits_for_its_publish_on_any_server(store: Store, store_url) -> None:  # noqa: F811
+    token = store.stage_upload("boundaries", "new.geojson", b"{}", author="clerk")
+    assert len(token) >= 32
+    other = Store(store_url, clock=store.clock)
+    other.upgrade()
+    staged = other.staged_upload(token, "boundaries")
+    assert (staged.filename, staged.data, staged.author) == ("new.geojson", b"{}", "clerk")
+    with pytest.raises(NotFoundError):
+        other.staged_upload(token, "addresses")  # one kind's token is not another's
+    with pytest.raises(NotFoundError):
+        other.staged_upload("no-such-token", "boundaries")
+    store.clock.now += dt.timedelta(hours=25)
+    with pytest.raises(NotFoundError, match="upload the file again"):
+        store.staged_upload(token, "boundaries")
+    other.close()

@@ -7,11 +7,16 @@ stays flat however long the file is. What this module decides about a file:
   strict UTF-8 in blocks (C speed, about 1 GB/s) while its lines are counted for the progress bar,
   and a file that is not valid UTF-8 is read as Windows-1252 (Excel's "CSV" export on Windows).
   ``encoding=`` overrides the guess.
-* **Dialect**: the delimiter is the commonest of ``, ; TAB |`` in the header line (comma when
+* **Dialect**: Excel's ``sep=;`` first line names the delimiter (and is written back first);
+  otherwise the delimiter is the commonest of ``, ; TAB |`` in the header line (comma when
   none), and the line ending of the header line is the one written back, so that the original
   columns of a simple file come out byte for byte.
-* **Output** is UTF-8 (with a BOM only when the input had one), written to a temporary file beside
-  the target and renamed over it at the end: a failed run never leaves half a file.
+* **Rows**: every row is read, blank ones too (``Table.rows`` yields them; ``is_blank`` tells);
+  only the guess of the address column (``sample``) leaves them out.
+* **Output** is UTF-8, written to a temporary file beside the target and renamed over it at the
+  end: a failed run never leaves half a file. ``atomic_writer(bom=True)`` starts it with a BOM,
+  which Excel needs to read UTF-8 as UTF-8 (the caller decides: ``cyclemap assign`` writes one
+  when the input had one or was not UTF-8 at all).
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "in.csv"
@@ -29,6 +34,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +50,8 @@ BLOCK = 1 << 20
 #: the fallback when a file is not UTF-8: what Excel writes on a Western-European Windows
 FALLBACK_ENCODING = "cp1252"
 DELIMITERS = (",", ";", "\t", "|")
+#: Excel's first line naming the delimiter: ``sep=;``
+SEP_LINE = re.compile(r"^sep=(.)\r?\n?$")
 
 # One field may hold a long free-text comment; the csv module's default limit is 128 KiB.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -64,17 +72,19 @@ class Table:
     header: list[str]
     #: physical lines in the file (a cheap estimate of rows + 1, for a progress bar)
     line_count: int
+    #: the line before the header as it was (Excel's ``sep=;``), or ""
+    preamble: str = ""
 
     @property
     def estimated_rows(self) -> int:
         """About how many data rows follow the header (exact unless fields hold newlines)."""
-        return max(self.line_count - 1, 0)
+        return max(self.line_count - 1 - bool(self.preamble), 0)
 
     def sample(self, n: int = 200) -> list[list[str]]:
-        """The first ``n`` data rows (for guessing which column is the address)."""
+        """The first ``n`` data rows that are not blank (for guessing the address column)."""
         chunks = self.chunks(n)
         try:
-            return next(chunks, ([], None))[0]
+            return [row for row in next(chunks, ([], None))[0] if not is_blank(row)]
         finally:
             chunks.close()
 
@@ -88,28 +98,28 @@ class Table:
     ) -> Iterator[tuple[list[list[str]], list[int] | None]]:
         """The data rows in lists of up to ``size``, with their first lines when ``lines``.
 
-        Entirely blank lines are skipped. ``InputError`` when the file stops decoding in the
+        Blank lines are rows too (``[]``). ``InputError`` when the file stops decoding in the
         chosen encoding or is not CSV, naming the line.
         """
         with self.path.open("r", encoding=self.encoding, newline="") as f:
             reader = csv.reader(f, delimiter=self.delimiter)
             try:
+                if self.preamble:
+                    next(reader, None)  # Excel's sep= line
                 next(reader, None)  # the header
                 if not lines:  # the fast path: the csv module's C loop, rows in slices
-                    rows = filter(None, reader)
-                    while chunk := list(islice(rows, size)):
+                    while chunk := list(islice(reader, size)):
                         yield chunk, None
                     return
                 starts: list[int] = []
                 chunk = []
                 start = reader.line_num + 1
                 for row in reader:
-                    if row:
-                        chunk.append(row)
-                        starts.append(start)
-                        if len(chunk) >= size:
-                            yield chunk, starts
-                            chunk, starts = [], []
+                    chunk.append(row)
+                    starts.append(start)
+                    if len(chunk) >= size:
+                        yield chunk, starts
+                        chunk, starts = [], []
                     start = reader.line_num + 1
                 if chunk:
                     yield chunk, starts
@@ -148,6 +158,10 @@ def open_table(path: str | Path, encoding: str | None = None) -> Table:
     try:
         with path.open("r", encoding=detected, newline="") as f:
             first = f.readline(1 << 20)
+            sep = SEP_LINE.match(first)
+            preamble = ""
+            if sep:  # Excel's "sep=;": the delimiter, named; the header is the next line
+                preamble, first = first, f.readline(1 << 20)
     except UnicodeDecodeError:
         raise InputError(
             f"{path.name} is not valid {detected} in its first line; "
@@ -155,13 +169,25 @@ def open_table(path: str | Path, encoding: str | None = None) -> Table:
         ) from None
     if not first.strip():
         raise InputError(f"{path.name} is empty: there is no header row and no data")
-    delimiter = sniff_delimiter(first)
+    delimiter = sep[1] if sep else sniff_delimiter(first)
     lineterminator = "\r\n" if first.endswith("\r\n") else "\n"
     header = next(csv.reader(io.StringIO(first), delimiter=delimiter), [])
     if any("\n" in name or "\r" in name for name in header):  # a header cell spans lines
         with path.open("r", encoding=detected, newline="") as f:
-            header = next(csv.reader(f, delimiter=delimiter))
-    return Table(path, detected, bom, delimiter, lineterminator, header, lines)
+            reader = csv.reader(f, delimiter=delimiter)
+            if preamble:
+                next(reader)
+            header = next(reader)
+    return Table(path, detected, bom, delimiter, lineterminator, header, lines, preamble)
+
+
+def is_blank(row: list[str]) -> bool:
+    """A row with nothing in it: an empty line, or only empty fields (``;;;``).
+
+    >>> is_blank([]), is_blank(["", " "]), is_blank(["", "x"])
+    (True, True, False)
+    """
+    return not any(cell.strip() for cell in row)
 
 
 def scan_file(path: Path, encoding: str | None = None) -> tuple[str, bool, int]:
@@ -242,11 +268,12 @@ def atomic_writer(
     delimiter: str = ",",
     lineterminator: str = "\n",
     bom: bool = False,
+    preamble: str = "",
 ) -> Iterator[csv.Writer]:
     """A ``csv.writer`` on a temporary file that replaces ``target`` only when the block ends well.
 
     ``target`` ``"-"`` writes to standard output instead. The output is UTF-8 (``bom=True``
-    writes a BOM first, as Excel likes).
+    writes a BOM first, as Excel likes); ``preamble`` (Excel's ``sep=;`` line) comes first.
     """
     if str(target) == "-":
         stream = io.TextIOWrapper(
@@ -256,6 +283,7 @@ def atomic_writer(
             write_through=False,
         )
         try:
+            stream.write(preamble)
             yield csv.writer(stream, delimiter=delimiter, lineterminator=lineterminator)
         finally:
             stream.flush()
@@ -273,6 +301,7 @@ def atomic_writer(
         raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
         with f:
+            f.write(preamble)
             yield csv.writer(f, delimiter=delimiter, lineterminator=lineterminator)
         os.replace(tmp, target)
     finally:

@@ -35,6 +35,11 @@ class CsvReport:
     boundary_version: int = 0
     replaced: bool = False
     ragged: int = 0
+    #: the output starts with a UTF-8 BOM (the input had one, or was not UTF-8: Excel needs it)
+    bom: bool = False
+    #: rows kept as they were without a lookup: blank ones, and repeats of the header row
+    blank_rows: int = 0
+    header_rows: int = 0
 
 
 def plan_csv(
@@ -80,8 +85,13 @@ def assign_csv(
     ``status_1``… when the header already uses a name). A file that ends with exactly ``FIELDS``
     (an earlier output) has them replaced instead, so a re-run after a boundary change updates
     it. ``progress(n)`` is called with the number of rows done after each chunk.
+
+    Rows that are no address are kept in their place and not looked up: a blank row stays
+    blank (its added fields empty), and a row that repeats the header (two exports pasted
+    together) is written as the output's header row again. The output has a UTF-8 BOM when the
+    input had one or was not UTF-8 (a Windows-1252 export): Excel then reads it right.
     """
-    from .csvio import atomic_writer
+    from .csvio import atomic_writer, is_blank
 
     header = table.header
     width = len(header)
@@ -91,18 +101,49 @@ def assign_csv(
         raise InputError("the address column is one of the columns cyclemap assign writes")
     out_header = header[:keep] + output_names(header[:keep], FIELDS)
     assigner = Assigner.for_city(city, workers=workers)
+    bom = table.bom or not table.encoding.replace("_", "-").lower().startswith("utf")
     report = CsvReport(
         assigner.tally, "", table.encoding, out_header,
-        boundary_version=assigner.boundary_version, replaced=replaced,
+        boundary_version=assigner.boundary_version, replaced=replaced, bom=bom,
     )  # fmt: skip
-    line_queue: deque[list[int] | None] = deque()
+    # per chunk given to the assigner: its rows' first lines, and the rows kept without a
+    # lookup that come before each of its rows (index -> rows), or after the last
+    line_queue: deque[tuple[list[int] | None, dict[int, list[list[str]]]]] = deque()
+    header_key = [name.strip().casefold() for name in header]
+    held: list[list[str]] = []  # kept rows waiting for the next chunk (or the end)
+
+    def kept_as_is(row: list[str]) -> list[str] | None:
+        """What to write for a row that is no address, or None for a row to look up."""
+        if is_blank(row):
+            report.blank_rows += 1
+            return row if not row else [*row, *[""] * (len(out_header) - len(row))]
+        if len(row) >= width and [c.strip().casefold() for c in row[:width]] == header_key:
+            report.header_rows += 1
+            return out_header
+        return None
 
     def fitted() -> Iterator[list[list[str]]]:
         for rows, lines in table.chunks(assigner.chunk_rows, lines=rejects is not None):
-            if min(map(len, rows)) < width:  # short rows get empty fields, so columns line up
-                rows = [r + [""] * (width - len(r)) if len(r) < width else r for r in rows]
-            line_queue.append(lines)
-            yield rows
+            before: dict[int, list[list[str]]] = {}
+            looked: list[list[str]] = []
+            starts: list[int] | None = [] if lines is not None else None
+            for i, row in enumerate(rows):
+                as_is = kept_as_is(row)
+                if as_is is not None:
+                    held.append(as_is)
+                    continue
+                if held:
+                    before[len(looked)] = held[:]
+                    held.clear()
+                looked.append(row)
+                if starts is not None and lines is not None:
+                    starts.append(lines[i])
+            if not looked:
+                continue
+            if min(map(len, looked)) < width:  # short rows get empty fields, so columns line up
+                looked = [r + [""] * (width - len(r)) if len(r) < width else r for r in looked]
+            line_queue.append((starts, before))
+            yield looked
 
     answered: Iterator[tuple[Sequence[list[str]], list[Assignment]]]
     if isinstance(where, AddressColumns):
@@ -116,12 +157,12 @@ def assign_csv(
         report.source = f"{header[lon_i]}, {header[lat_i]} (points)"
         answered = assigner.assign_point_chunks(fitted(), operator.itemgetter(lon_i, lat_i))
     dialect = {"delimiter": table.delimiter, "lineterminator": table.lineterminator}
-    with atomic_writer(out, bom=table.bom, **dialect) as writer:
+    with atomic_writer(out, bom=bom, preamble=table.preamble, **dialect) as writer:
         writer.writerow(out_header)
-        with _maybe_rejects(rejects, header[:keep], dialect, table.bom) as rejected:
+        with _maybe_rejects(rejects, header[:keep], dialect, bom, table.preamble) as rejected:
             try:
                 for rows, answers in answered:
-                    lines = line_queue.popleft()
+                    lines, before = line_queue.popleft()
                     added = list(map(_CSV_FIELDS, answers))
                     if replaced or max(map(len, rows)) > width:
                         report.ragged += sum(len(r) > width for r in rows)
@@ -131,6 +172,8 @@ def assign_csv(
                     else:
                         out_rows = rows
                         deque(map(list.extend, rows, added), maxlen=0)  # in place, at C speed
+                    if before:
+                        out_rows = _with_kept_rows(out_rows, before)
                     writer.writerows(out_rows)
                     if rejected is not None and lines is not None:
                         for i, a in enumerate(answers):
@@ -140,9 +183,23 @@ def assign_csv(
                                 report.rejects += 1
                     if progress is not None:
                         progress(len(rows))
+                writer.writerows(held)  # kept rows after the last row looked up
             finally:
                 assigner.close()
     return report
+
+
+def _with_kept_rows(rows: list[list[str]], before: dict[int, list[list[str]]]) -> list[list[str]]:
+    """``rows`` with the rows kept without a lookup put back in front of the ones they preceded.
+
+    >>> _with_kept_rows([["a"], ["b"]], {1: [[]]})
+    [['a'], [], ['b']]
+    """
+    out: list[list[str]] = []
+    for i, row in enumerate(rows):
+        out.extend(before.get(i, ()))
+        out.append(row)
+    return out
 
 
 class _NoRejects:
@@ -153,7 +210,9 @@ class _NoRejects:
         return None
 
 
-def _maybe_rejects(path: str | Path | None, header: list[str], dialect: dict, bom: bool) -> Any:
+def _maybe_rejects(
+    path: str | Path | None, header: list[str], dialect: dict, bom: bool, preamble: str
+) -> Any:
     if path is None:
         return _NoRejects()
     from contextlib import contextmanager
@@ -162,7 +221,7 @@ def _maybe_rejects(path: str | Path | None, header: list[str], dialect: dict, bo
 
     @contextmanager
     def opened() -> Iterator[Any]:
-        with atomic_writer(path, bom=bom, **dialect) as w:
+        with atomic_writer(path, bom=bom, preamble=preamble, **dialect) as w:
             line, status, reason = output_names(header, REJECT_FIELDS)
             w.writerow([line, *header, status, reason])
             yield w

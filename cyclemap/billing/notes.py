@@ -37,6 +37,8 @@ Cycles = tuple[str, ...] | Literal["all"]
 
 #: longest title a note may have (a heading on a small phone screen)
 MAX_TITLE = 200
+#: the display order a note may have (the store keeps it in a 32-bit integer column)
+MIN_ORDER, MAX_ORDER = -(2**31), 2**31 - 1
 
 _ALLOWED_TAGS = {
     "a",
@@ -234,6 +236,11 @@ class Note:
             raise InputError(f"the note would end ({ends}) before it starts ({starts})")
         if isinstance(self.display_order, bool) or not isinstance(self.display_order, int):
             raise InputError("display order must be a whole number")
+        if not MIN_ORDER <= self.display_order <= MAX_ORDER:
+            raise InputError(
+                f"display order must be from {MIN_ORDER} to {MAX_ORDER} "
+                f"(smaller first), not {self.display_order}"
+            )
         return dataclasses.replace(
             self,
             title=title,
@@ -244,6 +251,19 @@ class Note:
             ends=ends,
             expired=bool(self.expired),
         )
+
+    def require_body(self) -> Note:
+        """This note, or ``InputError`` when its body is empty: a note residents see under its
+        title must say something (the store refuses such a note on every write path).
+
+        >>> Note(None, "t", " ", "all", dt.date(2020, 1, 1)).require_body()
+        Traceback (most recent call last):
+        ...
+        cyclemap.errors.InputError: a note needs a body: the text residents read under its title
+        """
+        if not self.body_markdown.strip():
+            raise InputError("a note needs a body: the text residents read under its title")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """The note as the lookup answer shows it: id, title, html, updated, cycles.

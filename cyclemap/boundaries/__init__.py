@@ -6,6 +6,7 @@
 | ``read`` | opening a file (any GDAL format) and examining its features; ``Problem`` |
 | ``locate`` | ``read_boundaries`` and ``BoundarySet`` (``locate``, ``locate_xy``, GeoJSON in/out) |
 | ``validate`` | coverage checks (overlaps, gaps, slivers) and the ``ValidationReport`` |
+| ``cityfacts`` | the zones against the city: its cycle ids, address points and map centre |
 """
 
 from .geometry import cycle_id_text, cycle_sort_key, local_metric_crs

@@ -100,12 +100,18 @@ def _json_safe(value: Any) -> Any:
 
 @dataclass
 class Layer:
-    """A zone layer as read from a file: the features and where they came from."""
+    """A zone layer as read from a file: the features and where they came from.
+
+    ``broken`` maps the position of each feature whose shape GEOS could not even build (a ring
+    that does not close) to GEOS's words; its geometry in ``frame`` is the closed ring when GDAL
+    could close it, else None.
+    """
 
     frame: Any  # geopandas.GeoDataFrame, in the file's CRS
     source: str
     driver: str | None
     layer: str | None
+    broken: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,8 +181,8 @@ def open_layer(source: str | Path | io.BytesIO, name: str | None = None) -> Laye
             raise _unreadable(name, f"{path} is a folder, not a file")
         gdal = _gdal_source(path)
     try:
-        if isinstance(gdal, io.BytesIO):  # GeoJSON data: one layer
-            frames, names, driver = [pyogrio.read_dataframe(gdal)], [], "GeoJSON"
+        if isinstance(gdal, io.BytesIO):  # GeoJSON data: one layer (read below)
+            names, driver = [], "GeoJSON"
         else:
             layers = pyogrio.list_layers(gdal)
             driver = pyogrio.read_info(gdal, layer=str(layers[0][0])).get("driver")
@@ -189,15 +195,62 @@ def open_layer(source: str | Path | io.BytesIO, name: str | None = None) -> Laye
                     listed = ", ".join(str(row[0]) for row in layers)
                     why = f"it holds several layers ({listed}); keep only the zones"
                     raise _unreadable(name, why)
-            frames = [pyogrio.read_dataframe(gdal, layer=layer) for layer in names]
+            frames = [_read_frame(gdal, layer) for layer in names]
+        if isinstance(gdal, io.BytesIO):
+            frames = [_read_frame(gdal, None)]
     except (DataSourceError, DataLayerError, OSError, UnicodeDecodeError) as exc:
         why = str(exc).split("; It might help")[0]
         raise _unreadable(name, f"GDAL says: {why}") from exc
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    if len(frames) > 1:
-        frame = frame.set_crs(frames[0].crs, allow_override=True)
+    broken: dict[int, str] = {}
+    offset = 0
+    for part, part_broken in frames:
+        broken.update({offset + i: why for i, why in part_broken.items()})
+        offset += len(part)
+    parts = [part for part, _ in frames]
+    frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    if len(parts) > 1:
+        frame = frame.set_crs(parts[0].crs, allow_override=True)
     frame = frame.reset_index(drop=True)
-    return Layer(frame, name, driver, names[0] if len(names) == 1 else None)
+    return Layer(frame, name, driver, names[0] if len(names) == 1 else None, broken)
+
+
+def _read_frame(gdal: str | io.BytesIO, layer: str | None) -> tuple[Any, dict[int, str]]:
+    """One layer as a GeoDataFrame, and the features whose shape GEOS cannot build.
+
+    A shape GEOS refuses outright (a ring whose last point is not its first) would raise while
+    the layer is read; then the layer is read again with such rings closed where GDAL can, and
+    each refused feature is named with GEOS's reason, so that the report can say which.
+    """
+    import warnings
+
+    import pyogrio
+    from pyogrio.raw import read as read_raw
+
+    def again() -> None:
+        if isinstance(gdal, io.BytesIO):
+            gdal.seek(0)
+
+    with warnings.catch_warnings():
+        # GDAL's own "Non closed ring detected": the report says it in words
+        warnings.filterwarnings("ignore", "Non closed ring", RuntimeWarning)
+        try:
+            again()
+            return pyogrio.read_dataframe(gdal, layer=layer), {}
+        except shapely.errors.GEOSException:
+            pass
+        again()
+        wkbs = read_raw(gdal, layer=layer, columns=[])[2]
+        broken: dict[int, str] = {}
+        for i, wkb in enumerate(wkbs):
+            if wkb is None:
+                continue
+            try:
+                shapely.from_wkb(wkb)
+            except shapely.errors.GEOSException as exc:
+                broken[i] = str(exc).split(": ", 1)[-1]
+        again()
+        frame = pyogrio.read_dataframe(gdal, layer=layer, on_invalid="fix")
+    return frame, broken
 
 
 def examine(layer: Layer, id_property: str, crs: str | CRS | None) -> Examined:
@@ -271,7 +324,12 @@ def examine(layer: Layer, id_property: str, crs: str | CRS | None) -> Examined:
             out.problems.append(Problem("missing-id", msg, feature_index=index))
         area = polygonal(geom)
         valid = True
-        if area is None:
+        if index in layer.broken:
+            valid = False
+            out.problems.append(
+                _broken_problem(who, cid, index, layer.broken[index], area, out.lonlat)
+            )
+        elif area is None:
             what = "no geometry" if geom is None or geom.is_empty else f"a {geom.geom_type}"
             msg = f"{who} has {what}, not a Polygon or MultiPolygon: a cycle zone is an area"
             ids = (cid,) if cid else ()
@@ -292,11 +350,29 @@ def examine(layer: Layer, id_property: str, crs: str | CRS | None) -> Examined:
             which = ", ".join(_ordinal(i + 1) for i in indexes)
             msg = (
                 f"Cycle {cid} is the id of {len(indexes)} features (the {which}): if they are "
-                "parts of one zone, merge them into one MultiPolygon feature (the repaired copy "
-                "the report offers does that); otherwise correct the wrong id"
+                "parts of one zone, merge them into one MultiPolygon feature; otherwise correct "
+                "the wrong id"
             )
             out.problems.append(Problem("duplicate-id", msg, (cid,), indexes[1]))
     return out
+
+
+def _broken_problem(
+    who: str, cid: str | None, index: int, reason: str, area: BaseGeometry | None, lonlat: bool
+) -> Problem:
+    """A shape GEOS could not build at all (read with its rings closed, if GDAL could)."""
+    location = None
+    where = ""
+    if area is not None and lonlat:
+        x, y = shapely.get_coordinates(area)[0]
+        location = (round(float(x), 7), round(float(y), 7))
+        where = f" (it starts at {location[0]:.6f}, {location[1]:.6f})"
+    if "closed" in reason.lower():
+        what = "a ring that does not close: its last point is not its first"
+    else:
+        what = f"a shape that cannot be built ({reason})"
+    msg = f"{who} has {what}{where}. Fix it in a GIS (QGIS: Fix Geometries)"
+    return Problem("invalid-geometry", msg, (cid,) if cid else (), index, location, None, reason)
 
 
 def _invalid_problem(who: str, cid: str | None, index: int, reason: str, lonlat: bool) -> Problem:
@@ -307,8 +383,5 @@ def _invalid_problem(who: str, cid: str | None, index: int, reason: str, lonlat:
         location = (round(float(match[1]), 7), round(float(match[2]), 7))
         where = f" near ({location[0]:.6f}, {location[1]:.6f})"
     what = reason.split("[")[0].strip() or reason
-    msg = (
-        f"{who} has an invalid shape: {what}{where}. Fix it in a GIS (QGIS: Fix Geometries) "
-        "or use the repaired copy the report offers"
-    )
+    msg = f"{who} has an invalid shape: {what}{where}. Fix it in a GIS (QGIS: Fix Geometries)"
     return Problem("invalid-geometry", msg, (cid,) if cid else (), index, location, None, reason)

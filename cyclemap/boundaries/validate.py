@@ -19,10 +19,25 @@ module adds the coverage checks, all measured in metres in the zones' local UTM 
   wide as its mean width; a tiny compact speck fails on area): digitizing leftovers that hold
   no address but make lookups near them surprising.
 
-Areas below a tolerance are counted in the summary, not reported. When the only problems are
-invalid shapes and repeated ids, ``report.repaired`` holds the zones repaired: shapes with
-``shapely.make_valid`` (areal parts kept), and the features that share an id merged into one
-MultiPolygon zone (many GIS exports split a zone into one feature per part).
+Areas below a tolerance are counted in the summary, not reported; so are **hairline** gaps and
+overlaps, narrower than ``HAIRLINE_WIDTH_M`` on average whatever their area: what reprojection
+or rounded coordinates leave along shared edges (zones exported in EPSG:3857 with centimetre
+coordinates leave gaps about 2 mm wide and a kilometre long along the city limits).
+
+Given the city's facts, the zones are also checked against them:
+
+- ``known_cycles`` (the ids of ``city.toml``): a zone whose id is not one of them is an
+  ``unknown-cycle`` error (residents would see "Cycle 5" with no dates), and a cycle with no zone
+  is a ``missing-cycle`` error;
+- ``address_points`` (the city's address layer, lons and lats) and ``map_center``: zones that
+  miss the city but would hold it with x and y exchanged are a ``swapped-axes`` error ("this
+  file looks like it has longitude and latitude swapped"); address points that no zone covers
+  are an ``addresses-outside`` warning, or an error when most of the city's addresses are.
+
+When the only problems are invalid shapes and repeated ids, ``report.repaired`` holds the zones
+repaired: shapes with ``shapely.make_valid`` (areal parts kept), and the features that share an
+id merged into one MultiPolygon zone (many GIS exports split a zone into one feature per part).
+Those problems' messages say whether a repaired copy is offered.
 
 >>> import json, tempfile, pathlib
 >>> def square(x0, y0, x1, y1):
@@ -39,8 +54,9 @@ MultiPolygon zone (many GIS exports split a zone into one feature per part).
 
 from __future__ import annotations
 
+import dataclasses
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +67,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import BoundaryFileError, InputError
+from .cityfacts import cycle_id_problems, placement_problems
 from .geometry import (
     crs_label,
     cycle_sort_key,
@@ -63,10 +80,13 @@ from .geometry import (
 from .locate import BoundarySet
 from .read import Feature, Problem, examine, open_layer
 
-__all__ = ["ValidationReport", "validate_boundaries"]
+__all__ = ["HAIRLINE_WIDTH_M", "ValidationReport", "validate_boundaries"]
 
 #: problems a repair can fix: shapes by ``shapely.make_valid``, repeated ids by merging features
 _REPAIRABLE = frozenset({"invalid-geometry", "duplicate-id"})
+#: gaps and overlaps narrower than this on average (``2 * area / perimeter``, metres) are
+#: hairlines left by reprojection or rounding: counted in the summary, not reported
+HAIRLINE_WIDTH_M = 0.05
 
 
 @dataclass
@@ -172,6 +192,9 @@ def _overlaps(m: _Measure, tolerance: float, summary: dict[str, Any]) -> list[Pr
         if area <= tolerance:
             small += 1
             continue
+        if _hairline(shared):
+            summary["hairline_overlaps_ignored"] = summary.get("hairline_overlaps_ignored", 0) + 1
+            continue
         ids = tuple(sorted({c for c in (a.cycle_id, b.cycle_id) if c}, key=cycle_sort_key))
         where = m.where(_largest(shared))
         msg = (
@@ -181,7 +204,18 @@ def _overlaps(m: _Measure, tolerance: float, summary: dict[str, Any]) -> list[Pr
         )
         problems.append(Problem("overlap", msg, ids, b.index, where, round(area, 3)))
     summary["small_overlaps_ignored"] = small
+    summary.setdefault("hairline_overlaps_ignored", 0)
     return problems
+
+
+def _hairline(piece: BaseGeometry) -> bool:
+    """Narrower than ``HAIRLINE_WIDTH_M`` on average: a reprojection or rounding artefact.
+
+    >>> _hairline(shapely.box(0, 0, 1000, 0.002)), _hairline(shapely.box(0, 0, 100, 0.5))
+    (True, False)
+    """
+    perimeter = float(piece.length)
+    return perimeter > 0 and 2 * float(piece.area) / perimeter < HAIRLINE_WIDTH_M
 
 
 def _gaps(
@@ -200,7 +234,7 @@ def _gaps(
         uncovered = shapely.difference(limits, union)
         outside = shapely.difference(union, limits)
         for piece in shapely.get_parts(polygonal_part(outside)):
-            if piece.area > tolerance:
+            if piece.area > tolerance and not _hairline(piece):
                 where = m.where(piece)
                 ids = m.ids_sharing(piece, tolerance)
                 msg = (
@@ -209,11 +243,16 @@ def _gaps(
                 )
                 area = round(piece.area, 3)
                 warnings.append(Problem("outside-limits", msg, ids, None, where, area))
-    small = 0
+    small = hairline = 0
+    hairline_area = 0.0
     for piece in shapely.get_parts(polygonal_part(uncovered)):
         area = float(piece.area)
         if area <= tolerance:
             small += 1
+            continue
+        if _hairline(piece):
+            hairline += 1
+            hairline_area += area
             continue
         where = m.where(piece)
         ids = m.ids_touching(piece)
@@ -228,6 +267,8 @@ def _gaps(
             msg = f"{spot[0].upper()}{spot[1:]} inside the city limits belongs to no cycle"
             problems.append(Problem("gap", msg, ids, None, where, round(area, 3)))
     summary["small_gaps_ignored"] = small
+    summary["hairline_gaps_ignored"] = hairline
+    summary["hairline_gaps_m2"] = round(hairline_area, 3)
     return problems, warnings
 
 
@@ -291,12 +332,35 @@ def _read_limits(limits: str | Path | BaseGeometry) -> BaseGeometry:
     return area
 
 
+def _say_repair(problems: list[Problem], offered: bool, repairable: bool) -> list[Problem]:
+    """The problems, with the ones a repair fixes saying whether this report offers one."""
+    others = sorted({p.kind for p in problems} - _REPAIRABLE)
+    if offered:
+        tail = ". Or use the repaired copy this report offers"
+    elif others:
+        tail = (
+            ". (No repaired copy is offered while the file also has "
+            f"{', '.join(others)} problems: fix those first)"
+        )
+    elif not repairable:
+        tail = ". (No repaired copy can be made: a shape has no area left once repaired)"
+    else:
+        tail = ""
+    return [
+        dataclasses.replace(p, message=p.message + tail) if p.kind in _REPAIRABLE else p
+        for p in problems
+    ]
+
+
 def validate_boundaries(
     path: str | Path | io.BytesIO,
     id_property: str = "cycle",
     crs: str | None = None,
     *,
     limits: str | Path | BaseGeometry | None = None,
+    known_cycles: Collection[str] | None = None,
+    address_points: tuple[np.ndarray, np.ndarray] | None = None,
+    map_center: tuple[float, float] | None = None,
     overlap_tolerance_m2: float = 1.0,
     gap_tolerance_m2: float = 1.0,
     sliver_area_m2: float = 10.0,
@@ -307,6 +371,10 @@ def validate_boundaries(
     ``crs`` is used only when the file declares none. An unreadable file gives a report with
     ``readable`` false and one ``unreadable`` problem; a ``crs`` pyproj does not know, or an
     unusable ``limits``, raise ``InputError`` / ``BoundaryFileError``.
+
+    The city's facts, each optional: ``known_cycles`` (the cycle ids of ``city.toml``),
+    ``address_points`` (``(lons, lats)`` of the city's address layer, EPSG:4326) and
+    ``map_center`` (``(lon, lat)``); see the module doc for what is checked against them.
 
     >>> report = validate_boundaries("/no/such/zones.geojson")
     >>> report.readable, report.valid, report.problems[0].kind
@@ -336,7 +404,17 @@ def validate_boundaries(
         "crs_from": ex.crs_from,
     }
     report.summary = summary
+    if known_cycles is not None:
+        report.problems.extend(cycle_id_problems(ex.features, known_cycles, lonlat=ex.lonlat))
+    facts = address_points is not None or map_center is not None
     if not (ex.lonlat and features):
+        if facts and features and ex.crs is not None and ex.crs.is_geographic:
+            # off the Earth as read (a city west of 90°W, latitude first): swapped?
+            found, _ = placement_problems(
+                name, [f.geometry for f in features], address_points, map_center
+            )
+            report.problems.extend(p for p in found if p.kind == "swapped-axes")
+        report.problems = _say_repair(report.problems, False, False)
         return report
 
     # repair invalid shapes (make_valid) so that coverage can be measured, and maybe offered
@@ -346,7 +424,14 @@ def validate_boundaries(
     repairable = all(f.geometry is not None for f in features)
     features = [f for f in features if f.geometry is not None]
     if not features:
+        report.problems = _say_repair(report.problems, False, repairable)
         return report
+    if facts:
+        found, warned = placement_problems(
+            name, [f.geometry for f in features], address_points, map_center
+        )
+        report.problems.extend(found)
+        report.warnings.extend(warned)
     bounds = shapely.total_bounds(np.asarray([f.geometry for f in features], dtype=object))
     m = _Measure(features, bounds)
     summary["measured_in"] = f"{crs_label(m.crs)} ({m.crs.name})"
@@ -370,4 +455,5 @@ def validate_boundaries(
     fixable = all(p.kind in _REPAIRABLE for p in report.problems)
     if report.problems and fixable and repairable:
         report.repaired = _repair(features, id_property, crs_label(ex.crs), name)
+    report.problems = _say_repair(report.problems, report.repaired is not None, repairable)
     return report

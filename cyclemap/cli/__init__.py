@@ -10,6 +10,7 @@ printed as one line on stderr: a clerk sees what to fix, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from ..errors import (
     CyclemapError,
     InputError,
     NotFoundError,
+    RefusedError,
     StoreError,
 )
 
@@ -37,6 +39,7 @@ EXIT_CODES: dict[type[CyclemapError], int] = {
     BoundaryFileError: 2,
     AddressFileError: 2,
     NotFoundError: 4,
+    RefusedError: 1,
     StoreError: 1,
 }
 
@@ -55,6 +58,8 @@ class Context:
 
     city_dir: Path
     database_url: str | None
+    #: ``--today`` / ``CYCLEMAP_TODAY`` as given (checked when a command asks for it)
+    today_text: str | None = None
     _city: Any = None
     _store: Any = None
 
@@ -74,14 +79,31 @@ class Context:
             self._store.upgrade()
         return self._store
 
+    def fixed_today(self) -> dt.date | None:
+        """The day every command acts as of (``--today`` / ``CYCLEMAP_TODAY``), or None."""
+        from ..config import fixed_today
+
+        return fixed_today(self.today_text)
+
+    def today(self, timezone: str) -> dt.date:
+        """``--today`` / ``CYCLEMAP_TODAY`` when set, else today in ``timezone`` (the city's)."""
+        fixed = self.fixed_today()
+        if fixed is not None:
+            return fixed
+        from zoneinfo import ZoneInfo
+
+        return dt.datetime.now(ZoneInfo(timezone)).date()
+
     def city(self):
-        """The opened city over the live store (loaded once per command)."""
+        """The opened city over the live store (loaded once per command), on the CLI's clock."""
         if self._city is None:
             from ..city import open_city
             from ..config import load_city_config
 
             load_city_config(self.city_dir)  # a wrong --city fails before any database is made
-            self._city = open_city(self.city_dir, store=self.store())
+            day = self.fixed_today()
+            clock = (lambda: day) if day is not None else None
+            self._city = open_city(self.city_dir, store=self.store(), clock=clock)
         return self._city
 
 
@@ -97,7 +119,7 @@ def handles_errors(func: Callable) -> Callable:
             return func(*args, **kwargs)
         except CyclemapError as exc:
             click.echo(f"Error: {exc.message}", err=True)
-            for problem in exc.problems[:20]:
+            for problem in [p for p in exc.problems if str(p) != exc.message][:20]:
                 click.echo(f"  - {problem}", err=True)
             sys.exit(exit_code_for(exc))
 
@@ -120,16 +142,26 @@ def handles_errors(func: Callable) -> Callable:
     default=None,
     help="SQLAlchemy URL of the live store (default: SQLite in the instance folder).",
 )
+@click.option(
+    "--today",
+    "today_text",
+    envvar="CYCLEMAP_TODAY",
+    default=None,
+    metavar="DATE",
+    help="Act as of this day (YYYY-MM-DD), as the server does with CYCLEMAP_TODAY.",
+)
 @click.version_option(package_name="cyclemap")
 @click.pass_context
-def main(ctx: click.Context, city_dir: Path, database_url: str | None) -> None:
+def main(
+    ctx: click.Context, city_dir: Path, database_url: str | None, today_text: str | None
+) -> None:
     """cyclemap: find the utility billing cycle for an address."""
-    ctx.obj = Context(city_dir=city_dir, database_url=database_url)
+    ctx.obj = Context(city_dir=city_dir, database_url=database_url, today_text=today_text)
 
 
 def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
-    from . import assign, boundaries, db, export_map, lookup, notes, serve  # noqa: F401
+    from . import addresses, assign, boundaries, db, export_map, lookup, notes, serve  # noqa: F401
 
 
 _register()

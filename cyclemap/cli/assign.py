@@ -156,6 +156,21 @@ def summary(report: CsvReport, output: str, rejects: Path | None) -> str:
         lines.append(f"  {report.ragged:,} rows had more fields than the header (kept after ours)")
     if report.replaced:
         lines.append("  the input's cycle columns (from an earlier run) were replaced")
-    read = "" if report.encoding in {"utf-8", "utf-8-sig"} else f"; input read as {report.encoding}"
-    lines.append(f"Wrote {output} (UTF-8{read}; boundary version {report.boundary_version})")
+    if report.blank_rows:
+        was = "it was" if report.blank_rows == 1 else "they were"
+        lines.append(f"  {_rows(report.blank_rows, 'blank row')} kept as {was}")
+    if report.header_rows:
+        what = _rows(report.header_rows, "repeated header row")
+        lines.append(f"  {what} kept as a header (not looked up)")
+    utf8 = report.encoding in {"utf-8", "utf-8-sig"}
+    if report.bom:
+        written = "UTF-8 with a BOM, as the input" if utf8 else "UTF-8 with a BOM, for Excel"
+    else:
+        written = "UTF-8"
+    read = "" if utf8 else f"; input read as {report.encoding}"
+    lines.append(f"Wrote {output} ({written}{read}; boundary version {report.boundary_version})")
     return "\n".join(lines)
+
+
+def _rows(n: int, what: str) -> str:
+    return f"{n:,} {what}" + ("" if n == 1 else "s")

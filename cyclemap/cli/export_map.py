@@ -43,15 +43,23 @@ def translator(lang: str) -> tuple[Callable[[str], str], str]:
     "default: city.toml [map] tiles.",
 )
 @click.option("--lang", default="en", show_default=True, help="Language of the page.")
+@click.option(
+    "--date",
+    "on_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The notes in force on this day (YYYY-MM-DD); default: today in the city "
+    "(or CYCLEMAP_TODAY).",
+)
 @pass_context
 @handles_errors
-def export_map(ctx: Context, out: Path, tiles: str | None, lang: str) -> None:
+def export_map(ctx: Context, out: Path, tiles: str | None, lang: str, on_date) -> None:
     """Write a self-contained HTML map of the cycles to OUT (a .html file)."""
     from ..maps import export_html
 
     city = ctx.city()
     gettext, lang = translator(lang)
-    html = export_html(city, tiles=tiles, gettext=gettext, lang=lang)
+    today = on_date.date() if on_date else None
+    html = export_html(city, tiles=tiles, gettext=gettext, lang=lang, today=today)
     try:
         out.write_text(html, encoding="utf-8")
     except OSError as exc:

@@ -6,18 +6,16 @@ the store is seeded from the city folder's ``notes.toml`` (and ``city.toml``'s e
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import json
 import sys
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
 from ..billing.notes import ALL_CYCLES, Note, parse_date
-from ..config import CityConfig, load_city_config
+from ..config import load_city_config
 from ..errors import InputError
 from . import Context, handles_errors, main, pass_context
 
@@ -32,13 +30,10 @@ def _author() -> str:
 def _open(ctx: Context):
     """The store (migrated and seeded from the city folder) and the city's configuration."""
     config = load_city_config(ctx.city_dir)
+    ctx.fixed_today()  # a bad CYCLEMAP_TODAY fails before anything is written
     store = ctx.store()
     store.seed_from_city(config)
     return store, config
-
-
-def _today(config: CityConfig) -> dt.date:
-    return dt.datetime.now(ZoneInfo(config.timezone)).date()
 
 
 def _cycles_label(note: Note) -> str:
@@ -130,7 +125,7 @@ def list_notes(ctx: Context, cycle: str | None, include_all: bool, on: str | Non
         raise InputError(
             f"no such cycle: {cycle} (the city's cycles are {', '.join(config.cycles)})"
         )
-    today = parse_date(on, "--date") or _today(config)
+    today = parse_date(on, "--date") or ctx.today(config.timezone)
     found = store.list_notes(today, cycle=cycle, include_all=include_all)
     if as_json:
         records = [{**n.to_record(), "html": n.html, "shown": n.shown_on(today)} for n in found]
@@ -162,10 +157,10 @@ def add_note(ctx: Context, title, cycles, all_cycles, body, body_file, starts, e
     store, config = _open(ctx)
     note_id = store.add_note(
         title=title,
-        body=text or "",
+        body=text or "",  # the store refuses an empty body
         cycles=chosen,
         author=_author(),
-        today=_today(config),
+        today=ctx.today(config.timezone),
         starts=_date_option(starts, "--starts") or None,
         ends=_date_option(ends, "--ends") or None,
         display_order=display_order or 0,
@@ -201,8 +196,9 @@ def edit_note(
     if not changes:
         raise InputError("nothing to change: give at least one option (see --help)")
     store, config = _open(ctx)
+    today = ctx.today(config.timezone)
     note = store.edit_note(
-        note_id, author=_author(), today=_today(config), known_cycles=config.cycles, **changes
+        note_id, author=_author(), today=today, known_cycles=config.cycles, **changes
     )
     click.echo(f"note {note.id} changed: {note.title}")
 
@@ -212,7 +208,15 @@ def edit_note(
 @pass_context
 @handles_errors
 def expire_note(ctx: Context, note_id: int):
-    """Take a note down now (it is kept, with its history)."""
+    """Take a note down now (it is kept, with its history).
+
+    Exit status: 0 expired, 2 already expired (nothing changed), 4 no such note.
+    """
     store, _config = _open(ctx)
+    if store.get_note(note_id).expired:
+        raise InputError(
+            f"note {note_id} is already expired: nothing changed "
+            f"(see it with: cyclemap notes list --all)"
+        )
     note = store.expire_note(note_id, author=_author())
     click.echo(f"note {note.id} expired: {note.title}")

@@ -5,7 +5,9 @@ Gunicorn is driven through its Python API with ``preload_app``: the master build
 are forked from it, sharing that memory. Database connections must not cross a fork, so the
 master closes its pool before forking and each worker starts with an empty one.
 
-Access logs leave out query strings: a lookup's query string is a resident's address.
+Access logs leave out query strings: a lookup's query string is a resident's address. What
+they do log (the path, method, protocol) is escaped by ``log_escape``: a path holding
+``%0d%0a`` or ``%00`` cannot write a forged line or a NUL into the log.
 """
 
 from __future__ import annotations
@@ -22,8 +24,48 @@ from . import Context, handles_errors, main, pass_context
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
+def log_escape(text: str) -> str:
+    r"""``text`` as printable ASCII for one log line: a backslash, a double quote, and every
+    control or non-ASCII character are escaped (``\\``, ``\"``, ``\xNN``; ``\uNNNN`` above
+    U+00FF), so a request cannot end the line, add a forged one, or write a NUL.
+
+    >>> print(log_escape('/x\r\nFORGED "x" \x00 \\ é'))
+    /x\x0d\x0aFORGED \"x\" \x00 \\ \xe9
+    """
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        elif code <= 0xFF:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
+
+
+def access_logger_class() -> type:
+    """Gunicorn's logger with every text atom of the access log passed through ``log_escape``."""
+    from gunicorn.glogging import Logger, SafeAtoms
+
+    class EscapedAtoms(SafeAtoms):
+        def __init__(self, atoms: Mapping[str, Any]) -> None:
+            dict.__init__(self)
+            for key, value in atoms.items():
+                self[key] = log_escape(value) if isinstance(value, str) else value
+
+    class AccessLogger(Logger):
+        atoms_wrapper_class = EscapedAtoms
+
+    return AccessLogger
+
+
 def app_config(ctx: Context, click_ctx: click.Context | None = None) -> dict[str, Any]:
-    """The config the global options ask for: ``CITY`` and ``DATABASE_URL``.
+    """The config the global options ask for: ``CITY``, ``DATABASE_URL`` and ``TODAY``.
 
     A value is passed only when the user gave it (option or environment), so that a default
     does not override the instance folder's ``config.py``.
@@ -35,6 +77,8 @@ def app_config(ctx: Context, click_ctx: click.Context | None = None) -> dict[str
         config["CITY"] = str(ctx.city_dir)
     if ctx.database_url:
         config["DATABASE_URL"] = ctx.database_url
+    if ctx.today_text is not None:  # --today (or CYCLEMAP_TODAY, which Flask reads too)
+        config["TODAY"] = ctx.today_text
     return config
 
 
@@ -75,6 +119,7 @@ def gunicorn_options(
         "control_socket_disable": True,  # gunicorn >= 25: one fixed socket path per user
         "accesslog": "-" if access_log else None,
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": access_logger_class(),
         "errorlog": "-",
         "keepalive": 5,
         "timeout": 30,

@@ -156,6 +156,47 @@ class Geocoder:
         sites = np.concatenate(parts)
         return index.site_lon[sites], index.site_lat[sites]
 
+    def nearest(self, lon: float, lat: float, within_m: float = 75.0) -> Candidate | None:
+        """The address point nearest (lon, lat), if one is within ``within_m`` metres, else None.
+
+        For a device's location ("use my location"): the answer names the resident's likely
+        address rather than a bare coordinate. The address is as the layer writes it, without
+        a unit (``matched_address``), with ``match_type`` ``exact`` and the layer ``row``.
+
+        >>> from cyclemap.geocode.layer import AddressLayer
+        >>> g = Geocoder(AddressLayer.from_records([
+        ...     {"number": "12", "street": "OAK AVE", "lon": 0.0, "lat": 0.0},
+        ...     {"number": "14", "street": "OAK AVE", "lon": 0.001, "lat": 0.0}]))
+        >>> g.nearest(0.0008, 0.0001).matched_address          # about 25 m from number 14
+        '14 OAK AVE'
+        >>> g.nearest(0.5, 0.5) is None                         # 78 km away
+        True
+        """
+        layer = self.layer
+        if not len(layer) or not (np.isfinite(lon) and np.isfinite(lat)):
+            return None
+        # an equirectangular distance, exact enough at the scale of a street
+        kx = 111_320.0 * np.cos(np.radians(lat))
+        dx = (layer.lon - lon) * kx
+        dy = (layer.lat - lat) * 110_574.0
+        d2 = dx * dx + dy * dy
+        i = int(np.argmin(d2))
+        if not d2[i] <= within_m * within_m:
+            return None
+        return Candidate(
+            matched_address=layer.address(i, unit=False),
+            lon=float(layer.lon[i]),
+            lat=float(layer.lat[i]),
+            match_type=MatchType.EXACT,
+            score=1.0,
+            zip=layer.zip[i],
+            city=layer.city[i],
+            street=layer.street_label(i),
+            number=layer.number[i],
+            row=i,
+            notes=(f"the address nearest the point, {float(np.sqrt(d2[i])):.0f} m away",),
+        )
+
     def suggest(self, query: str, limit: int = 10) -> list[Suggestion]:
         """Completions for a partial address (``"1234 kin"``, ``"12 s spr"``), best first.
 

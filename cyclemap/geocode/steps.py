@@ -15,6 +15,7 @@ number placed there is a candidate too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
@@ -378,10 +379,17 @@ def exact(index: AddressIndex, query: Query) -> GeocodeResult | None:
     return None
 
 
+#: characters no street address holds: text after one of them was pasted, not typed (a shell
+#: command, markup, a formula), so the address before it is only a suggestion
+NOT_ADDRESS_CHARS = re.compile(r"[;<>{}\[\]|`$\\=*~^@%]")
+
+
 def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
     """Text that is no street address: too long, empty, a PO Box, a ZIP or a number alone, or
-    street words without a name (a street type, a directional, symbols) that are no street of
-    the layer: never fuzzy-matched to one."""
+    an address followed by characters no address holds ("111 Academy Ln; rm -rf /": the
+    address before them is offered as a suggestion, never matched with confidence), or street
+    words without a name (a street type, a directional, symbols) that are no street of the
+    layer: never fuzzy-matched to one."""
     if len(query.text) > MAX_ADDRESS_LENGTH:
         return query.result(
             NOT_FOUND,
@@ -389,6 +397,22 @@ def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
             "unusable",
             f"the text is too long to be an address ({len(query.text)} characters; "
             f"at most {MAX_ADDRESS_LENGTH})",
+        )
+    junk = NOT_ADDRESS_CHARS.search(query.text)
+    if junk:
+        head = query.text[: junk.start()].strip(" ,")
+        cands = []
+        if head:
+            inner = run(index, head)
+            cands = [
+                replace(c, score=round(min(c.score, SCORE_SUGGESTION), 4)) for c in inner.candidates
+            ]
+        return query.result(
+            NOT_FOUND,
+            cands,
+            "unusable",
+            f"the text holds {junk.group()!r}, which is no part of an address: type the "
+            "street address alone",
         )
     p = query.parsed
     if p.kind == "po_box":

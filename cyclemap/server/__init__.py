@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Flask
 
-from ..config import DEFAULT_CITY, default_instance_path
+from ..config import DEFAULT_CITY, default_instance_path, fixed_clock
 
 WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 
@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "TILES": None,  # override city.toml [map] tiles: "openstreetmap", "none" or a URL template
     "CLOCK": None,  # tests: a callable returning today's date
     "TODAY": None,  # an ISO date to serve the city as of that day (the demo: its notices' week)
+    "PUBLIC_URL": None,  # the server's public address, for the code /embed/snippet hands out
     "BABEL_DEFAULT_LOCALE": "en",
 }
 
@@ -59,11 +60,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     store.upgrade()
     clock: Callable[[], dt.date] | None = app.config["CLOCK"]
     if clock is None and app.config["TODAY"]:
-        clock = _fixed_clock(str(app.config["TODAY"]))
+        clock = fixed_clock(str(app.config["TODAY"]))
     app.extensions["cyclemap.store"] = store
     app.extensions["cyclemap.city"] = open_city(app.config["CITY"], store=store, clock=clock)
 
     from . import api, errors, i18n, maps, public
+
+    maps.check_public_url(app.config["PUBLIC_URL"])  # a wrong value fails at start, not later
 
     http.init_app(app)
     i18n.init_app(app)
@@ -72,16 +75,3 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(maps.bp)
     return app
-
-
-def _fixed_clock(iso_date: str) -> Callable[[], dt.date]:
-    """A clock stopped on one day (``CYCLEMAP_TODAY``), refusing a date that is not ISO."""
-    from ..errors import ConfigError
-
-    try:
-        day = dt.date.fromisoformat(iso_date)
-    except ValueError:
-        raise ConfigError(
-            f"CYCLEMAP_TODAY must be a date like 2020-02-21, not {iso_date!r}"
-        ) from None
-    return lambda: day

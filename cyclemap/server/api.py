@@ -8,6 +8,7 @@ call the ``City``, serialize. Bodies go through ``http.cached_response`` for ``E
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import threading
@@ -74,6 +75,18 @@ def _float_arg(name: str) -> float | None:
     return value
 
 
+def _date_arg(name: str) -> dt.date | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InputError(f"'{name}' must be a date like 2020-03-01") from None
+
+
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     raw = request.args.get(name)
     if raw is None:
@@ -103,10 +116,9 @@ def lookup() -> Response:
     lon, lat = _float_arg("lon"), _float_arg("lat")
     if address is None and lon is None and lat is None:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
-    if address is not None and not address.strip():
-        raise InputError("the address is empty")
-    answer = current_city().lookup(address, lon=lon, lat=lat)
-    return _json(answer.to_dict())
+    answer = current_city().lookup(address, lon=lon, lat=lat, date=_date_arg("date"))
+    # an address is what a resident typed: no shared cache keeps it (a point may be shared)
+    return _json(answer.to_dict(), private=address is not None)
 
 
 @bp.get("/api/v1/suggest")
@@ -116,7 +128,7 @@ def suggest() -> Response:
     limit = _int_arg("limit", DEFAULT_SUGGEST_LIMIT, 1, MAX_SUGGEST_LIMIT)
     found = current_city().suggest(query, limit=limit) if query.strip() else []
     suggestions = [{"address": s.address, "lon": s.lon, "lat": s.lat} for s in found]
-    return _json({"query": query, "suggestions": suggestions})
+    return _json({"query": query, "suggestions": suggestions}, private=True)
 
 
 @bp.get("/api/v1/cycles")

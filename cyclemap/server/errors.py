@@ -29,6 +29,7 @@ from ..errors import (
     CyclemapError,
     InputError,
     NotFoundError,
+    RefusedError,
     StoreError,
 )
 from .http import is_api_path
@@ -42,6 +43,7 @@ PROBLEMS: dict[type[CyclemapError], tuple[int, str]] = {
     StoreError: (409, "Conflict with the live data"),
     BoundaryFileError: (422, "Unusable boundary file"),
     AddressFileError: (422, "Unusable address file"),
+    RefusedError: (422, "Refused: the file fails validation"),
     ConfigError: (500, "Server configuration error"),
     CyclemapError: (500, "Internal server error"),
 }

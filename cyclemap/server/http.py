@@ -218,6 +218,7 @@ def cached_response(
     weak: bool = False,
     max_age: int | None = None,
     headers: dict[str, str] | None = None,
+    private: bool = False,
 ) -> Response:
     """A ``200`` response with an ``ETag`` and ``Cache-Control``, or ``304`` if the client has it.
 
@@ -225,12 +226,15 @@ def cached_response(
     honest whatever the body depends on (boundary version, notes, today's date), because it is
     the body's own digest. ``weak=True`` marks a tag that covers what the body means rather than
     its exact bytes (``W/"..."``); ``If-None-Match`` compares weakly either way.
+
+    ``private=True`` is for answers about what a resident typed (an address): the browser may
+    keep them, a shared cache (a proxy, a CDN) may not.
     """
     tag = etag or etag_for(body)
     seconds = current_app.config["API_CACHE_SECONDS"] if max_age is None else max_age
     fields = {
         "ETag": f'W/"{tag}"' if weak else f'"{tag}"',
-        "Cache-Control": f"public, max-age={int(seconds)}",
+        "Cache-Control": f"{'private' if private else 'public'}, max-age={int(seconds)}",
     }
     if request.if_none_match.contains_weak(tag):
         return Response(status=304, headers=fields)

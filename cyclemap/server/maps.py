@@ -10,12 +10,15 @@ response's CSP ``img-src``; ``/embed`` may be framed by ``FRAME_ANCESTORS`` (set
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, make_response, render_template, request
 from flask_babel import get_locale, gettext
 
+from ..errors import ConfigError
 from ..maps import MapParts, MapSpec, Marker, build_map, city_zones, render_parts, tile_spec
 from .context import current_city
 from .http import content_security_policy, csp_allow
@@ -30,7 +33,7 @@ _LOCK = threading.Lock()
 EMBED_HEIGHT = 480
 
 
-def _tiles():
+def tile_layer():
     """The tile layer from config ``TILES`` (else city.toml [map] tiles)."""
     config = current_city().config
     tiles = current_app.config.get("TILES") or config.tiles
@@ -66,7 +69,7 @@ def map_parts(
 ) -> MapParts:
     """The rendered map for this request (``mode``: ``page`` or ``map``), allowing its tiles."""
     config = current_city().config
-    tiles = _tiles()
+    tiles = tile_layer()
     if tiles is not None:
         csp_allow("img-src", tiles.origin)
     zones, cache = _zones()
@@ -109,15 +112,61 @@ def embed() -> str:
     )
 
 
+def check_public_url(value: Any) -> str | None:
+    """``PUBLIC_URL`` (``CYCLEMAP_PUBLIC_URL``) without its trailing slash, or None when unset;
+    ``ConfigError`` for anything but an ``http(s)://host[/path]`` address.
+
+    >>> check_public_url("https://cycles.example.gov/billing/"), check_public_url("")
+    ('https://cycles.example.gov/billing', None)
+    """
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            "PUBLIC_URL (CYCLEMAP_PUBLIC_URL) must be the server's public address, such as "
+            f"https://cycles.example.gov, not {text!r}"
+        )
+    return text.rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    name = urlsplit("//" + host).hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def public_base_url() -> str | None:
+    """Where this server is for code pasted on another website: ``PUBLIC_URL`` when set.
+
+    Otherwise the request's own address only when it cannot have been forged: Flask checked
+    the ``Host`` header against ``TRUSTED_HOSTS``, or it names this machine (``localhost``).
+    Else None: the snippet then uses relative addresses and says what to configure, because a
+    ``Host`` header copied into the code would let anyone make it point at their own site.
+    """
+    configured = check_public_url(current_app.config.get("PUBLIC_URL"))
+    if configured:
+        return configured
+    if current_app.config.get("TRUSTED_HOSTS") or _loopback(request.host):
+        return request.host_url.rstrip("/")
+    return None
+
+
 @bp.get("/embed/snippet")
 def embed_snippet() -> Response:
     """For website staff: the ``<iframe>`` to paste, a preview, and the no-iframe alternative."""
-    base = request.host_url.rstrip("/")
+    base = public_base_url()
     html = render_template(
         "embed_snippet.html",
         city=current_city().config,
-        embed_url=f"{base}/embed",
-        map_url=f"{base}/map",
+        embed_url=f"{base or ''}/embed",
+        map_url=f"{base or ''}/map",
+        relative=base is None,
         height=EMBED_HEIGHT,
         frame_ancestors=current_app.config.get("FRAME_ANCESTORS") or "'none'",
     )

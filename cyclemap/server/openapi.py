@@ -173,6 +173,13 @@ SCHEMAS: dict[str, Any] = {
             _obj({"lon": LON, "lat": LAT}),
         ],
     },
+    "EffectiveChange": _obj(
+        {"date": DATE, "cycle": _nullable(_ref("CycleRef"))},
+        description=(
+            "A boundary version scheduled to take effect on ``date`` puts this place in another "
+            "cycle (null: outside every cycle) from that day."
+        ),
+    ),
     "AnswerMatched": _obj(
         {
             "status": {"const": "matched"},
@@ -183,6 +190,7 @@ SCHEMAS: dict[str, Any] = {
             "schedule": _nullable(_ref("Schedule")),
             "candidates": EMPTY_ARRAY,
             "boundary_version": {"type": "integer", "minimum": 0},
+            "effective_changes": {"type": "array", "items": _ref("EffectiveChange")},
             "confirm": _nullable(_ref("Confirm")),
         },
         description=(
@@ -200,6 +208,7 @@ SCHEMAS: dict[str, Any] = {
             "schedule": _nullable(_ref("Schedule")),
             "candidates": {"type": "array", "items": _ref("Candidate"), "minItems": 1},
             "boundary_version": {"type": "integer", "minimum": 0},
+            "effective_changes": EMPTY_ARRAY,
             "confirm": {"type": "null"},
         },
         description=(
@@ -217,6 +226,7 @@ SCHEMAS: dict[str, Any] = {
             "schedule": {"type": "null"},
             "candidates": {"type": "array", "items": _ref("Candidate")},
             "boundary_version": {"type": "integer", "minimum": 0},
+            "effective_changes": EMPTY_ARRAY,
             "confirm": {"type": "null"},
         },
         description="No such address; the candidates are suggestions when any are close.",
@@ -231,6 +241,7 @@ SCHEMAS: dict[str, Any] = {
             "schedule": {"type": "null"},
             "candidates": EMPTY_ARRAY,
             "boundary_version": {"type": "integer", "minimum": 0},
+            "effective_changes": EMPTY_ARRAY,
             "confirm": {"type": "null"},
         },
         description="Located, but in no cycle (outside the service area).",
@@ -433,6 +444,16 @@ PATHS: dict[str, Any] = {
             },
             {"name": "lon", "in": "query", "schema": LON, "description": "With lat"},
             {"name": "lat", "in": "query", "schema": LAT, "description": "With lon"},
+            {
+                "name": "date",
+                "in": "query",
+                "schema": DATE,
+                "description": (
+                    "Answer as of this day (ISO date): the boundary version in force, the notes "
+                    "and the dates of that day. Default: today in the city."
+                ),
+                "example": "2020-03-01",
+            },
         ],
         errors=("BadRequest",),
     ),

@@ -36,6 +36,9 @@ MAX_ADDRESS_CHARS = 200
 ANSWER_ZOOM = 16
 #: the most candidates an ambiguous or unfound answer lists
 MAX_CHOICES = 10
+#: how far from a device's location ("use my location") its nearest address may be and still
+#: be the answer (phones are within 5-50 m outdoors; further off, the point itself is answered)
+NEAREST_ADDRESS_M = 75.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,10 @@ class ResultView:
     error: str = ""
     #: every choice is a point along a street typed without a house number
     street_level: bool = False
+    #: the places the choices stand on, as [lon, lat] pairs (the map shows them all)
+    points: list[list[float]] = field(default_factory=list)
+    #: scheduled boundary changes for this place, in words ("From March 1, 2020 ...")
+    changes: list[str] = field(default_factory=list)
 
 
 # -- routes ----------------------------------------------------------------------------------
@@ -99,19 +106,28 @@ def index() -> str:
 
 
 @bp.get("/lookup")
-def lookup() -> tuple[str, int]:
+def lookup() -> tuple[str, int, dict[str, str]]:
     """The answer for ``?address=`` (or ``?lon=&lat=``), as a page or (``fragment=1``) a part."""
     address = (request.args.get("address") or "").strip()
-    result, status = _answer(address, request.args.get("lon"), request.args.get("lat"))
+    device = request.args.get("source") == "device"
+    result, status = _answer(address, request.args.get("lon"), request.args.get("lat"), device)
+    # a page about what a resident typed is theirs alone: no shared cache may keep it
+    headers = {"Cache-Control": "private"} if "address" in request.args else {}
     if request.args.get("fragment"):
-        return render_template("_result.html", result=result), status
+        return render_template("_result.html", result=result), status, headers
     # the form shows back what was typed, less control characters (a NUL is not text)
     shown = "".join(ch for ch in address if ch.isprintable())
-    return _page(result, address=shown), status
+    return _page(result, address=shown), status, headers
 
 
-def _answer(address: str, lon: str | None, lat: str | None) -> tuple[ResultView, int]:
-    """Look up what the query string asks; a query that cannot be used is a friendly 400."""
+def _answer(
+    address: str, lon: str | None, lat: str | None, device: bool = False
+) -> tuple[ResultView, int]:
+    """Look up what the query string asks; a query that cannot be used is a friendly 400.
+
+    ``device``: the point is the resident's own location (``source=device``), so the answer is
+    about the address nearest it, when there is one close enough.
+    """
     city = current_city()
     try:
         if address:
@@ -131,6 +147,8 @@ def _answer(address: str, lon: str | None, lat: str | None) -> tuple[ResultView,
                 ), 400
             return _result(city.lookup(address)), 200
         if lon is not None or lat is not None:
+            if device:
+                return _device_result(city.lookup(lon=lon, lat=lat)), 200
             return _result(city.lookup(lon=lon, lat=lat)), 200
     except InputError:
         if not address:
@@ -206,7 +224,7 @@ def bills(schedule: ScheduleAnswer | None) -> list[BillView]:
             (gettext("Mailed"), period.bill),
             (gettext("Payment due"), period.due),
             (gettext("Late penalty after"), period.penalty),
-            (gettext("Disconnection possible after"), period.disconnect),
+            (gettext("Possible disconnection"), period.disconnect),
         ]
         lines = [
             DateLine(label, day, format_date(day, format="full")) for label, day in labelled if day
@@ -230,8 +248,9 @@ def _confirm(answer: Answer) -> tuple[str, dict[str, Any] | None]:
         others=others,
     )
     info = {cid: ZoneInfo(cid, ref.name, ref.color) for cid, ref in city.cycle_refs.items()}
+    zones = city.boundaries_on(answer.as_of)[1] if answer.as_of else city.boundaries
     near = border_detail(
-        city.boundaries,
+        zones,
         info,
         answer.location.lon,
         answer.location.lat,
@@ -260,21 +279,69 @@ def _choice_href(choice: Choice) -> str:
     return _lookup_href(lon=f"{choice.lon:.7f}", lat=f"{choice.lat:.7f}")
 
 
-def _where(answer: Answer) -> str:
+def _device_result(point: Answer) -> ResultView:
+    """The answer for a device's location: the nearest address's, as if it had been typed,
+    when one is within ``NEAREST_ADDRESS_M``; else the point's, named "your location"."""
+    city = current_city()
+    loc = point.location
+    near = city.geocoder.nearest(loc.lon, loc.lat, within_m=NEAREST_ADDRESS_M) if loc else None
+    if near is None:
+        return _result(point, device=True)
+    typed = city.lookup(near.matched_address)
+    found = typed.location
+    if (
+        typed.status == "matched"
+        and found is not None
+        and abs(found.lon - near.lon) < 1e-6
+        and abs(found.lat - near.lat) < 1e-6
+    ):
+        return _result(typed, nearest=True)
+    # the address alone is ambiguous (it exists twice): answer its very point, named
+    return _result(
+        city.lookup(lon=near.lon, lat=near.lat), place=near.matched_address, nearest=True
+    )
+
+
+def _where(answer: Answer, device: bool = False) -> str:
     loc = answer.location
     if loc is None:
         return ""
     if loc.matched_address:
         return loc.matched_address
+    if device:
+        return gettext("Your location (%(lat).5f, %(lon).5f)", lat=loc.lat, lon=loc.lon)
     return gettext(
         "The place you picked on the map (%(lat).5f, %(lon).5f)", lat=loc.lat, lon=loc.lon
     )
 
 
-def _match_note(answer: Answer) -> str:
+def _effective_changes(answer: Answer) -> list[str]:
+    """Each scheduled boundary change for the answer's place, as a sentence."""
+    lines = []
+    for change in answer.effective_changes:
+        day = format_date(change.date, format="long")
+        if change.cycle is None:
+            lines.append(
+                gettext("From %(date)s this address is outside the billing cycles.", date=day)
+            )
+        else:
+            lines.append(
+                gettext(
+                    "From %(date)s this address is in %(name)s.", date=day, name=change.cycle.name
+                )
+            )
+    return lines
+
+
+def _match_note(answer: Answer, nearest: bool = False) -> str:
     loc = answer.location
     if loc is None:
         return ""
+    if nearest:
+        return gettext(
+            "This is the address nearest your location. If it is not your address, "
+            "type your address above."
+        )
     kind = loc.match_type.value
     if kind == "fuzzy":
         return gettext(
@@ -317,9 +384,15 @@ def pick_choices(candidates: Sequence[Choice], limit: int) -> list[Choice]:
     return [candidates[i] for i in sorted(picked)]
 
 
-def _result(answer: Answer) -> ResultView:
+def _result(
+    answer: Answer, *, device: bool = False, nearest: bool = False, place: str = ""
+) -> ResultView:
     """The view of one lookup answer. Only ``matched`` (or an ambiguous answer whose places
-    all share one cycle) names a cycle."""
+    all share one cycle) names a cycle.
+
+    ``device``: the answer is about the resident's own location; ``nearest``: about the address
+    nearest it (named ``place`` when the answer itself does not name it).
+    """
     query = answer.query.get("address") or ""
     choices = [
         ChoiceLink(
@@ -331,13 +404,15 @@ def _result(answer: Answer) -> ResultView:
     ]
     marker = None
     if answer.location is not None:
-        marker = Marker(
-            answer.location.lon,
-            answer.location.lat,
-            gettext("Your address")
-            if answer.location.matched_address
-            else gettext("The place you picked"),
-        )
+        if nearest:
+            label = gettext("The address nearest your location")
+        elif device:
+            label = gettext("Your location")
+        elif answer.location.matched_address:
+            label = gettext("Your address")
+        else:
+            label = gettext("The place you picked")
+        marker = Marker(answer.location.lon, answer.location.lat, label)
     schedule = answer.schedule.to_dict() if answer.schedule else {}
     street_level = bool(answer.candidates) and all(
         c.match_type is MatchType.STREET for c in answer.candidates
@@ -347,6 +422,7 @@ def _result(answer: Answer) -> ResultView:
         "choices": choices,
         "marker": marker,
         "street_level": street_level,
+        "points": [[round(c.lon, 7), round(c.lat, 7)] for c in answer.candidates],
     }
     if answer.cycle is not None:
         common.update(
@@ -357,7 +433,7 @@ def _result(answer: Answer) -> ResultView:
         )
     name = answer.cycle.name if answer.cycle else ""
     if answer.status == "matched":
-        where = _where(answer)
+        where = place or _where(answer, device)
         confirm, near = _confirm(answer)
         common.update(confirm=confirm, near=near)
         return ResultView(
@@ -366,7 +442,8 @@ def _result(answer: Answer) -> ResultView:
             summary=gettext("%(place)s is in %(name)s.", place=where, name=name),
             title=gettext("%(name)s: %(place)s", name=name, place=where),
             where=where,
-            match_note=_match_note(answer),
+            match_note=_match_note(answer, nearest),
+            changes=_effective_changes(answer),
             **common,
         )
     if answer.status == "ambiguous":
@@ -388,7 +465,7 @@ def _result(answer: Answer) -> ResultView:
             **common,
         )
     if answer.status == "outside_service_area":
-        where = _where(answer)
+        where = place or _where(answer, device)
         return ResultView(
             status="outside_service_area",
             heading=gettext("Outside the city's billing cycles"),

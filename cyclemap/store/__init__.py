@@ -4,17 +4,30 @@
 |---|---|
 | ``schema`` | the SQLAlchemy Core tables (the Alembic ``migrations/`` make them) |
 | ``engine`` | ``StoreBase``: connections, transactions, migrations, the audit log |
-| ``versions`` | ``VersionStore``: boundary and address versions and the one live pointer |
+| ``versions`` | ``VersionStore``: layer versions on a timeline of activations; staged uploads |
 | ``store`` | ``Store``: seeding from a city, notes, schedule exceptions, staff accounts |
 """
 
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase
 from .store import SEED_AUTHOR, Store, default_database_url, hash_password, verify_password
-from .versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+from .versions import (
+    SINCE_ALWAYS,
+    Activation,
+    LiveAddresses,
+    LiveBoundaries,
+    StagedUpload,
+    VersionInfo,
+    VersionStore,
+    in_force,
+    upcoming,
+)
 
 __all__ = [
     "SEED_AUTHOR",
+    "SINCE_ALWAYS",
     "SQLITE_BUSY_TIMEOUT_S",
+    "Activation",
+    "StagedUpload",
     "AuditEntry",
     "LiveAddresses",
     "LiveBoundaries",
@@ -23,6 +36,8 @@ __all__ = [
     "VersionInfo",
     "VersionStore",
     "default_database_url",
+    "in_force",
+    "upcoming",
     "hash_password",
     "verify_password",
 ]

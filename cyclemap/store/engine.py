@@ -7,7 +7,7 @@ city's data on it; use that.
 
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
-(True, '0003', '0003')
+(True, '0004', '0004')
 >>> base.audit_log()
 []
 """
@@ -85,11 +85,20 @@ class StoreBase:
     """A database over a SQLAlchemy URL (SQLite file or PostgreSQL), migrated by Alembic.
 
     ``clock`` returns the current aware datetime (audit times, version times); tests may set
-    it. Safe to use from several threads and processes at once.
+    it. ``today`` returns the city's day, which decides from when a version published "now"
+    is in force; without it the clock's UTC date is used (``open_city`` binds the city's own
+    clock to a store that has none). Safe to use from several threads and processes at once.
     """
 
-    def __init__(self, url: str, *, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        today: Callable[[], dt.date] | None = None,
+    ) -> None:
         self.clock = clock or _utcnow
+        self.today = today
         try:
             parsed = sa.engine.make_url(url)
         except sa.exc.ArgumentError as exc:
@@ -222,7 +231,7 @@ class StoreBase:
         """The newest schema revision this code knows.
 
         >>> StoreBase.head_revision()
-        '0003'
+        '0004'
         """
         from alembic.script import ScriptDirectory
 

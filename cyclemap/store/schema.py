@@ -6,7 +6,7 @@ tables.
 
 >>> sorted(metadata.tables)
 ['address_versions', 'audit_log', 'boundary_versions', 'live', 'meta', 'notes', \
-'schedule_exceptions', 'staff', 'version_activations']
+'schedule_exceptions', 'staff', 'staged_uploads', 'version_activations']
 """
 
 from __future__ import annotations
@@ -139,6 +139,19 @@ version_activations = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.CheckConstraint("kind IN ('boundary', 'address')", name="ck_activation_kind"),
     sa.Index("ix_version_activations_kind_effective", "kind", "effective", "id"),
+)
+
+#: a checked upload waiting for its publish (kept here so that any server can publish it)
+staged_uploads = sa.Table(
+    "staged_uploads",
+    metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("filename", sa.String(200), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("author", sa.String(100), nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Index("ix_staged_uploads_created", "created"),
 )
 
 staff = sa.Table(

@@ -12,7 +12,7 @@ row to the audit log (who, when, what, before, after) in that same transaction.
 >>> import datetime as dt
 >>> store = Store("sqlite://")                      # in memory, for the example
 >>> store.upgrade()
-'0003'
+'0004'
 >>> nid = store.add_note(title="Disconnects", body="No services will be disconnected on 2/26/20.",
 ...                      cycles="all", author="clerk", today=dt.date(2020, 2, 20))
 >>> [n.title for n in store.list_notes(dt.date(2020, 2, 21), cycle="3")]
@@ -42,10 +42,22 @@ from ..config import DEFAULT_CITY, CityConfig
 from ..errors import ConfigError, InputError, NotFoundError
 from . import schema as t
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
-from .versions import LiveAddresses, LiveBoundaries, VersionInfo, VersionStore
+from .versions import (
+    SINCE_ALWAYS,
+    Activation,
+    LiveAddresses,
+    LiveBoundaries,
+    StagedUpload,
+    StagingStore,
+    VersionInfo,
+    VersionStore,
+)
 
 __all__ = [
     "SEED_AUTHOR",
+    "SINCE_ALWAYS",
+    "Activation",
+    "StagedUpload",
     "SQLITE_BUSY_TIMEOUT_S",
     "AuditEntry",
     "LiveAddresses",
@@ -144,7 +156,7 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
-class Store(VersionStore):
+class Store(VersionStore, StagingStore):
     """The database of one city, over a SQLAlchemy URL (SQLite file or PostgreSQL).
 
     Notes, schedule exceptions, staff and seeding here; boundary and address versions from
@@ -160,7 +172,7 @@ class Store(VersionStore):
         >>> from cyclemap.config import load_city_config, DEFAULT_CITY
         >>> store = Store("sqlite://").start(load_city_config(DEFAULT_CITY))
         >>> store.revision(), len(store.list_notes(dt.date(2020, 2, 21), cycle="1"))
-        ('0003', 6)
+        ('0004', 6)
         """
         self.upgrade()
         if config is not None:
@@ -235,6 +247,8 @@ class Store(VersionStore):
                         boundary_geojson,
                         SEED_AUTHOR,
                         "initial boundaries from the city folder",
+                        effective=SINCE_ALWAYS,
+                        action="seed",
                     )
         return done
 
@@ -308,7 +322,9 @@ class Store(VersionStore):
         display_order: int = 0,
         known_cycles: Iterable[str] | None = None,
     ) -> int:
-        """Add a note posted ``today``; return its id. ``InputError`` says what is wrong.
+        """Add a note posted ``today``; return its id. ``InputError`` says what is wrong
+        (an empty ``body`` is refused, as is a ``display_order`` outside ``notes.MIN_ORDER`` ..
+        ``notes.MAX_ORDER``).
 
         ``known_cycles`` (the city's cycle ids), when given, rejects notes for unknown cycles.
         """
@@ -323,6 +339,7 @@ class Store(VersionStore):
             ends=ends,
             display_order=display_order,
         ).validated(known_cycles)
+        note.require_body()
         with self._write() as conn:
             return self._insert_note(conn, note, author, action="add")
 
@@ -340,7 +357,7 @@ class Store(VersionStore):
 
         >>> store = Store("sqlite://")
         >>> _ = store.upgrade()
-        >>> nid = store.add_note(title="Bills late", body="", cycles=["3"], author="alice",
+        >>> nid = store.add_note(title="Bills late", body="Soon.", cycles=["3"], author="alice",
         ...                      today=dt.date(2020, 2, 20))
         >>> store.edit_note(nid, author="bob", today=dt.date(2020, 2, 21), cycles="all").updated
         datetime.date(2020, 2, 21)
@@ -359,6 +376,8 @@ class Store(VersionStore):
         with self._write() as conn:
             before = self._locked_note(conn, note_id)
             after = replace(before, **changes, updated=today).validated(known_cycles)
+            if "body_markdown" in changes:
+                after.require_body()
             conn.execute(
                 t.notes.update().where(t.notes.c.id == note_id).values(**_note_columns(after))
             )
@@ -371,7 +390,7 @@ class Store(VersionStore):
         >>> store = Store("sqlite://")
         >>> _ = store.upgrade()
         >>> today = dt.date(2020, 2, 20)
-        >>> nid = store.add_note(title="t", body="", cycles="all", author="a", today=today)
+        >>> nid = store.add_note(title="t", body="b", cycles="all", author="a", today=today)
         >>> store.expire_note(nid, author="a").expired, store.list_notes(today)
         (True, [])
         >>> [n.id for n in store.list_notes(today, include_all=True)] == [nid]

@@ -1,7 +1,9 @@
 /*
  * cyclemap-embed.js: the address box of the iframe map (/embed). Without JavaScript the form
- * opens the full answer page in a new tab; with it, the answer is said in the box, the map moves
- * to the address, and a link leads to the details.
+ * opens the full answer page in a new tab; with it, suggestions show as the resident types
+ * (cyclemap-combobox.js, loaded first), the answer is said in the box, the map moves to the
+ * address (or to the places to choose from, or back to the city), and a link leads to the
+ * details.
  */
 (function () {
   "use strict";
@@ -11,6 +13,20 @@
   if (!form || !out || !window.fetch) return;
   var data = form.dataset;
   var input = form.querySelector("input[name=address]");
+  var combobox = window.cyclemap && window.cyclemap.combobox
+    ? window.cyclemap.combobox(input, {
+        url: data.suggestUrl,
+        status: document.getElementById("embed-suggestion-status"),
+        text: {
+          one: data.textSuggestionsOne,
+          many: data.textSuggestionsMany,
+          label: data.textSuggestionsLabel,
+        },
+        onChoose: function () {
+          lookup();
+        },
+      })
+    : null;
 
   function fill(template, values) {
     return String(template).replace(/\{(\w+)\}/g, function (m, k) {
@@ -38,9 +54,15 @@
   }
 
   form.addEventListener("submit", function (e) {
+    if (!input.value.trim()) return;
+    e.preventDefault();
+    lookup();
+  });
+
+  function lookup() {
     var address = input.value.trim();
     if (!address) return;
-    e.preventDefault();
+    if (combobox) combobox.submitted(address);
     var page = form.getAttribute("action") + "?" + new URLSearchParams({ address: address });
     say(data.textLookingUp);
     fetch(data.lookupApi + "?" + new URLSearchParams({ address: address }), {
@@ -69,12 +91,23 @@
           if (state.marker) {
             state.marker.setLatLng([loc.lat, loc.lon]);
           } else {
-            state.marker = L.marker([loc.lat, loc.lon], { alt: place, title: place, keyboard: false, interactive: false }).addTo(map);
+            state.marker = L.marker([loc.lat, loc.lon], { alt: place, title: place, keyboard: false, interactive: false }).addTo(state.map);
           }
+        } else if (state) {
+          // no one place: not the last address, but the places to choose from, or the city
+          if (state.marker) {
+            state.map.removeLayer(state.marker);
+            state.marker = null;
+          }
+          var points = (answer.candidates || []).map(function (c) {
+            return L.latLng(c.lat, c.lon);
+          });
+          var bounds = points.length ? L.latLngBounds(points) : state.zones.getBounds();
+          if (bounds.isValid()) state.map.fitBounds(bounds, { padding: [16, 16], maxZoom: 16 });
         }
       })
       .catch(function () {
         say(data.textFailed, page);
       });
-  });
+  }
 })();

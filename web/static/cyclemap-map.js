@@ -285,15 +285,49 @@
         });
     }
 
+    // The city on the map, and whether a point is near enough to show with it: a device far
+    // away (another town, a wrong fix) must not pull the map to a blank spot.
+    function cityBounds() {
+      return zones.getBounds();
+    }
+
+    function nearCity(lat, lon) {
+      var bounds = cityBounds();
+      return !bounds.isValid() || bounds.pad(0.5).contains(L.latLng(lat, lon));
+    }
+
+    function showCity(extra) {
+      var bounds = cityBounds();
+      if (!bounds.isValid()) return;
+      if (extra) bounds = L.latLngBounds(bounds.getSouthWest(), bounds.getNorthEast()).extend(extra);
+      map.fitBounds(bounds, { padding: [16, 16] });
+    }
+
     function pick(lon, lat, fromLocation) {
       if (opts.mode === "export") return;
-      placeMarker(lon, lat, fromLocation ? T.your_location : T.picked);
-      if (fromLocation) map.setView([lat, lon], Math.max(map.getZoom(), 16));
+      var near = nearCity(lat, lon);
+      if (fromLocation && !near) {
+        // far from the city: stay on the city and say so (the page still looks the point up)
+        showCity();
+        say(T.far_location);
+        if (opts.mode !== "page") {
+          L.popup(popupOptions())
+            .setLatLng(cityBounds().getCenter())
+            .setContent(el("p", null, T.far_location))
+            .openOn(map);
+          return;
+        }
+      } else {
+        placeMarker(lon, lat, fromLocation ? T.your_location : T.picked);
+        if (fromLocation) map.setView([lat, lon], Math.max(map.getZoom(), 16));
+      }
       if (opts.mode === "page") {
+        var detail = { lon: lon, lat: lat, source: fromLocation ? "device" : "map" };
         if (cyclemap.page) {
-          document.dispatchEvent(new CustomEvent("cyclemap:pick", { detail: { lon: lon, lat: lat } }));
+          document.dispatchEvent(new CustomEvent("cyclemap:pick", { detail: detail }));
         } else {
-          window.location.href = urls.lookup_page + "?" + pointQuery(lon, lat, urls.lang);
+          var query = pointQuery(lon, lat, urls.lang) + (fromLocation ? "&source=device" : "");
+          window.location.href = urls.lookup_page + "?" + query;
         }
         return;
       }
@@ -319,14 +353,32 @@
         var d = e.detail || {};
         map.closePopup();
         if (d.lon === undefined || d.lat === undefined || d.lon === null) {
+          // no one place (not found, a choice to make): leave the last address, show the
+          // places to choose from, or else the whole city
           if (state.marker) {
             map.removeLayer(state.marker);
             state.marker = null;
           }
+          var points = (d.points || []).map(function (p) {
+            return L.latLng(p[1], p[0]);
+          });
+          if (points.length) {
+            map.fitBounds(L.latLngBounds(points), { padding: [24, 24], maxZoom: 16 });
+          } else {
+            showCity();
+          }
           return;
         }
         placeMarker(d.lon, d.lat, d.label || T.your_address);
-        map.setView([d.lat, d.lon], Math.max(map.getZoom(), 16));
+        if (!nearCity(d.lat, d.lon)) {
+          showCity(); // far outside the city: the answer says where; the map stays on the city
+          return;
+        }
+        if (d.status === "matched") {
+          map.setView([d.lat, d.lon], Math.max(map.getZoom(), 16));
+        } else {
+          showCity(L.latLng(d.lat, d.lon)); // outside the cycles, near the city: both in view
+        }
         if (d.summary) {
           var box = el("div", "cm-popup");
           box.appendChild(el("p", "cm-popup__title", d.summary));
