@@ -201,17 +201,17 @@ def border_detail(
     cycle_ids: Sequence[str],
     radius_m: float = BORDER_DETAIL_M,
 ) -> dict[str, Any]:
-    """What a map shows around a place near a border so the resident can confirm their side: the
-    exact (not simplified) zones of ``cycle_ids`` within ``radius_m`` as GeoJSON outlines, and
-    each cycle's name written inside its part, near the place.
+    """What a map shows around a place near a border so the resident can confirm their side:
+    the exact (not simplified) edge of the place's zone (``cycle_ids[0]``) within ``radius_m``,
+    as GeoJSON lines, and each cycle's name written inside its zone, near the place.
 
     >>> from cyclemap.boundaries import BoundarySet
     >>> zones = BoundarySet(["1", "2"], [shapely.box(0, 0, 0.01, 0.01),
     ...                                  shapely.box(0.01, 0, 0.02, 0.01)])
     >>> info = {"1": ZoneInfo("1", "Cycle 1", "#111"), "2": ZoneInfo("2", "Cycle 2", "#222")}
     >>> d = border_detail(zones, info, 0.00995, 0.005, ["1", "2"])
-    >>> [(f["properties"]["name"], f["properties"]["cycle"]) for f in d["zones"]["features"]]
-    [('Cycle 1', '1'), ('Cycle 2', '2')]
+    >>> [shapely.geometry.shape(f["geometry"]).bounds for f in d["edges"]["features"]]
+    [(0.01, 0.004457, 0.01, 0.005543)]
     >>> [(label["name"], label["lon"] < 0.01) for label in d["labels"]]
     [('Cycle 1', True), ('Cycle 2', False)]
     """
@@ -219,21 +219,21 @@ def border_detail(
     dlon = radius_m / (111_320.0 * max(np.cos(np.radians(lat)), 0.01))
     window = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
     geoms = dict(zip(boundaries.ids, boundaries.geometries, strict=True))
-    features, labels = [], []
-    for cid in cycle_ids:
-        if cid not in geoms:
-            continue
+    edges, labels = [], []
+    for i, cid in enumerate(c for c in cycle_ids if c in geoms):
+        zone = info.get(cid) or ZoneInfo(cid, cid, "#666666")
+        if i == 0:
+            edge = shapely.intersection(geoms[cid].boundary, window)
+            if not edge.is_empty:
+                props = {"cycle": cid, "name": zone.name}
+                geometry = _round_coords(mapping(edge))
+                edges.append({"type": "Feature", "properties": props, "geometry": geometry})
         part = shapely.intersection(geoms[cid], window)
         if part.is_empty or part.area == 0:
             continue
-        zone = info.get(cid) or ZoneInfo(cid, cid, "#666666")
-        props = {"cycle": cid, "name": zone.name, "color": zone.color}
-        features.append(
-            {"type": "Feature", "properties": props, "geometry": _round_coords(mapping(part))}
-        )
         x, y = label_point(part)
         labels.append({"name": zone.name, "lon": x, "lat": y})
-    return {"zones": {"type": "FeatureCollection", "features": features}, "labels": labels}
+    return {"edges": {"type": "FeatureCollection", "features": edges}, "labels": labels}
 
 
 @dataclass(frozen=True)

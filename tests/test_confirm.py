@@ -134,7 +134,10 @@ def test_the_page_asks_the_resident_to_confirm_and_the_map_shows_both_cycles(tmp
     # the map: zoomed in on the place, with the exact zones of both cycles around it
     near = map_options(body)["near"]
     assert sorted(label["name"] for label in near["labels"]) == ["Cycle 1", "Cycle 4"]
-    assert {f["properties"]["cycle"] for f in near["zones"]["features"]} == {"1", "4"}
+    # the exact edge of the place's zone near it: x = 0.01, the border with zone 4
+    (edge,) = near["edges"]["features"]
+    assert edge["properties"]["cycle"] == "1"
+    assert {x for x, _ in edge["geometry"]["coordinates"]} == {0.01}
     assert '"zoom": 18,' in body
     # the answer part (fragment) carries the same for the page's script
     fragment = client.get("/lookup?lon=0.00995&lat=0.005&fragment=1").get_data(as_text=True)
