@@ -34,6 +34,13 @@ def open_folder(folder: str | Path) -> tuple[CityConfig, BoundarySet, AddressLay
     config, problems = read_city_config(folder)
     zones = layer = None
     bcfg, acfg = config.boundaries, config.addresses
+    for key, path in (
+        ("[boundaries] file", bcfg.file),
+        ("[boundaries] limits", bcfg.limits),
+        ("[addresses] file", acfg.file),
+    ):
+        if path is not None and not path.name.startswith("<") and not path.is_file():
+            problems.append(f"{key} names {path.name!r}, which is not a file in {config.folder}")
     if bcfg.file.is_file():
         try:
             zones = read_boundaries(bcfg.file, id_property=bcfg.id_property, crs=bcfg.crs)

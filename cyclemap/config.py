@@ -234,11 +234,10 @@ def _places(value: Any, problems: _Problems) -> tuple[Place, ...]:
 
 
 def _file(folder: Path, table: dict, key: str, where: str, problems: _Problems) -> Path:
+    """A path the table names, resolved against the folder (whether the file is there is for
+    whoever opens it: ``checks.open_folder``)."""
     name = problems.text(table, key, where, required=True)
-    path = folder / (name or f"<missing {key}>")
-    if name and not path.is_file():
-        problems.add(f"[{where}] {key}", f"names {name!r}, which is not a file in {folder}")
-    return path
+    return folder / (name or f"<missing {key}>")
 
 
 def _zips(value: Any, problems: _Problems) -> tuple[str, ...]:

@@ -349,8 +349,8 @@ class AddressIndex:
         """The layer's spelling of a typed town (itself, the town of an alias, or the one town
         it abbreviates or misspells); else the text as typed.
 
-        >>> rows = [{"number": 1, "street": "Main St", "city": c, "lon": 0, "lat": 0}
-        ...         for c in ("Ashford", "Brookfield")]
+        >>> rows = [{"number": 1, "street": "Main St", "city": c, "lon": x, "lat": 0}
+        ...         for c, x in (("Ashford", 0), ("Brookfield", 1))]
         >>> ix = AddressIndex(AddressLayer.from_records(rows),
         ...                   place_aliases={"Ashford Center": "Ashford"})
         >>> [ix.canonical_town(c) for c in ("ashford center", "BROOKFEILD", "X")]

@@ -581,14 +581,16 @@ class ParsedAddress:
         none); before a typed street type such a word is a name (``East St``, ``Park Ave``).
         Text without a name is no street to match, however close some name is.
 
-        >>> [parse_address(t).has_street_name for t in ("12 Ave", "10 🙂 St", "12 N", "12 61")]
+        >>> [parse_address(t).has_street_name for t in ("12 Ave", "10 🙂 St", "12 N", "1 0 Pk")]
         [False, False, False, False]
         >>> [parse_address(t).has_street_name for t in ("12 Oak", "12 East St", "12 Grden St")]
         [True, True, True]
         """
-        words = {w for r in self.readings for w in (r.raw_name or r.name).split()}
-        words |= set(self.name.split())
-        return any(_is_name_word(w, typed_type=bool(self.suffix)) for w in words)
+        return any(
+            _is_name_word(w, typed_type=bool(r.suffix))
+            for r in self.readings
+            for w in (r.raw_name or r.name).split()
+        )
 
     @property
     def number_value(self) -> int | None:
