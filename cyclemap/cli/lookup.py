@@ -85,6 +85,9 @@ def describe(answer) -> str:
                 lines.append(f"  {what}: {dates}")
     elif answer.cycle is not None:
         lines.append("No billing dates are published for this cycle.")
+    for change in answer.effective_changes:
+        then = change.cycle.name if change.cycle else "outside every billing cycle"
+        lines.append(f"  From {change.date.isoformat()} (a scheduled boundary change): {then}")
     for note in answer.notes:
         lines.append(f"* {note.title} ({note.updated.isoformat()})")
     if answer.cycle is not None and not answer.notes:
