@@ -241,16 +241,21 @@ def _file(folder: Path, table: dict, key: str, where: str, problems: _Problems) 
 
 
 def _zips(value: Any, problems: _Problems) -> tuple[str, ...]:
+    """``[city] zips``: 5-digit ZIP codes, in quotes or as whole numbers of 5 digits."""
     if not isinstance(value, list):
         problems.add("[city] zips", 'must be a list of 5-digit ZIP codes in quotes, e.g. ["63701"]')
         return ()
-    bad = [z for z in value if not (isinstance(z, str) and _ZIP.match(z.strip()))]
+    texts = [
+        str(z).strip() if isinstance(z, str | int) and not isinstance(z, bool) else ""
+        for z in value
+    ]
+    bad = [z for z, t in zip(value, texts, strict=True) if not _ZIP.match(t)]
     if bad:
         problems.add(
             "[city] zips",
             f"must be 5-digit ZIP codes in quotes (a number loses its leading 0): {bad!r}",
         )
-    return tuple(z.strip() for z in value if isinstance(z, str) and _ZIP.match(z.strip()))
+    return tuple(t for t in texts if _ZIP.match(t))
 
 
 def _cycles(raw: dict, problems: _Problems) -> dict[str, CycleConfig]:

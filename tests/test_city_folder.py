@@ -57,7 +57,7 @@ def test_every_problem_of_city_toml_is_listed_in_one_error_with_its_key(tmp_path
     text = toml.read_text()
     text = text.replace('timezone = "America/Chicago"', 'timezone = "Mars/Olympus_Mons"')
     text = text.replace("zoom = 14", "zoom = 'close'")
-    text = text.replace('zips = ["00001"]', "zips = [63701]")
+    text = text.replace('zips = ["00001"]', "zips = [2138, 63701]")  # 02138 lost its 0
     text = text.replace('street = "street"', 'street = "street_name"')  # no such column
     text = text.replace("due_after_days = 21\n", "due_after_days = -21\n", 1)  # cycle 1
     text = text.replace('bill_rule = "DTSTART:20190101\\nRRULE:FREQ=MONTHLY;BYDAY=+2WE"\n', "")
@@ -79,6 +79,13 @@ def test_every_problem_of_city_toml_is_listed_in_one_error_with_its_key(tmp_path
     for start in expected:
         assert any(p.startswith(start) for p in problems), (start, problems)
     assert len(problems) == len(expected), problems
+
+
+def test_zips_may_be_written_as_numbers_of_five_digits(tmp_path):
+    folder = write_city(tmp_path / "city", addresses=ROWS)
+    toml = folder / "city.toml"
+    toml.write_text(toml.read_text().replace('zips = ["00001"]', 'zips = [63701, "63703"]'))
+    assert cyclemap.open_city(folder).config.zips == ("63701", "63703")
 
 
 def test_a_broken_boundary_file_and_a_bad_key_are_one_error(tmp_path):
