@@ -17,6 +17,7 @@ from .normalize import (
     MAX_ADDRESS_LENGTH,
     ParsedAddress,
     exact_key,
+    normalize_place,
     normalize_street,
     parse_address,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "MatchType",
     "ParsedAddress",
     "Suggestion",
+    "normalize_place",
     "exact_key",
     "normalize_street",
     "parse_address",
