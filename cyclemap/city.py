@@ -29,10 +29,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from . import compiled
 from .billing.notes import Note, notes_for, read_notes_toml
 from .billing.schedule import CycleSchedule, ScheduleAnswer, calendar_ics
 from .boundaries import BoundarySet, read_boundaries
-from .config import DEFAULT_CITY, CityConfig, CycleConfig, load_city_config
+from .config import DEFAULT_CITY, CityConfig, CycleConfig, default_instance_path, load_city_config
 from .decide import candidate_points, candidate_xy, decide, place_label
 from .errors import InputError, NotFoundError
 from .geocode import (
@@ -214,9 +215,12 @@ class City:
         store: Store | None = None,
         clock: Callable[[], dt.date] | None = None,
         boundary_version: int = 0,
+        cache_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.store = store
+        #: where compiled zones and geocoders are kept (None: nowhere), see ``cyclemap.compiled``
+        self.cache_dir = cache_dir
         self._clock = clock
         self._lock = threading.Lock()
         self._zones: OrderedDict[int, BoundarySet] = OrderedDict()
@@ -310,7 +314,7 @@ class City:
         if zones is None:
             assert self.store is not None
             geojson = self.store.get_boundaries(version)
-            zones = BoundarySet.from_geojson(geojson, id_property=like.id_property)
+            zones = compiled_zones_from_geojson(geojson, like.id_property, self.cache_dir)
             self._zones[version] = zones
             while len(self._zones) > ZONE_CACHE_SIZE:
                 self._zones.popitem(last=False)
@@ -332,8 +336,19 @@ class City:
         if version == 0:
             return self._folder_geocoder
         stored = store.get_addresses(version)
-        layer = read_address_bytes(stored.data, stored.format, self.config)
-        return make_geocoder(layer, self.config)
+        key = compiled.key_for(
+            "geocoder",
+            compiled.bytes_digest(stored.data),
+            {**geocoder_settings(self.config), "format": stored.format},
+        )
+        return compiled.load_or_build(
+            self.cache_dir,
+            "geocoder",
+            key,
+            lambda: make_geocoder(
+                read_address_bytes(stored.data, stored.format, self.config), self.config
+            ),
+        )
 
     def _current(self) -> _Snapshot:
         snapshot = self._snapshot
@@ -589,27 +604,99 @@ def open_city(
     *,
     store: Store | None = None,
     clock: Callable[[], dt.date] | None = None,
+    cache_dir: str | Path | bool = True,
 ) -> City:
     """Open a city folder: read ``city.toml``, the zones and the address layer, once.
 
     With a ``store``, the live boundary version comes from it (seeded from the folder when the
     store is empty), and so do notes and schedule exceptions.
+
+    The zones and the geocoder are compiled once per content of their files (and of stored
+    versions) into ``cache_dir`` (see ``cyclemap.compiled``): True (the default) is ``cache/``
+    in the instance folder, a path is that folder, False keeps nothing on disk. A second open
+    of the same layers reads the compiled tables instead of building them.
     """
     config = load_city_config(folder if folder is not None else DEFAULT_CITY)
-    boundaries = read_boundaries(
-        config.boundaries.file, id_property=config.boundaries.id_property, crs=config.boundaries.crs
-    )
-    layer = read_addresses(config.addresses.file, config.addresses.columns, config.addresses.crs)
+    if cache_dir is True:
+        cache: Path | None = compiled.default_cache_dir(default_instance_path())
+    elif cache_dir is False:
+        cache = None
+    else:
+        cache = Path(cache_dir)
+    boundaries = compiled_zones(config, cache)
+    geocoder = compiled_geocoder(config, cache)
     if store is not None:
         # the first start on an empty store publishes the folder's zones as version 1;
         # afterwards the store's live version (read by City) wins over the folder's file
         store.seed_from_city(config, boundary_geojson=boundaries.to_geojson())
-    city = City(config, boundaries, make_geocoder(layer, config), store=store, clock=clock)
+    city = City(config, boundaries, geocoder, store=store, clock=clock, cache_dir=cache)
     if store is not None and store.today is None:
         # versions published "now" through this store count from the city's day, the same day
         # its lookups are answered for (a clock the tests or CYCLEMAP_TODAY set included)
         store.today = city.today
     return city
+
+
+def compiled_zones(config: CityConfig, cache_dir: Path | None) -> BoundarySet:
+    """The city folder's zones, read once per content of the boundary file into ``cache_dir``."""
+    b = config.boundaries
+    key = compiled.key_for(
+        "zones",
+        compiled.file_digest(b.file) if Path(b.file).is_file() else f"missing:{b.file}",
+        {"id_property": b.id_property, "crs": b.crs, "name": Path(b.file).name},
+    )
+    return compiled.load_or_build(
+        cache_dir,
+        "zones",
+        key,
+        lambda: read_boundaries(b.file, id_property=b.id_property, crs=b.crs),
+    )
+
+
+def compiled_zones_from_geojson(
+    geojson: dict[str, Any], id_property: str, cache_dir: Path | None
+) -> BoundarySet:
+    """Zones of a stored boundary version (GeoJSON), prepared once per content in ``cache_dir``."""
+    import json
+
+    text = json.dumps(geojson, sort_keys=True, separators=(",", ":"))
+    key = compiled.key_for(
+        "zones", compiled.bytes_digest(text.encode()), {"id_property": id_property, "geojson": 1}
+    )
+    return compiled.load_or_build(
+        cache_dir,
+        "zones",
+        key,
+        lambda: BoundarySet.from_geojson(geojson, id_property=id_property),
+    )
+
+
+def geocoder_settings(config: CityConfig) -> dict[str, Any]:
+    """What besides the layer's bytes shapes the city's geocoder (part of its cache key)."""
+    a = config.addresses
+    return {
+        "columns": dict(a.columns),
+        "crs": a.crs,
+        "places": [config.name],
+        "state": config.state,
+        "zips": list(config.zips),
+    }
+
+
+def compiled_geocoder(config: CityConfig, cache_dir: Path | None) -> Geocoder:
+    """The geocoder over the city folder's address file, built once per content in ``cache_dir``."""
+    a = config.addresses
+    path = Path(a.file)
+    digest = compiled.file_digest(path) if path.is_file() else f"missing:{path}"
+    key = compiled.key_for(
+        "geocoder", digest, {**geocoder_settings(config), "name": path.suffix.lower()}
+    )
+    return compiled.load_or_build(
+        cache_dir,
+        "geocoder",
+        key,
+        lambda: make_geocoder(read_addresses(a.file, a.columns, a.crs), config),
+    )
 
 
 def make_geocoder(layer: AddressLayer, config: CityConfig) -> Geocoder:

@@ -28,7 +28,11 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"errors", "config", "billing"},
     "decide": {"errors", "boundaries", "geocode"},
     "batch": {"errors", "boundaries", "geocode", "decide"},
-    "city": {"errors", "config", "boundaries", "geocode", "billing", "store", "decide", "batch"},
+    "compiled": set(),  # the cache of built zones and geocoders: files, digests, pickles
+    "city": {
+        *("errors", "config", "boundaries", "geocode", "billing", "store", "decide", "batch"),
+        "compiled",
+    },
     "maps": {"errors", "config", "boundaries", "city"},
     # the staff path over a City: upload vetting, impact, publish/rollback
     "publishing": {"errors", "config", "boundaries", "geocode", "store", "city"},
