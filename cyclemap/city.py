@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 2.0
 #: boundary versions kept prepared in memory besides the live one (for ``date=`` and upcoming)
 ZONE_CACHE_SIZE = 8
+#: answers kept per snapshot: an answer depends only on the query, the day and the snapshot (a
+#: publish, a note edited or a new day makes a new snapshot, so a kept answer is never stale)
+ANSWER_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,8 @@ class _Snapshot:
     writes_seen: int = 0
     _schedules: dict[str, CycleSchedule] = field(default_factory=dict, repr=False)
     _next: dict[tuple[str, dt.date], ScheduleAnswer] = field(default_factory=dict, repr=False)
+    #: answers already given from this snapshot, by query and day (see ``ANSWER_CACHE_SIZE``)
+    _answers: dict[tuple[Any, ...], Answer] = field(default_factory=dict, repr=False)
 
 
 class City:
@@ -423,20 +428,34 @@ class City:
         if date is not None and today is not None and date != today:
             raise InputError("give the day once: date or today")
         today = date or today or self.today()
-        snapshot = self._current()
-        version, zones = self._zones_on(snapshot, today)
-        if version != snapshot.version:
-            snapshot = replace(snapshot, version=version, boundaries=zones)
+        base = self._current()
         if address is not None:
             if lon is not None or lat is not None:
                 raise InputError("give either an address or lon and lat, not both")
             if isinstance(address, str) and not address.strip():
                 raise InputError("the address is empty: give a street address, such as 12 Main St")
+            key: tuple[Any, ...] = ("address", address, today)
+        else:
+            lon, lat = _check_point(lon, lat)
+            key = ("point", lon, lat, today)
+        answers = base._answers
+        kept = answers.get(key) if isinstance(address, str | None) else None
+        if kept is not None:
+            return kept
+        snapshot = base
+        version, zones = self._zones_on(snapshot, today)
+        if version != snapshot.version:
+            snapshot = replace(snapshot, version=version, boundaries=zones)
+        if address is not None:
             result = snapshot.geocoder.geocode(address)
-            return self._answer_for_geocode({"address": address}, result, snapshot, today)
-        lon, lat = _check_point(lon, lat)
-        location = Location(lon, lat, "", MatchType.POINT, 1.0)
-        return self._answer_at({"lon": lon, "lat": lat}, location, snapshot, today)
+            answer = self._answer_for_geocode({"address": address}, result, snapshot, today)
+        else:
+            location = Location(lon, lat, "", MatchType.POINT, 1.0)
+            answer = self._answer_at({"lon": lon, "lat": lat}, location, snapshot, today)
+        if len(answers) >= ANSWER_CACHE_SIZE:
+            answers.clear()
+        answers[key] = answer
+        return answer
 
     def suggest(self, query: str, limit: int = 10) -> list[Suggestion]:
         """Address completions for what a resident has typed so far, best first."""
