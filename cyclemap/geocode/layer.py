@@ -522,19 +522,26 @@ def addresses_from_frame(
         street_id[j] = sid
     labels_out = [max(counts, key=lambda k: (counts[k], k)) for counts in label_counts]
     return AddressLayer(
-        number=[str(numbers[i]) for i in used],
+        number=_shared([str(numbers[i]) for i in used]),
         number_value=values[used],
         street_id=street_id,
         streets=streets,
         street_labels=labels_out,
-        unit=[str(unit[i]) for i in used],
-        city=[str(city[i]) for i in used],
-        zip=[str(zips[i]) for i in used],
+        unit=_shared([str(unit[i]) for i in used]),
+        city=_shared([str(city[i]) for i in used]),
+        zip=_shared([str(zips[i]) for i in used]),
         lon=lon[used].astype(float),
         lat=lat[used].astype(float),
         source_row=used.astype(np.int64) + 1,
         report=report,
     )
+
+
+def _shared(texts: list[str]) -> list[str]:
+    """The same texts, equal ones as one object (a ZIP repeated a million times is kept once,
+    and the compiled city stores it once)."""
+    seen: dict[str, str] = {}
+    return [seen.setdefault(t, t) for t in texts]
 
 
 def _map_unique(values: np.ndarray, fn) -> np.ndarray:
