@@ -48,7 +48,10 @@ ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},
 }
 #: third-party packages only the web and command-line layers may use
-WEB_AND_CLI = ("flask", "flask_babel", "flask_limiter", "werkzeug", "click", "gunicorn")
+WEB_AND_CLI = (
+    *("flask", "flask_babel", "flask_limiter", "flask_wtf", "wtforms", "limits", "werkzeug"),
+    *("click", "gunicorn"),
+)
 
 
 def module_name(path: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import getpass
 import json
 import os
 import signal
@@ -19,7 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
+import shapely
 from click.testing import CliRunner
+from shapely.geometry import mapping, shape
 
 import cyclemap
 from cyclemap.cli import main
@@ -138,7 +141,7 @@ def test_publish_history_rollback_and_lookup_follow(url, moved):
     ]
     assert set(history[0]) == {"version", "author", "created", "effective", "message", "state",
                                "action"}  # fmt: skip
-    assert history[0]["message"] == "wrong file" and history[0]["author"].endswith("(cli)")
+    assert history[0]["message"] == "wrong file" and history[0]["author"] == getpass.getuser()
     assert run(url, "boundaries", "rollback", "99").exit_code == 4
 
 
@@ -193,6 +196,8 @@ def test_history_shows_a_scheduled_version_and_the_cli_lookup_date(url, moved):
     ]
     today = json.loads(run(url, "lookup", address, "--json").stdout)
     assert today["cycle"]["id"] == "2" and today["effective_changes"][0]["date"] == "2020-03-01"
+    words = run(url, "lookup", address).output
+    assert "From 2020-03-01 (a scheduled boundary change): Cycle 3" in words
     march = json.loads(run(url, "lookup", address, "--json", "--date", "2020-03-01").stdout)
     assert (march["cycle"]["id"], march["boundary_version"]) == ("3", 2)
     later = run(url, "lookup", address, "--json", today=dt.date(2020, 3, 5))
@@ -398,3 +403,24 @@ def test_core_refusals_raise_the_errors_the_channels_translate(tmp_path, moved):
     with pytest.raises(InputError):
         publish_boundaries(city, path, author="a", message="m", effective=dt.date(2020, 1, 1))
     assert diff_boundaries(city, path).valid and city.boundary_version == 1
+
+
+def test_publish_checks_the_file_against_the_citys_cycles_and_addresses(url, tmp_path):
+    renamed = demo_geojson()
+    for f in renamed["features"]:
+        if str(f["properties"]["cycle"]) == "4":
+            f["properties"]["cycle"] = "5"
+    bad = tmp_path / "cycle5.geojson"
+    bad.write_text(json.dumps(renamed))
+    result = run(url, "boundaries", "publish", str(bad), "-m", "renumber")
+    assert result.exit_code == 1 and "was not published" in result.output
+    assert "'5'" in result.output and "no zone in this file has that id" in result.output
+    swapped = demo_geojson()
+    for f in swapped["features"]:
+        f["geometry"] = mapping(shapely.transform(shape(f["geometry"]), lambda xy: xy[:, ::-1]))
+    axes = tmp_path / "swapped.geojson"
+    axes.write_text(json.dumps(swapped))
+    result = run(url, "boundaries", "diff", str(axes))
+    assert result.exit_code in (1, 2) and "longitude and latitude swapped" in result.output
+    history = json.loads(run(url, "boundaries", "history", "--json").stdout)["versions"]
+    assert [v["version"] for v in history] == [1]

@@ -435,10 +435,10 @@ def test_staff_accounts(store: Store) -> None:
     assert not store.verify_staff("nobody", "correct horse battery")
     with pytest.raises(InputError, match="already"):
         store.add_staff("clerk1", "another password", author="admin")
-    with pytest.raises(InputError, match="8 characters"):
+    with pytest.raises(InputError, match="at least 12 characters"):
         store.add_staff("clerk2", "short", author="admin")
     (entry,) = store.audit_log(entity="staff")
-    assert entry.after == {"username": "clerk1"}  # never the hash
+    assert entry.after == {"username": "clerk1", "role": "editor", "active": True}  # no hash
     with store.engine.connect() as conn:
         stored = conn.scalar(sa.select(store_schema.staff.c.password_hash))
     assert "correct horse" not in stored and stored.startswith("scrypt:")

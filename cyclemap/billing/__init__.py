@@ -6,8 +6,17 @@
 | ``schedule`` | bill/due/penalty/disconnect dates, exceptions, iCalendar |
 """
 
-from .notes import ALL_CYCLES, Cycles, Note, notes_for, read_notes_toml, render_markdown
+from .notes import (
+    ALL_CYCLES,
+    MAX_TITLE,
+    Cycles,
+    Note,
+    notes_for,
+    read_notes_toml,
+    render_markdown,
+)
 from .schedule import (
+    EXCEPTION_KINDS,
     CycleSchedule,
     ScheduleAnswer,
     ScheduleException,
@@ -17,6 +26,8 @@ from .schedule import (
 
 __all__ = [
     "ALL_CYCLES",
+    "EXCEPTION_KINDS",
+    "MAX_TITLE",
     "CycleSchedule",
     "Cycles",
     "Note",

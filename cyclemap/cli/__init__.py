@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import getpass
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,6 +119,14 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
+def os_user() -> str:
+    """The operating-system user: the author the audit log records for a command's changes."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (e.g. a container without a passwd entry)
+        return "unknown"
+
+
 def handles_errors(func: Callable) -> Callable:
     """Turn a ``CyclemapError`` raised by the command into a one-line message and exit status."""
 
@@ -182,7 +191,17 @@ def main(
 
 def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
-    from . import addresses, assign, boundaries, db, export_map, lookup, notes, serve  # noqa: F401
+    from . import (  # noqa: F401
+        addresses,
+        assign,
+        boundaries,
+        db,
+        export_map,
+        lookup,
+        notes,
+        serve,
+        staff,
+    )
 
 
 _register()

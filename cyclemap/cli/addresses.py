@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
-from . import Context, handles_errors, main, pass_context
-from .boundaries import operator, render_history, write_text_file
+from . import Context, handles_errors, main, os_user, pass_context
+from .boundaries import render_history, write_text_file
 
 
 @main.group()
@@ -75,7 +75,7 @@ def import_(ctx: Context, file: Path, message: str, as_json: bool) -> None:
     """
     from ..publishing import import_addresses
 
-    result = import_addresses(ctx.city(), file, author=operator(), message=message)
+    result = import_addresses(ctx.city(), file, author=os_user(), message=message)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -109,5 +109,5 @@ def rollback(ctx: Context, version: int, message: str | None) -> None:
     """Make an older address layer VERSION the live one again, now."""
     from ..publishing import rollback_addresses
 
-    rollback_addresses(ctx.city(), version, author=operator(), message=message)
+    rollback_addresses(ctx.city(), version, author=os_user(), message=message)
     click.echo(f"Address layer version {version} is live again")

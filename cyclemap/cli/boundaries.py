@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InputError
-from . import Context, handles_errors, main, pass_context
+from . import Context, handles_errors, main, os_user, pass_context
 
 if TYPE_CHECKING:
     from ..boundaries import ValidationReport
@@ -194,16 +194,6 @@ def validate(
 
 
 # ---------------------------------------------------------------- staff: versions
-def operator() -> str:
-    """Who runs this command, for the audit log: the operating-system user."""
-    import getpass
-
-    try:
-        return f"{getpass.getuser()} (cli)"
-    except (KeyError, OSError):  # no user name in this environment
-        return "cli"
-
-
 def render_moves(data: dict) -> list[str]:
     """The moves and per-cycle counts of a diff, as aligned text lines."""
     lines = [
@@ -291,7 +281,7 @@ def publish(ctx: Context, file: Path, message: str, effective, as_json: bool) ->
     result = publish_boundaries(
         ctx.city(),
         file,
-        author=operator(),
+        author=os_user(),
         message=message,
         effective=effective.date() if effective else None,
     )
@@ -344,7 +334,7 @@ def rollback(ctx: Context, version: int, message: str | None) -> None:
     """
     from ..publishing import rollback_boundaries
 
-    result = rollback_boundaries(ctx.city(), version, author=operator(), message=message)
+    result = rollback_boundaries(ctx.city(), version, author=os_user(), message=message)
     click.echo(
         f"Boundary version {result.version} is live again: "
         f"{result.addresses_changing:,} addresses change cycle"

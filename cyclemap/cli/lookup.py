@@ -76,6 +76,9 @@ def describe(answer) -> str:
         for key in ("next_bill_date", "next_due_date", "next_penalty_date", "next_disconnect_date"):
             if sched.get(key):
                 lines.append(f"  {key.replace('_', ' ')[5:]}: {sched[key]}")
+    for change in answer.effective_changes:
+        then = change.cycle.name if change.cycle else "outside every billing cycle"
+        lines.append(f"  From {change.date.isoformat()} (a scheduled boundary change): {then}")
     for note in answer.notes:
         lines.append(f"* {note.title} ({note.updated.isoformat()})")
     if answer.cycle is not None and not answer.notes:

@@ -6,7 +6,6 @@ the store is seeded from the city folder's ``notes.toml`` (and ``city.toml``'s e
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -17,14 +16,7 @@ import click
 from ..billing.notes import ALL_CYCLES, Note, parse_date
 from ..config import load_city_config
 from ..errors import InputError
-from . import Context, handles_errors, main, pass_context
-
-
-def _author() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name (e.g. a container without a passwd entry)
-        return "unknown"
+from . import Context, handles_errors, main, os_user, pass_context
 
 
 def _open(ctx: Context):
@@ -159,7 +151,7 @@ def add_note(ctx: Context, title, cycles, all_cycles, body, body_file, starts, e
         title=title,
         body=text or "",  # the store refuses an empty body
         cycles=chosen,
-        author=_author(),
+        author=os_user(),
         today=ctx.today(config.timezone),
         starts=_date_option(starts, "--starts") or None,
         ends=_date_option(ends, "--ends") or None,
@@ -198,7 +190,7 @@ def edit_note(
     store, config = _open(ctx)
     today = ctx.today(config.timezone)
     note = store.edit_note(
-        note_id, author=_author(), today=today, known_cycles=config.cycles, **changes
+        note_id, author=os_user(), today=today, known_cycles=config.cycles, **changes
     )
     click.echo(f"note {note.id} changed: {note.title}")
 
@@ -218,5 +210,5 @@ def expire_note(ctx: Context, note_id: int):
             f"note {note_id} is already expired: nothing changed "
             f"(see it with: cyclemap notes list --all)"
         )
-    note = store.expire_note(note_id, author=_author())
+    note = store.expire_note(note_id, author=os_user())
     click.echo(f"note {note.id} expired: {note.title}")

@@ -99,9 +99,21 @@ def _store(city: City) -> Store:
 
 
 def validate_for_city(city: City, path: str | Path) -> ValidationReport:
-    """The validation report of a boundary file, with the city's id property, CRS and limits."""
+    """The validation report of a boundary file against everything the city knows: its id
+    property, CRS and limits, its cycle ids (unknown or missing ones are errors), the address
+    points in force (a file that leaves most of them outside, or has its axes swapped, is
+    refused) and its map centre."""
     b = city.config.boundaries
-    return validate_boundaries(path, b.id_property, b.crs, limits=b.limits)
+    layer = city.geocoder.layer
+    return validate_boundaries(
+        path,
+        b.id_property,
+        b.crs,
+        limits=b.limits,
+        known_cycles=list(city.config.cycles),
+        address_points=(layer.lon, layer.lat),
+        map_center=city.config.center,
+    )
 
 
 def diff_boundaries(city: City, path: str | Path) -> BoundaryDiff:

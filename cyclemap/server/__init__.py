@@ -21,7 +21,8 @@ WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
 
 #: the app's own settings; the HTTP ones (CORS_ORIGINS, FRAME_ANCESTORS, RATELIMIT,
 #: RATELIMIT_STORAGE_URL, API_CACHE_SECONDS, REFERRER_POLICY, TRUSTED_PROXIES) are in
-#: ``http.CONFIG_DEFAULTS`` beside the code that reads them
+#: ``http.CONFIG_DEFAULTS`` and the staff workspace's (SECRET_KEY, SESSION_COOKIE_*,
+#: STAFF_SIGNIN_*) in ``staff.CONFIG_DEFAULTS``, beside the code that reads them
 DEFAULTS: dict[str, Any] = {
     "CITY": str(DEFAULT_CITY),
     "DATABASE_URL": None,  # None: sqlite file in the instance folder
@@ -44,9 +45,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(WEB_DIR / "templates"),
         static_folder=str(WEB_DIR / "static"),
     )
-    from . import http
+    from . import http, staff
 
-    app.config.from_mapping({**http.CONFIG_DEFAULTS, **DEFAULTS})
+    app.config.from_mapping({**http.CONFIG_DEFAULTS, **staff.CONFIG_DEFAULTS, **DEFAULTS})
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("CYCLEMAP")
     if test_config:
@@ -79,4 +80,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(maps.bp)
+    staff.init_app(app)
     return app

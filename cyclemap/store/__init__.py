@@ -5,10 +5,21 @@
 | ``schema`` | the SQLAlchemy Core tables (the Alembic ``migrations/`` make them) |
 | ``engine`` | ``StoreBase``: connections, transactions, migrations, the audit log |
 | ``versions`` | ``VersionStore``: layer versions on a timeline of activations; staged uploads |
-| ``store`` | ``Store``: seeding from a city, notes, schedule exceptions, staff accounts |
+| ``staff`` | ``StaffStore``: staff accounts, roles, passwords, sign-in; ``StaffAccount`` |
+| ``store`` | ``Store``: seeding from a city, notes, schedule exceptions; all of the above |
 """
 
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase
+from .staff import (
+    MIN_PASSWORD_LENGTH,
+    ROLES,
+    STRONG_PASSWORD,
+    StaffAccount,
+    StaffStore,
+    check_password,
+    normalize_username,
+    role_rank,
+)
 from .store import SEED_AUTHOR, Store, default_database_url, hash_password, verify_password
 from .versions import (
     SINCE_ALWAYS,
@@ -23,21 +34,29 @@ from .versions import (
 )
 
 __all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "ROLES",
     "SEED_AUTHOR",
     "SINCE_ALWAYS",
     "SQLITE_BUSY_TIMEOUT_S",
+    "STRONG_PASSWORD",
     "Activation",
     "StagedUpload",
     "AuditEntry",
     "LiveAddresses",
     "LiveBoundaries",
+    "StaffAccount",
+    "StaffStore",
     "Store",
     "StoreBase",
     "VersionInfo",
     "VersionStore",
+    "check_password",
     "default_database_url",
     "in_force",
     "upcoming",
     "hash_password",
+    "normalize_username",
+    "role_rank",
     "verify_password",
 ]

@@ -239,17 +239,22 @@ class StoreBase:
 
     # ------------------------------------------------------------------ audit
     def audit_log(
-        self, entity: str | None = None, entity_id: Any = None, limit: int | None = 100
+        self,
+        entity: str | None = None,
+        entity_id: Any = None,
+        limit: int | None = 100,
+        offset: int = 0,
     ) -> list[AuditEntry]:
-        """Recorded changes, newest first, optionally for one entity (``"note"``, ...)."""
+        """Recorded changes, newest first, optionally for one entity (``"note"``, ...).
+
+        ``limit`` and ``offset`` page through them (``audit_count`` says how many there are).
+        """
         a = t.audit_log
-        q = sa.select(a).order_by(a.c.id.desc())
-        if entity is not None:
-            q = q.where(a.c.entity == entity)
-        if entity_id is not None:
-            q = q.where(a.c.entity_id == str(entity_id))
+        q = _audit_filter(sa.select(a), entity, entity_id).order_by(a.c.id.desc())
         if limit is not None:
             q = q.limit(limit)
+        if offset:
+            q = q.offset(offset)
         with self._read() as conn:
             rows = conn.execute(q).all()
         return [
@@ -265,6 +270,20 @@ class StoreBase:
             )
             for r in rows
         ]
+
+    def audit_count(self, entity: str | None = None, entity_id: Any = None) -> int:
+        """How many changes ``audit_log`` would list without a limit."""
+        q = _audit_filter(sa.select(sa.func.count()).select_from(t.audit_log), entity, entity_id)
+        with self._read() as conn:
+            return conn.scalar(q)
+
+
+def _audit_filter(q: sa.Select, entity: str | None, entity_id: Any) -> sa.Select:
+    if entity is not None:
+        q = q.where(t.audit_log.c.entity == entity)
+    if entity_id is not None:
+        q = q.where(t.audit_log.c.entity_id == str(entity_id))
+    return q
 
 
 def _use_wal(cursor: Any) -> None:

@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import re
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -42,6 +40,7 @@ from ..config import DEFAULT_CITY, CityConfig
 from ..errors import ConfigError, InputError, NotFoundError
 from . import schema as t
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
+from .staff import StaffStore, hash_password, verify_password
 from .versions import (
     SINCE_ALWAYS,
     Activation,
@@ -74,8 +73,6 @@ __all__ = [
 _PG_SEED_LOCK = 0x6379_636C_0002
 #: the author recorded for rows seeded from the city folder
 SEED_AUTHOR = "city folder (seed)"
-#: scrypt cost parameters for staff passwords (16 MiB, ~50 ms)
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 _NOTE_FIELDS = ("title", "body", "cycles", "starts", "ends", "display_order")
 
 
@@ -122,45 +119,12 @@ def _cycles_value(text: str) -> Cycles:
     return ALL_CYCLES if text == ALL_CYCLES else tuple(json.loads(text))
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """A salted scrypt hash, ``scrypt:N:r:p$salt$hash`` (hex), for ``verify_password``.
-
-    >>> h = hash_password("correct horse", salt=b"0123456789abcdef")
-    >>> h.split("$")[0], verify_password("correct horse", h), verify_password("wrong", h)
-    ('scrypt:16384:8:1', True, False)
-    """
-    salt = secrets.token_bytes(16) if salt is None else salt
-    digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
-    return f"scrypt:{_SCRYPT_N}:{_SCRYPT_R}:{_SCRYPT_P}${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches a ``hash_password`` result (constant-time comparison)."""
-    try:
-        params, salt_hex, digest_hex = stored.split("$")
-        name, n, r, p = params.split(":")
-        if name != "scrypt":
-            return False
-        digest = hashlib.scrypt(
-            password.encode("utf-8"),
-            salt=bytes.fromhex(salt_hex),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(digest_hex) // 2,
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(digest.hex(), digest_hex)
-
-
-class Store(VersionStore, StagingStore):
+class Store(VersionStore, StagingStore, StaffStore):
     """The database of one city, over a SQLAlchemy URL (SQLite file or PostgreSQL).
 
-    Notes, schedule exceptions, staff and seeding here; boundary and address versions from
-    ``VersionStore``; connections, migrations and the audit log from ``StoreBase``.
+    Notes, schedule exceptions and seeding here; boundary and address versions from
+    ``VersionStore``; staff accounts from ``StaffStore``; connections, migrations and the audit
+    log from ``StoreBase``.
     ``clock`` (in the constructor) returns the current aware datetime; tests may set it.
     """
 
@@ -516,51 +480,3 @@ class Store(VersionStore, StagingStore):
                 entity_id=exception_id,
                 before=before,
             )
-
-    # ------------------------------------------------------------------ staff
-    def add_staff(self, username: str, password: str, *, author: str) -> int:
-        """Create a staff account (password stored as a salted scrypt hash); return its id.
-
-        >>> store = Store("sqlite://")
-        >>> _ = store.upgrade()
-        >>> store.add_staff("clerk1", "correct horse battery", author="admin")
-        1
-        >>> store.verify_staff("clerk1", "correct horse battery"), store.verify_staff("clerk1", "x")
-        (True, False)
-        """
-        username = (username or "").strip()
-        if not username or len(username) > 100 or any(c.isspace() for c in username):
-            raise InputError("a username is 1 to 100 characters without spaces")
-        if len(password or "") < 8:
-            raise InputError("a password needs at least 8 characters")
-        hashed = hash_password(password)
-        try:
-            with self._write() as conn:
-                new_id = conn.execute(
-                    t.staff.insert()
-                    .values(username=username, password_hash=hashed, created=self.clock())
-                    .returning(t.staff.c.id)
-                ).scalar_one()
-                self._audit(
-                    conn,
-                    actor=author,
-                    action="add",
-                    entity="staff",
-                    entity_id=new_id,
-                    after={"username": username},
-                )
-        except sa.exc.IntegrityError as exc:
-            raise InputError(f"there is already a staff account {username!r}") from exc
-        return new_id
-
-    def verify_staff(self, username: str, password: str) -> bool:
-        """Whether the username and password match an active staff account."""
-        q = sa.select(t.staff.c.password_hash).where(
-            t.staff.c.username == (username or "").strip(), t.staff.c.active.is_(True)
-        )
-        with self._read() as conn:
-            stored = conn.scalar(q)
-        if stored is None:
-            hash_password(password or "")  # spend the same time as a real check
-            return False
-        return verify_password(password or "", stored)
