@@ -140,19 +140,20 @@ def test_a_scheduled_publish_from_the_web(staff_app, publisher, clock, changes):
 
 def test_refusals_leave_the_live_version_alone(staff_app, publisher):
     store = staff_app.extensions["cyclemap.store"]
-    # an editor may not publish; nobody anonymous may post
+    # a publisher stages a valid file; an editor (with a good CSRF token) may not publish it,
+    # and nobody anonymous may post at all
+    staged = upload(publisher, "boundaries", "ok.geojson", json.dumps(MOVED).encode())
+    publish_url = staged.headers["Location"] + "/publish"
     editor = staff_app.test_client()
     sign_in(editor, "eve")
     assert editor.get("/staff/boundaries/new").status_code == 403
-    refused = editor.post("/staff/boundaries/new", data={})
-    assert refused.status_code in (400, 403)
+    token = csrf_token(editor.get("/staff/notes").text)
+    refused = editor.post(publish_url, data={"csrf_token": token, "message": "editor"})
+    assert refused.status_code == 403 and "needs a publisher account" in refused.text
     anonymous = staff_app.test_client()
-    response = anonymous.post(
-        "/staff/boundaries/new",
-        data={"file": (io.BytesIO(b"{}"), "x.geojson")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code in (400, 401)
+    token = csrf_token(anonymous.get("/staff/login").text)
+    refused = anonymous.post(publish_url, data={"csrf_token": token, "message": "anon"})
+    assert refused.status_code == 401 and "nothing was changed" in refused.text
     # a form without its CSRF token
     no_token = publisher.post(
         "/staff/boundaries/new",
