@@ -21,7 +21,8 @@ full disk, from another Python) is rebuilt. Only the newest ``KEEP_FILES`` of ea
 Where it lives: ``open_city(cache_dir=...)``; the CLI and the server pass ``CYCLEMAP_CACHE_DIR``
 when set, else ``cache/`` in the instance folder (beside the default SQLite file). Several
 servers may share one folder (a network share) or each keep their own: the key is content, so
-both are right; a shared folder builds once for all.
+both are right; a shared folder builds once for all. The files are pickles, and loading a pickle
+runs what it says: the folder must be writable only by the service's own accounts.
 
 >>> import tempfile
 >>> folder = tempfile.mkdtemp()
