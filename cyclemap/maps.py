@@ -634,9 +634,9 @@ def build_preview_map(
     lon, lat = center
     m = _Map(location=[lat, lon], zoom_start=zoom, tiles=None, control_scale=True, max_zoom=19)
     if tiles is not None:
-        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution, max_zoom=19, name="tiles").add_to(
-            m
-        )
+        folium.TileLayer(
+            tiles=tiles.url, attr=tiles.attribution, max_zoom=19, name="tiles", control=False
+        ).add_to(m)
     if after is not None:
         colors = {f["properties"]["cycle"]: f["properties"]["color"] for f in after["features"]}
         folium.GeoJson(
