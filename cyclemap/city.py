@@ -33,12 +33,12 @@ from . import compiled
 from .billing.notes import Note, notes_for, read_notes_toml
 from .billing.schedule import CycleSchedule, ScheduleAnswer, calendar_ics
 from .boundaries import BoundarySet, read_boundaries
-from .config import DEFAULT_CITY, CityConfig, CycleConfig, default_instance_path, load_city_config
-from .decide import candidate_points, candidate_xy, decide, place_label
+from .checks import open_folder
+from .config import DEFAULT_CITY, CityConfig, CycleConfig, default_instance_path
+from .decide import candidate_points, candidate_xy, decide, place_labels
 from .errors import InputError, NotFoundError
 from .geocode import (
     AddressLayer,
-    Candidate,
     Geocoder,
     GeocodeResult,
     MatchType,
@@ -116,6 +116,33 @@ class Choice:
         }
 
 
+#: how a place was located when it is not an address point itself: near a border, such a place
+#: may be on the other side, so the answer asks the resident to confirm it on the map
+APPROXIMATE = frozenset({MatchType.INTERPOLATED, MatchType.STREET, MatchType.POINT})
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """Why a matched answer asks the resident to confirm the place on the map.
+
+    ``reason`` is ``near_boundary``: the place is approximate (placed between neighbours, a
+    point along the street, a map click or a device location) and the zones of
+    ``other_cycles`` are within ``[lookup] confirm_within_m``, the nearest ``distance_m`` away.
+    """
+
+    reason: str
+    distance_m: float
+    other_cycles: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"reason", "distance_m", "other_cycles"}``."""
+        return {
+            "reason": self.reason,
+            "distance_m": round(self.distance_m, 1),
+            "other_cycles": list(self.other_cycles),
+        }
+
+
 @dataclass(frozen=True)
 class EffectiveChange:
     """A scheduled boundary version that puts the answer's place in another cycle from a day."""
@@ -145,6 +172,8 @@ class Answer:
     boundary_version: int
     effective_changes: tuple[EffectiveChange, ...] = ()
     as_of: dt.date | None = None
+    #: set on a matched answer whose approximate place is near another cycle's zone
+    confirm: Confirm | None = None
 
     @property
     def cycle_id(self) -> str | None:
@@ -163,6 +192,7 @@ class Answer:
             "candidates": [c.to_dict() for c in self.candidates],
             "boundary_version": self.boundary_version,
             "effective_changes": [e.to_dict() for e in self.effective_changes],
+            "confirm": self.confirm.to_dict() if self.confirm else None,
         }
 
 
@@ -172,14 +202,15 @@ class CycleAnswer:
 
     cycle: CycleRef
     notes: tuple[Note, ...]
-    schedule: ScheduleAnswer
+    #: None when the city publishes no dates for the cycle (no ``[cycles.ID.schedule]``)
+    schedule: ScheduleAnswer | None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"id", "name", "color", "notes", "schedule"}``."""
+        """``{"id", "name", "color", "notes", "schedule"}`` (``schedule`` null: no dates)."""
         return {
             **self.cycle.to_dict(),
             "notes": [note.to_dict() for note in self.notes],
-            "schedule": self.schedule.to_dict(),
+            "schedule": self.schedule.to_dict() if self.schedule else None,
         }
 
 
@@ -371,9 +402,12 @@ class City:
         """The notes shown today for a cycle (or for every cycle when ``cycle_id`` is None)."""
         return tuple(notes_for(self._current().notes, cycle_id, today or self.today()))
 
-    def schedule(self, cycle_id: str) -> CycleSchedule:
-        """The schedule rules of one cycle with the exceptions in force."""
+    def schedule(self, cycle_id: str) -> CycleSchedule | None:
+        """The schedule rules of one cycle with the exceptions in force (None: no dates are
+        published for the cycle)."""
         cycle = self._cycle_config(cycle_id)
+        if not cycle.has_schedule:
+            return None
         snapshot = self._current()
         schedule = snapshot._schedules.get(cycle.id)
         if schedule is None:
@@ -393,7 +427,8 @@ class City:
         return [self.cycle(cid, today) for cid in sorted(self.cycle_refs, key=_id_sort_key)]
 
     def calendar_ics(self, cycle_id: str, today: dt.date | None = None, months: int = 12) -> bytes:
-        """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed."""
+        """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed (without
+        events, saying so, for a cycle whose dates are not published)."""
         today = today or self.today()
         cycle = self._cycle_config(cycle_id)
         return calendar_ics(
@@ -474,14 +509,18 @@ class City:
         points = candidate_points(result)
         cycle_ids = [str(c) for c in snapshot.boundaries.locate_xy(*candidate_xy(points))]
         decision = decide(result, cycle_ids, snapshot.geocoder, snapshot.boundaries)
+        several = snapshot.geocoder.several_towns
         if decision.place is not None:
-            place = _location(decision.place)
+            c = decision.place
+            label = place_labels([c], several, located=True)[0]
+            place = Location(c.lon, c.lat, label, c.match_type, c.score)
             return self._answer_at(query, place, snapshot, today, decision.cycle_id or "")
         if decision.choices:
             points, cycle_ids = list(decision.choices), list(decision.choice_cycles)
+        labels = place_labels(points, several)
         choices = tuple(
-            Choice(c.matched_address, c.lon, c.lat, cid, c.score, c.match_type)
-            for c, cid in zip(points, cycle_ids, strict=True)
+            Choice(label, c.lon, c.lat, cid, c.score, c.match_type)
+            for c, cid, label in zip(points, cycle_ids, labels, strict=True)
         )
         if decision.status == "not_found":
             return Answer("not_found", query, None, None, (), None, choices, snapshot.version)
@@ -525,7 +564,17 @@ class City:
             snapshot.version,
             self._effective_changes(snapshot, today, location, cycle_id),
             today,
+            confirm=self._confirm(location, snapshot.boundaries),
         )
+
+    def _confirm(self, location: Location, zones: BoundarySet) -> Confirm | None:
+        """A ``near_boundary`` confirmation for an approximate place near another cycle."""
+        if location.match_type not in APPROXIMATE:
+            return None
+        near = zones.other_zones_within_m(location.lon, location.lat, self.config.confirm_within_m)
+        if not near:
+            return None
+        return Confirm("near_boundary", near[0][1], tuple(cid for cid, _ in near))
 
     def _ref(self, cycle_id: str) -> CycleRef:
         return self.cycle_refs.get(cycle_id) or CycleRef(cycle_id, f"Cycle {cycle_id}", "#666666")
@@ -550,12 +599,15 @@ class City:
     def _next_dates(
         self, cycle_id: str, today: dt.date, snapshot: _Snapshot | None = None
     ) -> ScheduleAnswer | None:
-        if cycle_id not in self.config.cycles:
-            return None
+        cycle = self.config.cycles.get(cycle_id)
+        if cycle is None or not cycle.has_schedule:
+            return None  # no dates are published for this cycle
         memo = (snapshot or self._current())._next
         key = (cycle_id, today)
         if key not in memo:  # walking the rule costs ~2 ms; the answer only changes daily
-            memo[key] = self.schedule(cycle_id).next_dates(today)
+            schedule = self.schedule(cycle_id)
+            assert schedule is not None
+            memo[key] = schedule.next_dates(today)
         return memo[key]
 
     def _cycle_ref(self, cycle_id: str) -> CycleRef:
@@ -598,10 +650,6 @@ def _upcoming(timeline: tuple[Activation, ...], day: dt.date) -> list[tuple[dt.d
     return upcoming(list(timeline), day)
 
 
-def _location(c: Candidate) -> Location:
-    return Location(c.lon, c.lat, place_label(c), c.match_type, c.score)
-
-
 def _id_sort_key(cycle_id: str) -> tuple[int, str]:
     return (0, f"{int(cycle_id):012d}") if cycle_id.isdigit() else (1, cycle_id)
 
@@ -627,23 +675,43 @@ def open_city(
 ) -> City:
     """Open a city folder: read ``city.toml``, the zones and the address layer, once.
 
-    With a ``store``, the live boundary version comes from it (seeded from the folder when the
-    store is empty), and so do notes and schedule exceptions.
+    Everything ``city.toml`` says is checked now, against the files it names (see
+    ``cyclemap.checks``): one ``ConfigError`` lists every problem with its key, and nothing in
+    the configuration can fail later, inside a lookup. With a ``store``, the live boundary
+    version comes from it (seeded from the folder when the store is empty), and so do notes
+    and schedule exceptions.
 
     The zones and the geocoder are compiled once per content of their files (and of stored
     versions) into ``cache_dir`` (see ``cyclemap.compiled``): True (the default) is ``cache/``
     in the instance folder, a path is that folder, False keeps nothing on disk. A second open
     of the same layers reads the compiled tables instead of building them.
     """
-    config = load_city_config(folder if folder is not None else DEFAULT_CITY)
     if cache_dir is True:
         cache: Path | None = compiled.default_cache_dir(default_instance_path())
     elif cache_dir is False:
         cache = None
     else:
         cache = Path(cache_dir)
-    boundaries = compiled_zones(config, cache)
-    geocoder = compiled_geocoder(config, cache)
+    found: dict[str, Geocoder] = {}
+
+    def read_layer(config: CityConfig) -> AddressLayer:
+        # a compiled geocoder holds the layer; else the file is read (and compiled below,
+        # once every check has passed)
+        kept = compiled.load(cache, "geocoder", geocoder_key(config))
+        if isinstance(kept, Geocoder):
+            found["geocoder"] = kept
+            return kept.layer
+        a = config.addresses
+        return read_addresses(a.file, a.columns, a.crs)
+
+    config, boundaries, layer = open_folder(
+        folder if folder is not None else DEFAULT_CITY,
+        read_zones=lambda config: compiled_zones(config, cache),
+        read_layer=read_layer,
+    )
+    geocoder = found.get("geocoder") or compiled.load_or_build(
+        cache, "geocoder", geocoder_key(config), lambda: make_geocoder(layer, config)
+    )
     if store is not None:
         # the first start on an empty store publishes the folder's zones as version 1;
         # afterwards the store's live version (read by City) wins over the folder's file
@@ -696,35 +764,36 @@ def geocoder_settings(config: CityConfig) -> dict[str, Any]:
     return {
         "columns": dict(a.columns),
         "crs": a.crs,
-        "places": [config.name],
+        "places": list(config.place_names),
+        "place_aliases": sorted((alias, p.name) for p in config.places for alias in p.aliases),
         "state": config.state,
         "zips": list(config.zips),
     }
 
 
-def compiled_geocoder(config: CityConfig, cache_dir: Path | None) -> Geocoder:
-    """The geocoder over the city folder's address file, built once per content in ``cache_dir``."""
-    a = config.addresses
-    path = Path(a.file)
+def geocoder_key(config: CityConfig) -> str:
+    """The cache key of the geocoder over the city folder's address file."""
+    path = Path(config.addresses.file)
     digest = compiled.file_digest(path) if path.is_file() else f"missing:{path}"
-    key = compiled.key_for(
+    return compiled.key_for(
         "geocoder", digest, {**geocoder_settings(config), "name": path.suffix.lower()}
-    )
-    return compiled.load_or_build(
-        cache_dir,
-        "geocoder",
-        key,
-        lambda: make_geocoder(read_addresses(a.file, a.columns, a.crs), config),
     )
 
 
 def make_geocoder(layer: AddressLayer, config: CityConfig) -> Geocoder:
     """The city's geocoder over an address layer.
 
-    The city's own name, state and ZIPs let the geocoder tell an address elsewhere
-    ("Jackson, MO 63755") from one of ours written with a typo.
+    The city's own name, its towns (``[city] places`` and their aliases), state and ZIPs let
+    the geocoder tell an address elsewhere ("Jackson, MO 63755") from one of ours written with
+    a typo, and pick the town a resident typed.
     """
-    return Geocoder(layer, places=[config.name], state=config.state, zips=config.zips)
+    return Geocoder(
+        layer,
+        places=config.place_names,
+        state=config.state,
+        zips=config.zips,
+        place_aliases={alias: p.name for p in config.places for alias in p.aliases},
+    )
 
 
 def read_address_bytes(data: bytes, format: str, config: CityConfig) -> AddressLayer:

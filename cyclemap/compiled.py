@@ -122,6 +122,13 @@ def load_or_build(cache_dir: str | Path | None, kind: str, key: str, build: Call
     return value
 
 
+def load(cache_dir: str | Path | None, kind: str, key: str) -> Any:
+    """The object cached under ``kind``/``key``, or None (no folder, no file, unreadable)."""
+    if cache_dir is None:
+        return None
+    return _load(Path(cache_dir) / f"{kind}-{key}.pickle")
+
+
 def _load(path: Path) -> Any:
     try:
         with open(path, "rb") as f:

@@ -1,27 +1,41 @@
 """Reading a city folder's ``city.toml`` into plain, frozen dataclasses.
 
 A city is a folder: ``city.toml`` names the boundary file, the address point layer and its
-column mapping, the cycles with their names, colours and schedule rules, and the map defaults.
-Paths in the file are relative to the folder.
+column mapping, the cycles with their names, colours and schedule rules, the towns served and
+the map defaults. Paths in the file are relative to the folder.
+
+``load_city_config`` checks every key it reads and raises one ``ConfigError`` whose
+``problems`` list each problem with its key (``[map] zoom must be a whole number...``), so a
+clerk fixes them all in one go. ``open_city`` adds what needs the files themselves (schedules,
+exceptions, the column mapping against the address file, cycle ids against the zones).
 
 >>> from pathlib import Path
 >>> cfg = load_city_config(Path(__file__).parent.parent / "geodata" / "cape-girardeau")
->>> cfg.name, sorted(cfg.cycles)
-('Cape Girardeau, Missouri', ['1', '2', '3', '4'])
+>>> cfg.name, sorted(cfg.cycles), cfg.confirm_within_m
+('Cape Girardeau, Missouri', ['1', '2', '3', '4'], 15.0)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 
 DEFAULT_CITY = Path(__file__).resolve().parent.parent / "geodata" / "cape-girardeau"
+
+#: ``[lookup] confirm_within_m``: how near another cycle's zone an approximate place is asked
+#: to be confirmed on the map (interface.md, "Answers near a border")
+DEFAULT_CONFIRM_WITHIN_M = 15.0
+
+_ZIP = re.compile(r"^\d{5}$")
 
 
 def default_instance_path() -> Path:
@@ -59,12 +73,38 @@ def fixed_today(value: str | dt.date | None, source: str = "CYCLEMAP_TODAY") -> 
 
 @dataclass(frozen=True)
 class CycleConfig:
-    """One billing cycle as the city names it, with its raw schedule table (see ``schedule``)."""
+    """One billing cycle as the city names it, with its raw schedule table (see ``schedule``).
+
+    ``schedule`` is None when ``city.toml`` has no ``[cycles.ID.schedule]``: the city publishes
+    no dates for the cycle (yet), and answers say so.
+    """
 
     id: str
     name: str
     color: str
-    schedule: dict[str, Any] = field(default_factory=dict)
+    schedule: dict[str, Any] | None = None
+
+    @property
+    def has_schedule(self) -> bool:
+        """Whether the cycle has a ``[cycles.ID.schedule]`` table."""
+        return self.schedule is not None
+
+
+@dataclass(frozen=True)
+class Place:
+    """A town (or city) the service area covers, with the other names residents write for it.
+
+    >>> Place("Ashford", ("Ashford Center",)).names
+    ('Ashford', 'Ashford Center')
+    """
+
+    name: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The name, then the aliases."""
+        return (self.name, *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -105,16 +145,193 @@ class CityConfig:
     notes_file: Path
     exceptions: tuple[dict[str, Any], ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: ``[city] places``: the towns served; empty means the city alone (its name, the layer's)
+    places: tuple[Place, ...] = ()
+    #: ``[lookup] confirm_within_m``
+    confirm_within_m: float = DEFAULT_CONFIRM_WITHIN_M
+
+    @property
+    def place_names(self) -> tuple[str, ...]:
+        """Every name a resident may write for a town served: the city's own name, each place
+        and its aliases."""
+        return (self.name, *(n for p in self.places for n in p.names))
 
 
-def _require(table: dict, key: str, where: str) -> Any:
-    if key not in table:
-        raise ConfigError(f"city.toml: [{where}] needs a '{key}' entry")
-    return table[key]
+class _Problems:
+    """Collects what is wrong with ``city.toml``, each problem starting with its key."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, key: str, text: str) -> None:
+        self.items.append(f"{key} {text}")
+
+    def table(self, raw: dict, key: str) -> dict:
+        value = raw.get(key, {})
+        if not isinstance(value, dict):
+            self.add(f"[{key}]", "must be a table")
+            return {}
+        return value
+
+    def text(
+        self, table: dict, key: str, where: str, default: str | None = None, required: bool = False
+    ) -> str | None:
+        value = table.get(key)
+        if value is None:
+            if required:
+                self.add(f"[{where}] {key}", "is missing: add it")
+            return default
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.add(f"[{where}] {key}", f"must be text in quotes, not {value!r}")
+            return default
+        return value
+
+    def number(self, table: dict, key: str, where: str, default: float, lo: float) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= lo:
+            self.add(f"[{where}] {key}", f"must be a number of at least {lo:g}, not {value!r}")
+            return default
+        return float(value)
+
+
+def _places(value: Any, problems: _Problems) -> tuple[Place, ...]:
+    """``[city] places``: a list of names or ``{name = "...", aliases = ["..."]}`` tables."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.add("[city] places", 'must be a list, e.g. ["Ashford", "Brookfield"]')
+        return ()
+    out = []
+    for i, item in enumerate(value, start=1):
+        if isinstance(item, str) and item.strip():
+            out.append(Place(item.strip()))
+            continue
+        if isinstance(item, dict):
+            name, aliases = item.get("name"), item.get("aliases", [])
+            if not isinstance(name, str) or not name.strip():
+                problems.add(f"[city] places, entry {i}", 'needs name = "..." (the town)')
+                continue
+            if not isinstance(aliases, list) or not all(
+                isinstance(a, str) and a.strip() for a in aliases
+            ):
+                problems.add(
+                    f"[city] places, entry {i} ({name})", "aliases must be a list of names"
+                )
+                continue
+            unknown = sorted(set(item) - {"name", "aliases"})
+            if unknown:
+                problems.add(
+                    f"[city] places, entry {i} ({name})",
+                    f"has unknown key(s) {', '.join(unknown)}; the keys are name and aliases",
+                )
+            out.append(Place(name.strip(), tuple(a.strip() for a in aliases)))
+            continue
+        problems.add(
+            f"[city] places, entry {i}",
+            f'must be a town name or {{name = "...", aliases = [...]}}, not {item!r}',
+        )
+    return tuple(out)
+
+
+def _file(folder: Path, table: dict, key: str, where: str, problems: _Problems) -> Path:
+    """A path the table names, resolved against the folder (whether the file is there is for
+    whoever opens it: ``checks.open_folder``)."""
+    name = problems.text(table, key, where, required=True)
+    return folder / (name or f"<missing {key}>")
+
+
+def _zips(value: Any, problems: _Problems) -> tuple[str, ...]:
+    """``[city] zips``: 5-digit ZIP codes, in quotes or as whole numbers of 5 digits."""
+    if not isinstance(value, list):
+        problems.add("[city] zips", 'must be a list of 5-digit ZIP codes in quotes, e.g. ["63701"]')
+        return ()
+    texts = [
+        str(z).strip() if isinstance(z, str | int) and not isinstance(z, bool) else ""
+        for z in value
+    ]
+    bad = [z for z, t in zip(value, texts, strict=True) if not _ZIP.match(t)]
+    if bad:
+        problems.add(
+            "[city] zips",
+            f"must be 5-digit ZIP codes in quotes (a number loses its leading 0): {bad!r}",
+        )
+    return tuple(t for t in texts if _ZIP.match(t))
+
+
+def _cycles(raw: dict, problems: _Problems) -> dict[str, CycleConfig]:
+    cycles_tab = problems.table(raw, "cycles")
+    if not cycles_tab:
+        problems.add("[cycles.ID]", "tables are missing: name at least one cycle")
+    cycles = {}
+    for cid, tab in cycles_tab.items():
+        cid = str(cid)
+        where = f"cycles.{cid}"
+        if not isinstance(tab, dict):
+            problems.add(f"[{where}]", "must be a table with name and color")
+            continue
+        schedule = tab.get("schedule")
+        if schedule is not None and not isinstance(schedule, dict):
+            problems.add(f"[{where}] schedule", "must be a table: [cycles.ID.schedule]")
+            schedule = None
+        cycles[cid] = CycleConfig(
+            id=cid,
+            name=problems.text(tab, "name", where, f"Cycle {cid}") or f"Cycle {cid}",
+            color=problems.text(tab, "color", where, "#666666") or "#666666",
+            schedule=dict(schedule) if schedule is not None else None,
+        )
+    return cycles
+
+
+def _center(map_: dict, problems: _Problems) -> tuple[float, float]:
+    center = map_.get("center", [0.0, 0.0])
+    ok = (
+        isinstance(center, list)
+        and len(center) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in center)
+        and all(math.isfinite(v) for v in center)
+    )
+    if not ok or not (-180 <= center[0] <= 180 and -90 <= center[1] <= 90):
+        problems.add("[map] center", f"must be [lon, lat] in decimal degrees, not {center!r}")
+        return (0.0, 0.0)
+    return (float(center[0]), float(center[1]))
+
+
+def _timezone(value: str, problems: _Problems) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add(
+            "[city] timezone", f'must be an IANA time zone such as "America/Chicago", not {value!r}'
+        )
+        return "UTC"
+    return value
+
+
+def _exceptions(raw: dict, problems: _Problems) -> tuple[dict[str, Any], ...]:
+    entries = raw.get("exceptions", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        problems.add("[[exceptions]]", "must be tables, each starting with [[exceptions]]")
+        return ()
+    for i, entry in enumerate(entries, start=1):
+        if not isinstance(entry.get("date"), dt.date):
+            problems.add(f"[[exceptions]] {i}", "needs a date = YYYY-MM-DD (no quotes)")
+    return tuple(dict(e) for e in entries)
 
 
 def load_city_config(folder: str | Path) -> CityConfig:
-    """Read ``folder/city.toml``; raise ``ConfigError`` naming what is missing or wrong."""
+    """Read ``folder/city.toml``; raise one ``ConfigError`` listing every problem by its key."""
+    config, problems = read_city_config(folder)
+    raise_problems(config.folder / "city.toml", problems)
+    return config
+
+
+def read_city_config(folder: str | Path) -> tuple[CityConfig, list[str]]:
+    """``city.toml`` read as far as it can be, and the list of its problems (each with its key).
+
+    Where a value is wrong the config holds its default, so that whoever checks more (``open_city``
+    checks the files it names) can report every problem at once. Raises ``ConfigError`` only when
+    there is no ``city.toml`` to read.
+    """
     folder = Path(folder).expanduser().resolve()
     path = folder / "city.toml"
     if not path.is_file():
@@ -124,56 +341,84 @@ def load_city_config(folder: str | Path) -> CityConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"city.toml cannot be read: {exc}") from exc
 
-    city = raw.get("city", {})
-    map_ = raw.get("map", {})
-    btab = raw.get("boundaries", {})
-    atab = raw.get("addresses", {})
-    cycles_tab = raw.get("cycles", {})
-    if not cycles_tab:
-        raise ConfigError("city.toml: no [cycles.ID] tables; name at least one cycle")
+    p = _Problems()
+    city = p.table(raw, "city")
+    map_ = p.table(raw, "map")
+    btab = p.table(raw, "boundaries")
+    atab = p.table(raw, "addresses")
+    lookup = p.table(raw, "lookup")
+    notes = p.table(raw, "notes")
 
-    cycles = {}
-    for cid, tab in cycles_tab.items():
-        cid = str(cid)
-        cycles[cid] = CycleConfig(
-            id=cid,
-            name=str(tab.get("name", f"Cycle {cid}")),
-            color=str(tab.get("color", "#666666")),
-            schedule=dict(tab.get("schedule", {})),
-        )
-    center = map_.get("center", [0.0, 0.0])
-    if len(center) != 2:
-        raise ConfigError("city.toml: [map] center must be [lon, lat]")
-    exceptions = tuple(dict(e) for e in raw.get("exceptions", []))
-    for exc in exceptions:
-        if not isinstance(exc.get("date"), dt.date):
-            raise ConfigError("city.toml: every [[exceptions]] entry needs a date = YYYY-MM-DD")
+    name = p.text(city, "name", "city", "", required=True) or ""
+    state = p.text(city, "state", "city", "") or ""
+    timezone = _timezone(p.text(city, "timezone", "city", "UTC") or "UTC", p)
+    zips = _zips(city.get("zips", []), p)
+    places = _places(city.get("places"), p)
+    center = _center(map_, p)
+    zoom = map_.get("zoom", 13)
+    if isinstance(zoom, bool) or not isinstance(zoom, int) or not 1 <= zoom <= 19:
+        p.add("[map] zoom", f"must be a whole number from 1 to 19, not {zoom!r}")
+        zoom = 13
+    tiles = p.text(map_, "tiles", "map", "openstreetmap") or "openstreetmap"
 
-    return CityConfig(
+    boundaries = BoundaryConfig(
+        file=_file(folder, btab, "file", "boundaries", p),
+        id_property=p.text(btab, "id_property", "boundaries", "cycle") or "cycle",
+        crs=p.text(btab, "crs", "boundaries"),
+        limits=_file(folder, btab, "limits", "boundaries", p) if "limits" in btab else None,
+    )
+    columns = atab.get("columns", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        p.add("[addresses.columns]", 'must be a table of our field = "the file\'s column"')
+        columns = {}
+    addresses = AddressConfig(
+        file=_file(folder, atab, "file", "addresses", p),
+        crs=p.text(atab, "crs", "addresses", "EPSG:4326"),
+        columns={str(k): str(v) for k, v in columns.items()},
+    )
+    cycles = _cycles(raw, p)
+    exceptions = _exceptions(raw, p)
+    confirm = p.number(lookup, "confirm_within_m", "lookup", DEFAULT_CONFIRM_WITHIN_M, 0)
+    notes_file = folder / (p.text(notes, "file", "notes", "notes.toml") or "notes.toml")
+
+    config = CityConfig(
         folder=folder,
-        name=str(_require(city, "name", "city")),
-        state=str(city.get("state", "")),
-        timezone=str(city.get("timezone", "UTC")),
-        zips=tuple(str(z) for z in city.get("zips", [])),
-        center=(float(center[0]), float(center[1])),
-        zoom=int(map_.get("zoom", 13)),
-        tiles=str(map_.get("tiles", "openstreetmap")),
-        boundaries=BoundaryConfig(
-            file=folder / _require(btab, "file", "boundaries"),
-            id_property=str(btab.get("id_property", "cycle")),
-            crs=btab.get("crs"),
-            limits=folder / btab["limits"] if btab.get("limits") else None,
-        ),
-        addresses=AddressConfig(
-            file=folder / _require(atab, "file", "addresses"),
-            crs=atab.get("crs", "EPSG:4326"),
-            columns={str(k): str(v) for k, v in atab.get("columns", {}).items()},
-        ),
+        name=name,
+        state=state,
+        timezone=timezone,
+        zips=zips,
+        center=center,
+        zoom=zoom,
+        tiles=tiles,
+        boundaries=boundaries,
+        addresses=addresses,
         cycles=cycles,
-        notes_file=folder / str(raw.get("notes", {}).get("file", "notes.toml")),
+        notes_file=notes_file,
         exceptions=exceptions,
         raw=raw,
+        places=places,
+        confirm_within_m=confirm,
     )
+    return config, p.items
+
+
+def raise_problems(where: str | Path, problems: Iterable[str]) -> None:
+    """Raise one ``ConfigError`` listing ``problems`` (each starting with its key), if any.
+
+    >>> raise_problems("city.toml", [])
+    >>> raise_problems("city.toml", ["[map] zoom must be a whole number"])
+    Traceback (most recent call last):
+    ...
+    cyclemap.errors.ConfigError: city.toml has 1 problem: [map] zoom must be a whole number
+    """
+    items = list(problems)
+    if items:
+        n = len(items)
+        raise ConfigError(
+            f"{where} has {n} problem{'s' if n != 1 else ''}: {items[0]}"
+            + (f" (and {n - 1} more, listed below)" if n > 1 else ""),
+            problems=items,
+        )
 
 
 def fixed_clock(iso_date: str) -> Callable[[], dt.date]:

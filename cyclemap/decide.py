@@ -46,6 +46,33 @@ def place_label(c: Candidate) -> str:
     return c.matched_address
 
 
+def town_label(c: Candidate) -> str:
+    """The town and ZIP of a candidate as an answer adds them (``"ASHFORD 00001"``; "" for
+    neither)."""
+    return " ".join(p for p in (c.city, c.zip) if p)
+
+
+def place_labels(
+    cands: Sequence[Candidate], several_towns: bool = False, *, located: bool = False
+) -> list[str]:
+    """What an answer calls each of its places: the address (``located``: the ``place_label`` of
+    the place it stands on), with the town and ZIP when the city has several towns or when two
+    places would otherwise read the same.
+
+    >>> from cyclemap.geocode import Candidate, MatchType
+    >>> c = [Candidate("101 MAIN ST", 0, 0, MatchType.EXACT, 1, zip=z, city=t)
+    ...      for t, z in (("ASHFORD", "00001"), ("BROOKFIELD", "00002"))]
+    >>> place_labels(c)
+    ['101 MAIN ST, ASHFORD 00001', '101 MAIN ST, BROOKFIELD 00002']
+    >>> place_labels(c[:1]), place_labels(c[:1], several_towns=True)
+    (['101 MAIN ST'], ['101 MAIN ST, ASHFORD 00001'])
+    """
+    base = [place_label(c) if located else c.matched_address for c in cands]
+    if not several_towns and len(set(base)) == len(base):
+        return base
+    return [f"{b}, {t}" if (t := town_label(c)) else b for b, c in zip(base, cands, strict=True)]
+
+
 def candidate_points(result: GeocodeResult) -> list[Candidate]:
     """The candidates whose cycles ``decide`` needs: the first for a match, else all."""
     cands = result.candidates

@@ -187,6 +187,55 @@ def label_point(geom: shapely.Geometry) -> tuple[float, float]:
     return (round(point.x, DISPLAY_DECIMALS), round(point.y, DISPLAY_DECIMALS))
 
 
+#: how far around a place a map that asks to confirm it draws the exact zones (metres)
+BORDER_DETAIL_M = 60.0
+#: how close such a map zooms (about 0.6 m a pixel at 42° N: a house and the border beside it)
+NEAR_ZOOM = 18
+
+
+def border_detail(
+    boundaries: BoundarySet,
+    info: Mapping[str, ZoneInfo],
+    lon: float,
+    lat: float,
+    cycle_ids: Sequence[str],
+    radius_m: float = BORDER_DETAIL_M,
+) -> dict[str, Any]:
+    """What a map shows around a place near a border so the resident can confirm their side:
+    the exact (not simplified) edge of the place's zone (``cycle_ids[0]``) within ``radius_m``,
+    as GeoJSON lines, and each cycle's name written inside its zone, near the place.
+
+    >>> from cyclemap.boundaries import BoundarySet
+    >>> zones = BoundarySet(["1", "2"], [shapely.box(0, 0, 0.01, 0.01),
+    ...                                  shapely.box(0.01, 0, 0.02, 0.01)])
+    >>> info = {"1": ZoneInfo("1", "Cycle 1", "#111"), "2": ZoneInfo("2", "Cycle 2", "#222")}
+    >>> d = border_detail(zones, info, 0.00995, 0.005, ["1", "2"])
+    >>> [shapely.geometry.shape(f["geometry"]).bounds for f in d["edges"]["features"]]
+    [(0.01, 0.004457, 0.01, 0.005543)]
+    >>> [(label["name"], label["lon"] < 0.01) for label in d["labels"]]
+    [('Cycle 1', True), ('Cycle 2', False)]
+    """
+    dlat = radius_m / 110_574.0
+    dlon = radius_m / (111_320.0 * max(np.cos(np.radians(lat)), 0.01))
+    window = shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+    geoms = dict(zip(boundaries.ids, boundaries.geometries, strict=True))
+    edges, labels = [], []
+    for i, cid in enumerate(c for c in cycle_ids if c in geoms):
+        zone = info.get(cid) or ZoneInfo(cid, cid, "#666666")
+        if i == 0:
+            edge = shapely.intersection(geoms[cid].boundary, window)
+            if not edge.is_empty:
+                props = {"cycle": cid, "name": zone.name}
+                geometry = _round_coords(mapping(edge))
+                edges.append({"type": "Feature", "properties": props, "geometry": geometry})
+        part = shapely.intersection(geoms[cid], window)
+        if part.is_empty or part.area == 0:
+            continue
+        x, y = label_point(part)
+        labels.append({"name": zone.name, "lon": x, "lat": y})
+    return {"edges": {"type": "FeatureCollection", "features": edges}, "labels": labels}
+
+
 @dataclass(frozen=True)
 class ZoneInfo:
     """A cycle as the map shows it."""
@@ -336,6 +385,8 @@ class MapSpec:
     new_tab: bool = False  # links in popups open a new tab (the iframe)
     #: fit the view to the whole city (and the marker, if any) instead of ``center``/``zoom``
     fit_city: bool = False
+    #: the exact zones around a place near a border (``border_detail``), drawn on top
+    near: Mapping[str, Any] | None = None
 
 
 def zones_bounds(zones: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
@@ -440,6 +491,8 @@ def build_map(
             for f in zones["features"]
         ],
         "labels": labels,
+        "near": dict(spec.near) if spec.near else None,
+        "nearZoom": NEAR_ZOOM,
         "tiles": spec.tiles is not None,
         "text": {key: gettext(value) for key, value in MAP_TEXT.items()},
     }

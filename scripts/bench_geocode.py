@@ -1,19 +1,23 @@
 """Benchmark the geocoder: is the cycle right for addresses written the ways people write them?
 
-From the demo address layer, with a fixed seed, it writes several thousand real address points
+On the demo city and on a real one (Cambridge, MA: ``tests/data/cambridge-ma``, wards as cycles,
+the city's own address points), with a fixed seed, it writes thousands of real address points
 the ways residents type them (abbreviated and spelled-out suffixes and directionals, mixed case,
 with and without city/state/ZIP, units written three ways, punctuation, a missing directional,
-highway names in their many forms) and, in a second set, the same with one or two typing mistakes
-in the street name. The truth is the cycle zone of the true point; the answer's cycle is the zone
-of the matched point (``matched``), or the one zone all candidates share (``ambiguous``).
+highway names in their many forms); a second set has one or two typing mistakes in the street
+name; a third leaves the street type out ("10 Longfellow"); a fourth takes 2% of the address
+points out of the layer and asks for them (what interpolation between their neighbours makes of
+addresses the layer does not have). The truth is the cycle zone of the true point; the answer
+is what ``City.lookup`` tells the resident: a cycle (matched, or ambiguous between places that
+share one), a choice between cycles, not found, or outside.
 
-It prints, for each set: right cycle, ambiguous (candidates in several zones), not found, and
-WRONG cycle (the number that matters most), then per-call latency percentiles of ``geocode``
-and ``suggest``. A third set takes 2% of the address points out of the layer and asks for them:
-what interpolation between their neighbours makes of addresses the layer does not have.
+It prints, for each set: right cycle, ambiguous (a choice between cycles), not found, and WRONG
+cycle (the number that matters most: a confident wrong answer), then per-call latency
+percentiles of ``geocode`` and ``suggest``.
 
     .venv/bin/python -m scripts.bench_geocode            # or: make bench (runs every benchmark)
     .venv/bin/python -m scripts.bench_geocode --show 20  # and print wrong / unmatched examples
+    .venv/bin/python -m scripts.bench_geocode --city ../my-city
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cyclemap.config import DEFAULT_CITY, load_city_config  # noqa: E402
-from cyclemap.geocode import Geocoder  # noqa: E402
-from cyclemap.geocode.layer import AddressLayer, read_addresses  # noqa: E402
+from cyclemap.config import DEFAULT_CITY  # noqa: E402
+from cyclemap.geocode.layer import AddressLayer  # noqa: E402
+
+#: a real city: Cambridge, MA (wards as cycles, its address points, no schedules)
+REAL_CITY = ROOT / "tests" / "data" / "cambridge-ma"
 
 SEED = 20200220
 N_CLEAN = 4000
 N_TYPO = 3000
+N_TYPELESS = 2000
 HELD_OUT_SHARE = 0.02
 N_SUGGEST = 3000
 
@@ -78,6 +84,8 @@ HIGHWAYS = {
     ],
 }  # fmt: skip
 UNIT_FORMS = ["Apt {u}", "#{u}", "Unit {u}", "Apt. {u}", "# {u}", "Apartment {u}"]
+#: street types a resident may leave out (the "type-less" set): the common ones and local forms
+TYPE_WORDS = {*SUFFIXES, "WAY", "PK", "PARK", "SQ", "ROW", "HL", "GDNS", "CTR", "YARD"}
 KEYBOARD = "qwertyuiopasdfghjklzxcvbnm"
 
 
@@ -107,9 +115,19 @@ def _typo(word: str, rng: random.Random) -> str:
 
 
 def write_like_a_person(
-    number: str, street: str, unit: str, zip_code: str, rng: random.Random, typos: int
+    number: str,
+    street: str,
+    unit: str,
+    zip_code: str,
+    rng: random.Random,
+    typos: int,
+    *,
+    town: str = "Cape Girardeau",
+    state: str = "MO",
+    typeless: bool = False,
 ) -> str | None:
-    """One way a resident may write this address (None when no street word can take a typo)."""
+    """One way a resident may write this address (None when no street word can take a typo,
+    or, ``typeless``, when the street has no type to leave out)."""
     words = street.split()
     predir = words[0] if len(words) > 1 and words[0] in DIRECTIONS else ""
     rest = words[1:] if predir else words
@@ -119,6 +137,8 @@ def write_like_a_person(
         suffix = ""
     else:
         suffix = rest[-1] if len(rest) > 1 and rest[-1] in SUFFIXES else ""
+        if typeless and len(rest) > 1 and rest[-1] in TYPE_WORDS:
+            suffix = rest[-1]
         name_words = rest[:-1] if suffix else rest
         name_words = [w.title() for w in name_words]
         if name_words and name_words[0] == "Mount" and rng.random() < 0.4:
@@ -152,7 +172,11 @@ def write_like_a_person(
             out.append(predir + ".")
         # else: the directional is left out
     out.extend(name_words)
-    if suffix:
+    if typeless:
+        if not suffix:
+            return None
+        # the street type left out: "10 Longfellow" for LONGFELLOW RD
+    elif suffix:
         r = rng.random()
         if r < 0.45:
             out.append(suffix)
@@ -168,57 +192,45 @@ def write_like_a_person(
     elif not unit and rng.random() < 0.04:
         text += " Apt " + str(rng.randint(1, 9))  # a unit the layer does not have
     r = rng.random()
+    zip_code = zip_code or ""
     if r < 0.2:
-        text += f", Cape Girardeau, MO {zip_code}"
+        text += f", {town}, {state} {zip_code}".rstrip()
     elif r < 0.3:
-        text += " Cape Girardeau MO"
+        text += f" {town} {state}"
     elif r < 0.4:
-        text += ", Cape Girardeau"
-    elif r < 0.5:
+        text += f", {town}"
+    elif r < 0.5 and zip_code:
         text += f" {zip_code}"
-    elif r < 0.55:
-        text += f", MO {zip_code}"
+    elif r < 0.55 and zip_code:
+        text += f", {state} {zip_code}"
     text = _case(text, rng)
     if rng.random() < 0.1:
         text = text.replace(" ", "  ", 1) + rng.choice([".", " ", ","])
     return text
 
 
-# -- zones ----------------------------------------------------------------------------------------
-def zone_finder(folder: Path) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """``locate_xy`` of the city's cycle zones (the boundary engine; shapely if it is missing)."""
-    config = load_city_config(folder)
-    try:
-        from cyclemap.boundaries import read_boundaries
-
-        zones = read_boundaries(
-            config.boundaries.file, config.boundaries.id_property, config.boundaries.crs
-        )
-        return zones.locate_xy
-    except ImportError:  # pragma: no cover - before the boundary engine exists
-        import geopandas
-        import shapely
-
-        frame = geopandas.read_file(config.boundaries.file).to_crs(4326)
-        ids = frame[config.boundaries.id_property].astype(str).to_numpy()
-        geoms = frame.geometry.to_numpy()
-
-        def locate_xy(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-            out = np.full(len(xs), "", dtype=object)
-            for cid, geom in zip(ids, geoms, strict=True):
-                hit = shapely.contains_xy(geom, xs, ys) & (out == "")
-                out[hit] = cid
-            return out.astype(str)
-
-        return locate_xy
-
-
 # -- evaluation -----------------------------------------------------------------------------------
+def verdict(answer, true_zone: str) -> str:
+    """What a resident was told, against the truth: ``right``, ``wrong`` (a cycle named that is
+    not the address's, or "outside" for an address inside a zone), ``ambiguous`` (a choice
+    between cycles) or ``not_found``."""
+    if answer.status == "not_found":
+        return "not_found"
+    if answer.status == "outside_service_area":
+        return "right" if not true_zone else "wrong"
+    if answer.cycle is None:
+        return "ambiguous"
+    return "right" if answer.cycle.id == true_zone else "wrong"
+
+
 def evaluate(
-    geocoder: Geocoder, cases: list[tuple[str, float, float, str]], locate, show: int, label: str
+    city, cases: list[tuple[str, float, float, str]], show: int, label: str
 ) -> tuple[dict[str, float], list[float], list[float]]:
-    """Geocode every case; shares of right / ambiguous / not_found / wrong cycle, and latencies."""
+    """Look every case up; shares of right / ambiguous / not_found / wrong cycle as the answer
+    says it (``City.lookup``), and the latencies of the geocoding in it."""
+    locate = city.boundaries.locate_xy
     truth = locate(np.array([c[1] for c in cases]), np.array([c[2] for c in cases]))
+    geocoder = city.geocoder
     outcome = Counter()
     kinds = Counter()
     times = []
@@ -229,26 +241,21 @@ def evaluate(
         result = geocoder.geocode(text)
         times.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.thread_time() - c0) * 1000)
-        if result.status == "not_found" or not result.candidates:
-            verdict = "not_found"
-        else:
-            cands = result.candidates[:1] if result.status == "matched" else result.candidates
-            zones = set(
-                locate(np.array([c.lon for c in cands]), np.array([c.lat for c in cands])).tolist()
+        answer = city.lookup(text)
+        said = verdict(answer, str(true_zone))
+        outcome[said] += 1
+        kinds[answer.location.match_type.value if answer.location else answer.status] += 1
+        if said in examples and len(examples[said]) < show:
+            got = (
+                answer.location.matched_address
+                if answer.location
+                else answer.candidates[0].matched_address
+                if answer.candidates
+                else "-"
             )
-            if len(zones) > 1:
-                verdict = "ambiguous"
-            else:
-                verdict = "right" if zones == {str(true_zone)} else "wrong"
-            if result.status == "matched":
-                kinds[result.candidates[0].match_type.value] += 1
-            else:
-                kinds[result.status] += 1
-        outcome[verdict] += 1
-        if verdict in examples and len(examples[verdict]) < show:
-            got = result.candidates[0].matched_address if result.candidates else "-"
-            examples[verdict].append(
-                f"{text!r} (is {true_address}) -> {result.status} {got} ({result.message})"
+            examples[said].append(
+                f"{text!r} (is {true_address}, cycle {true_zone}) -> {answer.status} "
+                f"{got} cycle {answer.cycle_id} ({result.message})"
             )
     n = len(cases)
     shares = {k: outcome[k] / n for k in ("right", "ambiguous", "not_found", "wrong")}
@@ -257,9 +264,9 @@ def evaluate(
         f"  not_found {shares['not_found']:6.2%}  WRONG {shares['wrong']:6.2%}"
     )
     print(f"{'':<34} answered as: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common()))
-    for verdict, lines in examples.items():
+    for said, lines in examples.items():
         for line in lines:
-            print(f"    {verdict}: {line}")
+            print(f"    {said}: {line}")
     return shares, times, cpu
 
 
@@ -269,34 +276,50 @@ def percentiles(times: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark on the demo city (or ``--city``); 0 when every target is met."""
+    """Run the benchmark on the demo city and the real Cambridge, MA test city (or ``--city``,
+    repeated); 0 when every target is met."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--city", type=Path, default=DEFAULT_CITY)
+    ap.add_argument("--city", type=Path, action="append", help="a city folder (repeatable)")
     ap.add_argument("--show", type=int, default=0, help="print this many failures of each kind")
     ap.add_argument(
         "--seed", type=int, default=SEED, help="another test set (default: the fixed one)"
     )
     args = ap.parse_args([] if argv is None and __name__ != "__main__" else argv)
+    ok = True
+    for folder in args.city or [DEFAULT_CITY, REAL_CITY]:
+        print(f"\n--- {folder.name} ---")
+        ok &= bench_city(folder, args.show, args.seed)
+    return 0 if ok else 1
 
-    config = load_city_config(args.city)
-    cols, crs = config.addresses.columns, config.addresses.crs
+
+def bench_city(folder: Path, show: int, seed: int) -> bool:
+    """The benchmark on one city folder; True when its targets are met."""
+    import cyclemap
+    from cyclemap.city import City, make_geocoder
+
     t0 = time.perf_counter()
-    layer = read_addresses(config.addresses.file, cols, crs)
+    city = cyclemap.open_city(folder)
     t1 = time.perf_counter()
-    geocoder = Geocoder(layer)
-    t2 = time.perf_counter()
-    locate = zone_finder(args.city)
+    config, layer = city.config, city.geocoder.layer
+    town = config.name.split(",")[0]
     print(
-        f"layer: {len(layer)} points, {len(layer.streets)} streets; read {t1 - t0:.2f} s, "
-        f"Geocoder built in {t2 - t1:.2f} s"
+        f"layer: {len(layer)} points, {len(layer.streets)} streets; open_city {t1 - t0:.2f} s"
+        f" (wall clock)"
     )
+    # the demo's own targets for its made-up addresses; on a real city every set is held to
+    # one thing: no confident wrong answer
+    demo = folder.resolve() == Path(DEFAULT_CITY).resolve()
 
-    rng = random.Random(args.seed)
+    rng = random.Random(seed)
     rows = list(range(len(layer)))
 
-    def cases(n: int, typos: bool, pool: list[int]) -> list[tuple[str, float, float, str]]:
+    def cases(
+        n: int, typos: bool, pool: list[int], typeless: bool = False
+    ) -> list[tuple[str, float, float, str]]:
         out = []
-        while len(out) < n:
+        tries = 0
+        while len(out) < n and tries < 20 * n:
+            tries += 1
             i = rng.choice(pool)
             text = write_like_a_person(
                 layer.number[i],
@@ -305,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
                 layer.zip[i],
                 rng,
                 rng.choice([1, 2]) if typos else 0,
+                town=town,
+                state=config.state,
+                typeless=typeless,
             )
             if text:
                 out.append((text, float(layer.lon[i]), float(layer.lat[i]), layer.address(i)))
@@ -312,12 +338,10 @@ def main(argv: list[str] | None = None) -> int:
 
     clean = cases(N_CLEAN, False, rows)
     typo = cases(N_TYPO, True, rows)
-    clean_shares, clean_times, clean_cpu = evaluate(
-        geocoder, clean, locate, args.show, "without typos"
-    )
-    typo_shares, typo_times, typo_cpu = evaluate(
-        geocoder, typo, locate, args.show, "with 1-2 typos in the street"
-    )
+    typeless = cases(N_TYPELESS, False, rows, typeless=True)
+    clean_shares, clean_times, clean_cpu = evaluate(city, clean, show, "without typos")
+    typo_shares, typo_times, typo_cpu = evaluate(city, typo, show, "with 1-2 typos in the street")
+    typeless_shares, _, _ = evaluate(city, typeless, show, "without the street type")
 
     # held out: addresses the layer does not have, between neighbours that it does
     buildings = [i for i in rows if not layer.unit[i]]
@@ -339,9 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         (layer.address(i).title(), float(layer.lon[i]), float(layer.lat[i]), layer.address(i))
         for i in sorted(held)
     ]
-    held_shares, _, _ = evaluate(
-        Geocoder(smaller), held_cases, locate, args.show, "held out (interpolation)"
-    )
+    held_city = City(config, city.boundaries, make_geocoder(smaller, config))
+    held_shares, _, _ = evaluate(held_city, held_cases, show, "held out (interpolation)")
 
     # suggest: prefixes of what people type, keystroke by keystroke
     suggest_times = []
@@ -349,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     for text, _, _, _ in rng.sample(clean, min(N_SUGGEST, len(clean))):
         prefix = text[: rng.randint(1, len(text))]
         t, c = time.perf_counter(), time.thread_time()
-        geocoder.suggest(prefix, limit=10)
+        city.geocoder.suggest(prefix, limit=10)
         suggest_times.append((time.perf_counter() - t) * 1000)
         suggest_cpu.append((time.thread_time() - c) * 1000)
 
@@ -368,14 +391,19 @@ def main(argv: list[str] | None = None) -> int:
     p95 = float(np.percentile(all_cpu if loaded else all_times, 95))
     sp95 = float(np.percentile(suggest_cpu if loaded else suggest_times, 95))
     clock = "CPU time, machine loaded" if loaded else "wall clock"
-    wrong = max(clean_shares["wrong"], typo_shares["wrong"])
+    sets = {"clean": clean_shares, "typo": typo_shares, "type-less": typeless_shares}
+    sets["held out"] = held_shares
+    worst = max(sets, key=lambda k: sets[k]["wrong"])
     checks = [
-        ("right cycle without typos", clean_shares["right"], ">=", TARGETS["right_clean"]),
-        ("right cycle with typos", typo_shares["right"], ">=", TARGETS["right_typo"]),
-        ("wrong cycle (worst set)", wrong, "<=", TARGETS["wrong"]),
+        (f"wrong cycle (worst set: {worst})", sets[worst]["wrong"], "<=", TARGETS["wrong"]),
         (f"geocode p95 ms ({clock})", p95, "<", TARGETS["p95_ms"]),
         (f"suggest p95 ms ({clock})", sp95, "<", TARGETS["suggest_p95_ms"]),
     ]
+    if demo:
+        checks[:0] = [
+            ("right cycle without typos", clean_shares["right"], ">=", TARGETS["right_clean"]),
+            ("right cycle with typos", typo_shares["right"], ">=", TARGETS["right_typo"]),
+        ]
     ok = True
     for name, value, op, target in checks:
         met = value >= target if op == ">=" else value <= target if op == "<=" else value < target
@@ -383,8 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"{value:.2%}" if target < 1 else f"{value:.3f}"
         aim = f"{target:.2%}" if target < 1 else f"{target}"
         print(f"  {'PASS' if met else 'FAIL'}  {name}: {shown} (target {op} {aim})")
-    print(f"  (held out, for information: wrong {held_shares['wrong']:.2%})")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
@@ -73,7 +74,7 @@ def test_bad_requests_are_problems(client, method, url, status):
     assert set(body) >= {"type", "title", "status", "detail", "instance"}
     assert body["status"] == status
     assert body["detail"].strip()
-    assert body["instance"] == url.split("?")[0].replace("%20", " ")
+    assert body["instance"] == url.split("?")[0]
     assert response.headers["Cache-Control"] == "no-store"
     assert "Traceback" not in response.get_data(as_text=True)
     if status == 405:
@@ -224,3 +225,19 @@ def test_resident_pages_get_pages_not_json(client):
     assert response.status_code == 404
     assert response.mimetype in {"text/html", "text/plain"}
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path, instance",
+    [
+        ("/api/v1/cycles/h%C2%94", "/api/v1/cycles/h%C2%94"),  # schemathesis found this one
+        ("/api/v1/cycles/%E2%98%85 x", "/api/v1/cycles/%E2%98%85%20x"),
+        ("/api/v1/cycles/100%25", "/api/v1/cycles/100%25"),
+        ("/api/v1/cycles/a%22b%3Cc", "/api/v1/cycles/a%22b%3Cc"),
+    ],
+)
+def test_problem_instance_is_a_uri_reference(client, path, instance):
+    body = client.get(path).get_json(force=True)
+    assert body["instance"] == instance
+    # RFC 3986: unreserved, sub-delims, ":", "@", "/" and percent-encodings only
+    assert re.fullmatch(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-F]{2})*", body["instance"])

@@ -40,6 +40,7 @@ PLACES = ["CAPE GIRARDEAU"]
         ("number_words", {"word", "value", "ordinal"}),
         ("highways", {"variant", "canonical"}),
         ("name_words", {"variant", "standard"}),
+        ("suffix_variants", {"variant", "standard"}),
     ],
 )
 def test_every_table_reads_with_its_columns_and_no_blank_cells(name, columns):
@@ -48,6 +49,16 @@ def test_every_table_reads_with_its_columns_and_no_blank_cells(name, columns):
     for row in rows:
         assert set(row) == columns
         assert all(row[c] for c in columns), row
+
+
+def test_suffix_variants_are_forms_c1_lacks_of_its_standard_abbreviations():
+    c1 = read_table("usps_suffixes")
+    standards = {r["standard"] for r in c1}
+    listed = {r["variant"] for r in c1}
+    for row in read_table("suffix_variants"):
+        assert row["standard"] in standards, row
+        assert row["variant"] not in listed, row  # C1's own reading wins: nothing to add
+        assert tables().suffixes[row["variant"]] == row["standard"]
 
 
 def test_suffix_table_is_appendix_c1():

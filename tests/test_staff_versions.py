@@ -77,8 +77,9 @@ def test_upload_preview_publish_and_roll_back(staff_app, publisher, changes):
     text = re.sub(r"\s+", " ", preview.text)
     assert "Check new-cycles.geojson" in text and "This file is valid" in text
     assert f"<strong>{len(changes):,}</strong> of 19,897 addresses change cycle" in text
-    assert re.search(  # each cell may carry its data-label (the table stacks on a phone)
-        rf"<td[^>]*>Cycle 2</td><td[^>]*>Cycle 3</td><td class=\"num\"[^>]*>{len(changes):,}</td>",
+    assert re.search(
+        rf"<td data-label=\"From\">Cycle 2</td><td data-label=\"To\">Cycle 3</td>"
+        rf"<td class=\"num\" data-label=\"Addresses\">{len(changes):,}</td>",
         text,
     )
     assert "folium-map" in text and "Live zones" in preview.text  # one map, both layers

@@ -161,10 +161,29 @@ class BillingPeriod:
         }
         return {k: v for k, v in out.items() if v is not None}
 
+    def to_dict(self) -> dict[str, str | None]:
+        """``{"bill_date", "due_date", "penalty_date", "disconnect_date"}``: ISO dates or null.
+
+        >>> BillingPeriod(dt.date(2020, 3, 4), dt.date(2020, 3, 4), dt.date(2020, 3, 25), None,
+        ...               None).to_dict()["due_date"]
+        '2020-03-25'
+        """
+        return {
+            f"{kind}_date": (day.isoformat() if day else None)
+            for kind, day in zip(
+                EVENT_KINDS, (self.bill, self.due, self.penalty, self.disconnect), strict=True
+            )
+        }
+
 
 @dataclass(frozen=True)
 class ScheduleAnswer:
-    """The next dates that apply on or after ``today`` and the exceptions in force."""
+    """The next dates that apply on or after ``today`` and the exceptions in force.
+
+    ``current_bill`` is the last bill mailed on or before ``today`` (with its due, penalty and
+    disconnect dates, past ones too) and ``next_bill`` the first one after: a resident reads
+    the bill in hand, then the one to come, each in the order its dates fall.
+    """
 
     today: dt.date
     next_bill_date: dt.date | None
@@ -172,13 +191,15 @@ class ScheduleAnswer:
     next_penalty_date: dt.date | None
     next_disconnect_date: dt.date | None
     exceptions: tuple[ScheduleException, ...] = field(default=())
+    current_bill: BillingPeriod | None = None
+    next_bill: BillingPeriod | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``schedule`` object of the API: ISO dates or null, and ``exceptions``.
 
         >>> ScheduleAnswer(dt.date(2020, 2, 20), dt.date(2020, 3, 4), None, None, None).to_dict()
         {'next_bill_date': '2020-03-04', 'next_due_date': None, 'next_penalty_date': None, \
-'next_disconnect_date': None, 'exceptions': []}
+'next_disconnect_date': None, 'exceptions': [], 'current_bill': None, 'next_bill': None}
         """
 
         def iso(d: dt.date | None) -> str | None:
@@ -193,6 +214,8 @@ class ScheduleAnswer:
                 {"date": e.date.isoformat(), "kind": e.kind, "text": e.text}
                 for e in self.exceptions
             ],
+            "current_bill": self.current_bill.to_dict() if self.current_bill else None,
+            "next_bill": self.next_bill.to_dict() if self.next_bill else None,
         }
 
 
@@ -238,8 +261,10 @@ class CycleSchedule:
         ...     "cycles": ["2"], "text": "x"}]).exceptions
         ()
         """
-        table = dict(cycle.schedule)
         where = f"[cycles.{cycle.id}.schedule]"
+        if cycle.schedule is None:
+            raise ConfigError(f"city.toml: {where} is missing: this cycle publishes no dates")
+        table = dict(cycle.schedule)
         rule_text = table.get("bill_rule")
         dates_list = table.get("bill_dates")
         if (rule_text is None) == (dates_list is None):
@@ -374,6 +399,7 @@ class CycleSchedule:
         first: dict[str, dt.date] = {}
         for kind, day, _period in self.events(today, end):
             first.setdefault(kind, day)
+        current, upcoming = self.current_and_next(today)
         return ScheduleAnswer(
             today=today,
             next_bill_date=first.get("bill"),
@@ -381,14 +407,77 @@ class CycleSchedule:
             next_penalty_date=first.get("penalty"),
             next_disconnect_date=first.get("disconnect"),
             exceptions=self.exceptions_in_force(today),
+            current_bill=current,
+            next_bill=upcoming,
         )
+
+    def current_and_next(self, today: dt.date) -> tuple[BillingPeriod | None, BillingPeriod | None]:
+        """The last bill mailed on or before ``today`` and the first one after it (cancelled
+        bills skipped; a moved bill counts on the day it went out); None where there is none
+        within ``HORIZON_DAYS``.
+
+        >>> cfg = CycleConfig("1", "Cycle 1", "#000", {"bill_dates": ["2020-02-05",
+        ...     "2020-03-04"], "due_after_days": 21, "penalty_after_days": 7})
+        >>> now, then = CycleSchedule.from_config(cfg).current_and_next(dt.date(2020, 2, 21))
+        >>> now.bill.isoformat(), now.due.isoformat(), then.bill.isoformat()
+        ('2020-02-05', '2020-02-26', '2020-03-04')
+        """
+        horizon = dt.timedelta(days=HORIZON_DAYS)
+        sent = [p for p in self.periods(today - horizon, today + horizon) if p.bill is not None]
+        past = [p for p in sent if p.bill <= today]
+        future = [p for p in sent if p.bill > today]
+        return (
+            max(past, key=lambda p: p.bill) if past else None,
+            min(future, key=lambda p: p.bill) if future else None,
+        )
+
+
+def schedule_problems(
+    cycles: Mapping[str, CycleConfig], exceptions: Iterable[Mapping[str, Any]]
+) -> list[str]:
+    """Every problem of a city's schedules and ``[[exceptions]]``, each starting with its key.
+
+    A cycle without a schedule is no problem (it publishes no dates); an exception that names a
+    cycle the city does not have is.
+
+    >>> cycles = {"1": CycleConfig("1", "Cycle 1", "#000", {"due_after_days": 21}),
+    ...           "2": CycleConfig("2", "Cycle 2", "#000")}
+    >>> for line in schedule_problems(cycles, [{"kind": "no_bill", "date": "2020-02-05",
+    ...                                          "cycles": ["7"]}]):
+    ...     print(line)
+    [cycles.1.schedule] needs exactly one of bill_rule or bill_dates
+    [[exceptions]] 1 (no_bill 2020-02-05) names cycle 7, which city.toml has no [cycles.7] for
+    """
+    problems = []
+    prefix = "city.toml: "
+    for cycle in cycles.values():
+        if cycle.schedule is None:
+            continue
+        try:
+            CycleSchedule.from_config(cycle)
+        except ConfigError as exc:
+            problems.append(exc.message.removeprefix(prefix))
+    for i, entry in enumerate(exceptions, start=1):
+        try:
+            e = ScheduleException.from_mapping(entry)
+        except InputError as exc:
+            problems.append(f"[[exceptions]] {i}: {exc.message}")
+            continue
+        if e.cycles != ALL_CYCLES:
+            for cid in e.cycles:
+                if cid not in cycles:
+                    problems.append(
+                        f"[[exceptions]] {i} ({e.kind} {e.date}) names cycle {cid}, which "
+                        f"city.toml has no [cycles.{cid}] for"
+                    )
+    return problems
 
 
 def schedules_for(
     cycles: Mapping[str, CycleConfig],
     exceptions: Iterable[ScheduleException | Mapping[str, Any]],
 ) -> dict[str, CycleSchedule]:
-    """``{cycle_id: CycleSchedule}`` for every cycle of a city (``CityConfig.cycles``).
+    """``{cycle_id: CycleSchedule}`` for every cycle of a city that has a schedule.
 
     >>> from cyclemap.config import load_city_config, DEFAULT_CITY
     >>> cfg = load_city_config(DEFAULT_CITY)
@@ -397,8 +486,13 @@ def schedules_for(
     datetime.date(2020, 3, 4)
     """
     exceptions = list(exceptions)
-    return {cid: CycleSchedule.from_config(c, exceptions) for cid, c in cycles.items()}
+    return {
+        cid: CycleSchedule.from_config(c, exceptions) for cid, c in cycles.items() if c.has_schedule
+    }
 
+
+#: what the calendar of a cycle without a schedule says
+NO_DATES_TEXT = "No billing dates are published for {name} yet."
 
 #: what each kind of date is called in a calendar
 _EVENT_TITLES = {
@@ -415,7 +509,7 @@ def _slug(text: str) -> str:
 
 def calendar_ics(
     cycle: CycleConfig,
-    schedule: CycleSchedule,
+    schedule: CycleSchedule | None,
     *,
     city_name: str,
     timezone: str,
@@ -445,6 +539,10 @@ def calendar_ics(
     >>> [(e.decoded("dtstart").isoformat(), str(e["summary"])) for e in events]
     [('2020-02-05', 'Cycle 3: payment due'), ('2020-02-19', 'Cycle 3: bills mailed'), \
 ('2020-02-19', 'Cycle 3: service may be disconnected for unpaid bills')]
+
+    A cycle without a schedule (``schedule`` None) gets a calendar without events whose
+    description says that no dates are published, so a subscription keeps working and fills in
+    once the city publishes them.
     """
     if months < 1:
         raise InputError("a calendar covers at least one month")
@@ -462,6 +560,9 @@ def calendar_ics(
     cal.add("x-wr-calname", f"{city_name}: {cycle.name} billing dates")
     cal.add("x-wr-timezone", timezone)
     cal.add("x-published-ttl", "PT12H")
+    if schedule is None:
+        cal.add("x-wr-caldesc", NO_DATES_TEXT.format(name=cycle.name))
+        return cal.to_ical()
     stamp = now.astimezone(dt.UTC)
     for kind, day, period in schedule.events(start, end):
         event = icalendar.Event()

@@ -300,6 +300,46 @@ class BoundarySet:
             best = min(best, float(dist[0]))
         return best
 
+    def other_zones_within_m(
+        self, lon: float, lat: float, metres: float
+    ) -> list[tuple[str, float]]:
+        """``(cycle id, metres)`` of every zone other than the one :meth:`locate` gives that is
+        within ``metres`` of (lon, lat), nearest first (0 for an overlap or a shared border).
+
+        Measured as :meth:`nearest_other_zone_distance_m` measures; its first entry, when there
+        is one, is that distance.
+
+        >>> from shapely.geometry import box
+        >>> zones = BoundarySet(["1", "2", "3"], [box(0, 0, 0.01, 0.01),
+        ...     box(0.01, 0, 0.02, 0.01), box(0, 0.01, 0.02, 0.02)])
+        >>> [(cid, round(m)) for cid, m in zones.other_zones_within_m(0.0099, 0.0098, 25)]
+        [('2', 11), ('3', 22)]
+        >>> zones.other_zones_within_m(0.005, 0.005, 20)
+        []
+        """
+        x, y = float(lon), float(lat)
+        if not (math.isfinite(x) and math.isfinite(y)) or not metres >= 0:
+            return []
+        cid = self.locate(x, y)
+        own = self._ids.index(cid) if cid else -1
+        px, py = self._to_metric.transform(x, y)
+        point = shapely.Point(px, py)
+        boxes = self._metric_boxes
+        dx = np.maximum(np.maximum(boxes[:, 0] - px, px - boxes[:, 2]), 0.0)
+        dy = np.maximum(np.maximum(boxes[:, 1] - py, py - boxes[:, 3]), 0.0)
+        floor = np.hypot(dx, dy)
+        found = []
+        for k in np.flatnonzero(floor <= metres).tolist():
+            if k == own:
+                continue
+            if shapely.intersects_xy(self._geoms[k], x, y):
+                found.append((self._ids[k], 0.0))
+                continue
+            _, dist = self._edge_trees[k].query_nearest(point, return_distance=True)
+            if float(dist[0]) <= metres:
+                found.append((self._ids[k], float(dist[0])))
+        return sorted(found, key=lambda item: (item[1], cycle_sort_key(item[0])))
+
     def to_geojson(self) -> dict[str, Any]:
         """An RFC 7946 FeatureCollection (EPSG:4326, exterior rings counterclockwise).
 

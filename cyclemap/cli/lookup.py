@@ -71,11 +71,20 @@ def describe(answer) -> str:
     for c in answer.candidates:
         cyc = f"cycle {c.cycle_id}" if c.cycle_id else "outside"
         lines.append(f"  - {c.matched_address}  ({cyc}, score {c.score:.2f})")
+    if answer.confirm is not None:
+        c = answer.confirm
+        lines.append(
+            f"  near a border: cycle {', '.join(c.other_cycles)} is {c.distance_m:.1f} m away"
+            " (the place is approximate: confirm it on the map)"
+        )
     if answer.schedule is not None:
-        sched = answer.schedule.to_dict()
-        for key in ("next_bill_date", "next_due_date", "next_penalty_date", "next_disconnect_date"):
-            if sched.get(key):
-                lines.append(f"  {key.replace('_', ' ')[5:]}: {sched[key]}")
+        sched = answer.schedule
+        for what, bill in (("current bill", sched.current_bill), ("next bill", sched.next_bill)):
+            if bill is not None:
+                dates = ", ".join(f"{kind} {day.isoformat()}" for kind, day in bill.dates().items())
+                lines.append(f"  {what}: {dates}")
+    elif answer.cycle is not None:
+        lines.append("No billing dates are published for this cycle.")
     for change in answer.effective_changes:
         then = change.cycle.name if change.cycle else "outside every billing cycle"
         lines.append(f"  From {change.date.isoformat()} (a scheduled boundary change): {then}")

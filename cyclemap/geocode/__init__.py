@@ -13,7 +13,13 @@
 
 from .geocoder import Geocoder
 from .layer import AddressLayer, ImportReport, read_addresses
-from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, normalize_street, parse_address
+from .normalize import (
+    MAX_ADDRESS_LENGTH,
+    ParsedAddress,
+    normalize_place,
+    normalize_street,
+    parse_address,
+)
 from .steps import STEPS
 from .types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType, Suggestion
 
@@ -31,6 +37,7 @@ __all__ = [
     "MatchType",
     "ParsedAddress",
     "Suggestion",
+    "normalize_place",
     "normalize_street",
     "parse_address",
     "read_addresses",

@@ -80,6 +80,8 @@ class Geocoder:
     ``state`` (``"MO"``) and ``zips`` (beside the layer's own) say where the city is: an address
     typed with another state, a ZIP that is neither the layer's nor one of ``zips``, or a city
     that is none of the places is ``not_found`` (the address here is offered as a suggestion).
+    ``place_aliases`` maps other names of the towns to them (``{"Ashford Center": "Ashford"}``):
+    a typed alias picks the town's addresses, as its name does.
     """
 
     def __init__(
@@ -90,13 +92,22 @@ class Geocoder:
         places: Iterable[str] | None = None,
         state: str = "",
         zips: Iterable[str] = (),
+        place_aliases: Mapping[str, str] | None = None,
     ) -> None:
         self.layer = layer
-        self.index = AddressIndex(layer, aliases, places, state=state, zips=zips)
+        self.index = AddressIndex(
+            layer, aliases, places, state=state, zips=zips, place_aliases=place_aliases
+        )
         self._suggest = SuggestIndex(self.index)
 
     def __repr__(self) -> str:
         return f"<Geocoder {len(self.layer)} points, {len(self.index.streets)} streets>"
+
+    @property
+    def several_towns(self) -> bool:
+        """Whether the layer's addresses are in more than one town (its city column): then an
+        answer names the town and ZIP of every place, so that no two read the same."""
+        return len(self.index.cities) > 1
 
     def geocode(self, text: str) -> GeocodeResult:
         """Where ``text`` is: ``matched``, ``ambiguous`` or ``not_found`` with candidates."""

@@ -15,7 +15,7 @@ import functools
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -191,8 +191,10 @@ class AddressIndex:
         *,
         state: str = "",
         zips: Iterable[str] = (),
+        place_aliases: Mapping[str, str] | None = None,
     ) -> None:
         self.layer = layer
+        place_aliases = dict(place_aliases or {})
         extra_zips = tuple(zips)
         self.streets: list[Street] = list(layer.streets)
         n = len(layer)
@@ -285,8 +287,22 @@ class AddressIndex:
         self.city_sids = city_sids
         self.cities = tuple(sorted({c for c in layer.city if c}, key=len, reverse=True))
         self.places = tuple(
-            sorted({*self.cities, *(p.strip().upper() for p in places or () if p)}, key=len)
+            sorted(
+                {
+                    *self.cities,
+                    *(p.strip().upper() for p in [*(places or ()), *place_aliases] if p),
+                    # "Cambridge, Massachusetts" is written "Cambridge" too
+                    *(p.split(",")[0].strip().upper() for p in places or () if "," in p),
+                },
+                key=len,
+            )
         )
+        # each name a town is written by (its key), to the layer's own spelling of the town
+        self.town_of: dict[str, str] = {_place_key(c): c for c in self.cities}
+        for alias, town in place_aliases.items():
+            key = _place_key(alias)
+            if key:
+                self.town_of.setdefault(key, self.town_of.get(_place_key(town), clean_text(town)))
         # what the city is, to tell a typed ZIP, state or city that is somewhere else
         self.state = tables().states.get(clean_text(state), "") if state else ""
         self.zips = frozenset(
@@ -325,8 +341,39 @@ class AddressIndex:
 
     # -- parsing --------------------------------------------------------------------------------
     def parse(self, text: str) -> ParsedAddress:
-        """``parse_address`` knowing this layer's city names."""
-        return parse_address(text, self.places)
+        """``parse_address`` knowing this layer's city names; a typed town is given as the layer
+        spells it (an alias, an abbreviation or a misspelling of one town is that town)."""
+        parsed = parse_address(text, self.places)
+        if parsed.city:
+            town = self.canonical_town(parsed.city)
+            if town != parsed.city:
+                parsed = replace(parsed, city=town)
+        return parsed
+
+    def canonical_town(self, city: str) -> str:
+        """The layer's spelling of a typed town (itself, the town of an alias, or the one town
+        it abbreviates or misspells); else the text as typed.
+
+        >>> rows = [{"number": 1, "street": "Main St", "city": c, "lon": x, "lat": 0}
+        ...         for c, x in (("Ashford", 0), ("Brookfield", 1))]
+        >>> ix = AddressIndex(AddressLayer.from_records(rows),
+        ...                   place_aliases={"Ashford Center": "Ashford"})
+        >>> [ix.canonical_town(c) for c in ("ashford center", "BROOKFEILD", "X")]
+        ['ASHFORD', 'BROOKFIELD', 'X']
+        """
+        key = _place_key(city)
+        if not key:
+            return city
+        if key in self.town_of:
+            return self.town_of[key]
+        hits = {
+            town
+            for known, town in self.town_of.items()
+            if known.startswith(key + " ")
+            or key.startswith(known + " ")
+            or fuzz.ratio(key, known) >= PLACE_SIMILAR * 100
+        }
+        return hits.pop() if len(hits) == 1 else city
 
     def foreign_place(self, parsed: ParsedAddress) -> str:
         """Why the typed ZIP, state or city is not this city's, in words; "" when it may be.

@@ -77,6 +77,8 @@ def tables() -> Tables:
     >>> t = tables()
     >>> t.suffixes["AVNUE"], t.directionals["NORTHEAST"], t.units["SUITE"], t.states["MISSOURI"]
     ('AVE', 'NE', 'STE', 'MO')
+    >>> t.suffixes["PK"]                           # a form of PARK real layers use (not in C1)
+    'PARK'
     """
     suffixes: dict[str, str] = {}
     suffix_names: dict[str, str] = {}
@@ -87,6 +89,8 @@ def tables() -> Tables:
         suffixes[row["standard"]] = row["standard"]
         suffix_names.setdefault(row["standard"], row["primary"])
     for row in rows:
+        suffixes.setdefault(row["variant"], row["standard"])
+    for row in read_table("suffix_variants"):  # forms real layers use that C1 lacks
         suffixes.setdefault(row["variant"], row["standard"])
     directionals = {r["variant"]: r["standard"] for r in read_table("usps_directionals")}
     units = {r["variant"]: r["standard"] for r in read_table("usps_units")}
@@ -571,6 +575,24 @@ class ParsedAddress:
         return self.street.key
 
     @property
+    def has_street_name(self) -> bool:
+        """Whether the street words carry a name: a word with a letter that is not only a street
+        type, a directional, a unit or a highway word (``12 Ave``, ``5 ★ St``, ``12 61`` carry
+        none); before a typed street type such a word is a name (``East St``, ``Park Ave``).
+        Text without a name is no street to match, however close some name is.
+
+        >>> [parse_address(t).has_street_name for t in ("12 Ave", "10 🙂 St", "12 N", "1 0 Pk")]
+        [False, False, False, False]
+        >>> [parse_address(t).has_street_name for t in ("12 Oak", "12 East St", "12 Grden St")]
+        [True, True, True]
+        """
+        return any(
+            _is_name_word(w, typed_type=bool(r.suffix))
+            for r in self.readings
+            for w in (r.raw_name or r.name).split()
+        )
+
+    @property
     def number_value(self) -> int | None:
         """The house number's integer part (``58`` for ``58 1/2``), or None."""
         parsed = normalize_number(self.number) if self.number else None
@@ -585,6 +607,24 @@ class ParsedAddress:
     def address(self) -> str:
         """Number, street and unit in one line: ``"1234 N KINGSHIGHWAY APT 5"``."""
         return " ".join(p for p in (self.number, self.street_key, self.unit) if p)
+
+
+#: words that name a kind of road, not a road (beside street types, directionals and units)
+_ROAD_WORDS = frozenset("HIGHWAY HWY ROUTE RT RTE US SR STATE COUNTY CR CO INTERSTATE I".split())
+
+
+def _is_name_word(word: str, typed_type: bool) -> bool:
+    """Whether a street word may be (part of) a name: it has a letter and is not a type word.
+    Before a typed street type, a directional or a type word is a name (``N St``, ``Park Ave``,
+    ``Grden St``: GRDEN is a form of GARDEN, and a misspelled GARDEN)."""
+    t = tables()
+    if not any(ch.isalpha() for ch in word):
+        return False
+    if typed_type:
+        return word not in t.units
+    return not (
+        word in t.directionals or word in t.suffixes or word in t.units or word in _ROAD_WORDS
+    )
 
 
 _STREET_LABELS = (

@@ -159,8 +159,18 @@ def _candidate(
 def place_sites(
     index: AddressIndex, zip_code: str, city: str, sites: list[int]
 ) -> tuple[list[int], float, tuple[str, ...]]:
-    """Keep the sites in the typed ZIP (and city) when any are; else all, a little less sure."""
+    """Keep the sites in the typed ZIP (and city) when any are; else all, a little less sure.
+
+    A typed ZIP and town that name different places ("Ashford 00002" when 00002 is Brookfield's)
+    keep the sites of both: which one the resident meant is theirs to say.
+    """
     factor, notes = 1.0, ()
+    if zip_code and city and len(sites) > 1:
+        layer = index.layer
+        in_zip = {s for s in sites if layer.zip[int(index.site_row[s])] == zip_code}
+        in_city = {s for s in sites if layer.city[int(index.site_row[s])] == city}
+        if in_zip and in_city and not in_zip & in_city:
+            return [s for s in sites if s in in_zip | in_city], factor, notes
     if zip_code and len(sites) > 0:
         in_zip = [s for s in sites if index.layer.zip[int(index.site_row[s])] == zip_code]
         if in_zip:
@@ -377,7 +387,9 @@ NOT_ADDRESS_CHARS = re.compile(r"[;<>{}\[\]|`$\\=*~^@%]")
 def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
     """Text that is no street address: too long, empty, a PO Box, a ZIP or a number alone, or
     an address followed by characters no address holds ("111 Academy Ln; rm -rf /": the
-    address before them is offered as a suggestion, never matched with confidence)."""
+    address before them is offered as a suggestion, never matched with confidence), or street
+    words without a name (a street type, a directional, symbols) that are no street of the
+    layer: never fuzzy-matched to one."""
     if len(query.text) > MAX_ADDRESS_LENGTH:
         return query.result(
             NOT_FOUND,
@@ -413,6 +425,9 @@ def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
     if not p.name:
         cands = _same_number_elsewhere(index, p)
         return query.result(NOT_FOUND, cands, "unusable", "a house number needs a street")
+    if not p.has_street_name and not query.exact_streets:
+        # "12 Ave", "5 ★ St": a street type alone is no street, and no name is close to it
+        return query.result(NOT_FOUND, [], "unusable", "the text names no street")
     return None
 
 

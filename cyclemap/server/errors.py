@@ -17,6 +17,7 @@ the handler renders the template ``error.html`` when there is one (it receives `
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, Response, current_app, json, render_template, request
 from jinja2 import TemplateNotFound
@@ -33,6 +34,9 @@ from ..errors import (
     StoreError,
 )
 from .http import is_api_path
+
+#: the characters a URI path may hold as they are (RFC 3986 pchar and "/"); others are encoded
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 PROBLEM_MIMETYPE = "application/problem+json"
 
@@ -89,7 +93,8 @@ def problem(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.path,
+        # a URI reference (RFC 3986): the decoded path percent-encoded again (h%C2%94)
+        "instance": quote(request.path, safe=PATH_SAFE),
     }
     if code is not None:
         body["code"] = code

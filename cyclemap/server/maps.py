@@ -65,6 +65,7 @@ def map_parts(
     zoom: int | None = None,
     new_tab: bool = False,
     fit_city: bool = False,
+    near: dict[str, Any] | None = None,
 ) -> MapParts:
     """The rendered map for this request (``mode``: ``page`` or ``map``), allowing its tiles."""
     config = current_city().config
@@ -84,6 +85,7 @@ def map_parts(
         marker=marker,
         new_tab=new_tab,
         fit_city=fit_city or marker is None,
+        near=near,
         urls={
             "lookup_api": "/api/v1/lookup",
             "lookup_page": "/lookup",

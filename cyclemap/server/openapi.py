@@ -72,7 +72,13 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Candidate": _obj(
         {
-            "matched_address": {"type": "string"},
+            "matched_address": {
+                "type": "string",
+                "description": (
+                    "The address; with its town and ZIP (`101 MAIN ST, ASHFORD 00001`) when the "
+                    "city has several towns or two candidates would otherwise read the same"
+                ),
+            },
             "lon": LON,
             "lat": LAT,
             "cycle_id": {
@@ -107,6 +113,18 @@ SCHEMAS: dict[str, Any] = {
         },
         description="A one-off change to the schedule that is in force.",
     ),
+    "Bill": _obj(
+        {
+            "bill_date": DATE,
+            "due_date": NULLABLE_DATE,
+            "penalty_date": NULLABLE_DATE,
+            "disconnect_date": NULLABLE_DATE,
+        },
+        description=(
+            "One bill and the dates that follow from it (null: waived or not part of the "
+            "schedule), in the order they fall."
+        ),
+    ),
     "Schedule": _obj(
         {
             "next_bill_date": NULLABLE_DATE,
@@ -114,8 +132,25 @@ SCHEMAS: dict[str, Any] = {
             "next_penalty_date": NULLABLE_DATE,
             "next_disconnect_date": NULLABLE_DATE,
             "exceptions": {"type": "array", "items": _ref("ScheduleException")},
+            "current_bill": _nullable(_ref("Bill")),
+            "next_bill": _nullable(_ref("Bill")),
         },
-        description="The next dates that apply to a cycle, each an ISO date or null.",
+        description=(
+            "The next dates that apply to a cycle, each an ISO date or null; the bill last "
+            "mailed (current_bill, its past dates too) and the one to come (next_bill)."
+        ),
+    ),
+    "Confirm": _obj(
+        {
+            "reason": {"const": "near_boundary"},
+            "distance_m": {"type": "number", "minimum": 0},
+            "other_cycles": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        },
+        description=(
+            "The place is approximate (interpolated, street level, a map click or a device "
+            "location) and other cycles' zones are within [lookup] confirm_within_m: ask the "
+            "resident to confirm the place on the map."
+        ),
     ),
     "Cycle": _obj(
         {
@@ -123,9 +158,12 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "color": {"type": "string"},
             "notes": {"type": "array", "items": _ref("Note")},
-            "schedule": _ref("Schedule"),
+            "schedule": _nullable(_ref("Schedule")),
         },
-        description="A cycle with its current notes and schedule.",
+        description=(
+            "A cycle with its current notes and schedule (null: the city publishes no dates "
+            "for this cycle)."
+        ),
     ),
     "CycleList": _obj({"cycles": {"type": "array", "items": _ref("Cycle")}}),
     "Query": {
@@ -153,8 +191,12 @@ SCHEMAS: dict[str, Any] = {
             "candidates": EMPTY_ARRAY,
             "boundary_version": {"type": "integer", "minimum": 0},
             "effective_changes": {"type": "array", "items": _ref("EffectiveChange")},
+            "confirm": _nullable(_ref("Confirm")),
         },
-        description="The address (or point) is in one cycle.",
+        description=(
+            "The address (or point) is in one cycle; schedule null when the city publishes no "
+            "dates for it; confirm set when the place is approximate and near another cycle."
+        ),
     ),
     "AnswerAmbiguous": _obj(
         {
@@ -167,6 +209,7 @@ SCHEMAS: dict[str, Any] = {
             "candidates": {"type": "array", "items": _ref("Candidate"), "minItems": 1},
             "boundary_version": {"type": "integer", "minimum": 0},
             "effective_changes": EMPTY_ARRAY,
+            "confirm": {"type": "null"},
         },
         description=(
             "Several places match: pick one of the candidates. The cycle is given only when "
@@ -184,6 +227,7 @@ SCHEMAS: dict[str, Any] = {
             "candidates": {"type": "array", "items": _ref("Candidate")},
             "boundary_version": {"type": "integer", "minimum": 0},
             "effective_changes": EMPTY_ARRAY,
+            "confirm": {"type": "null"},
         },
         description="No such address; the candidates are suggestions when any are close.",
     ),
@@ -198,6 +242,7 @@ SCHEMAS: dict[str, Any] = {
             "candidates": EMPTY_ARRAY,
             "boundary_version": {"type": "integer", "minimum": 0},
             "effective_changes": EMPTY_ARRAY,
+            "confirm": {"type": "null"},
         },
         description="Located, but in no cycle (outside the service area).",
     ),

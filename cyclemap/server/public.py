@@ -18,11 +18,12 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import format_date, gettext
 
+from ..billing import ScheduleAnswer
 from ..billing.notes import ALL_CYCLES, Note
 from ..city import Answer, Choice, CycleAnswer
 from ..errors import InputError
 from ..geocode import MatchType
-from ..maps import Marker
+from ..maps import NEAR_ZOOM, Marker, ZoneInfo, border_detail
 from .context import current_city
 from .i18n import lang_args
 from .maps import map_parts
@@ -50,6 +51,14 @@ class DateLine:
 
 
 @dataclass(frozen=True)
+class BillView:
+    """One bill with its dates in the order they fall: mailed, due, penalty, disconnection."""
+
+    heading: str
+    lines: list[DateLine]
+
+
+@dataclass(frozen=True)
 class ChoiceLink:
     """A candidate place, as a link that looks up exactly that place."""
 
@@ -69,9 +78,15 @@ class ResultView:
     answer: Answer | None = None
     where: str = ""
     match_note: str = ""
-    dates: list[DateLine] = field(default_factory=list)
+    #: the current bill, then the next one
+    bills: list[BillView] = field(default_factory=list)
+    #: the answer's cycle publishes no dates (no schedule in city.toml)
+    no_dates: bool = False
     exceptions: list[str] = field(default_factory=list)
     calendar_url: str | None = None
+    #: near a border: what to ask ("please confirm on the map") and the map's detail there
+    confirm: str = ""
+    near: dict[str, Any] | None = None
     choices: list[ChoiceLink] = field(default_factory=list)
     marker: Marker | None = None
     error: str = ""
@@ -151,11 +166,13 @@ def _page(result: ResultView | None, *, address: str) -> str:
     marker = result.marker if result else None
     # close in on an address in a cycle; show the city around a place outside it
     matched = result is not None and result.status == "matched"
+    near = result.near if result else None
     parts = map_parts(
         "page",
         marker=marker,
-        zoom=ANSWER_ZOOM if marker and matched else None,
+        zoom=(NEAR_ZOOM if near else ANSWER_ZOOM) if marker and matched else None,
         fit_city=marker is not None and not matched,
+        near=near,
     )
     cycles = city.cycles()
     shared, per_cycle = _split_notes(cycles)
@@ -166,8 +183,8 @@ def _page(result: ResultView | None, *, address: str) -> str:
         cycles=cycles,
         shared_notes=shared,
         cycle_notes=per_cycle,
-        cycle_dates={c.cycle.id: _dates(c.schedule.to_dict()) for c in cycles},
-        calendar_urls={c.cycle.id: calendar_url(c.cycle.id) for c in cycles},
+        cycle_bills={c.cycle.id: bills(c.schedule) for c in cycles},
+        calendar_urls={c.cycle.id: calendar_url(c.cycle.id) for c in cycles if c.schedule},
         map=parts,
     )
 
@@ -191,20 +208,55 @@ def _split_notes(cycles: list[CycleAnswer]) -> tuple[list[Note], dict[str, list[
     return list(shared.values()), per_cycle
 
 
-def _dates(schedule: dict[str, Any]) -> list[DateLine]:
-    labels = [
-        ("next_bill_date", gettext("Next bill")),
-        ("next_due_date", gettext("Payment due")),
-        ("next_penalty_date", gettext("Late penalty after")),
-        ("next_disconnect_date", gettext("Possible disconnection")),
-    ]
-    lines = []
-    for key, label in labels:
-        value = schedule.get(key)
-        if value:
-            date = dt.date.fromisoformat(value)
-            lines.append(DateLine(label, date, format_date(date, format="full")))
-    return lines
+def bills(schedule: ScheduleAnswer | None) -> list[BillView]:
+    """The current bill, then the next one, each with its dates in the order they fall (none
+    for a cycle that publishes no dates)."""
+    if schedule is None:
+        return []
+    out = []
+    for period, heading in (
+        (schedule.current_bill, gettext("Current bill")),
+        (schedule.next_bill, gettext("Next bill")),
+    ):
+        if period is None:
+            continue
+        labelled = [
+            (gettext("Mailed"), period.bill),
+            (gettext("Payment due"), period.due),
+            (gettext("Late penalty after"), period.penalty),
+            (gettext("Possible disconnection"), period.disconnect),
+        ]
+        lines = [
+            DateLine(label, day, format_date(day, format="full")) for label, day in labelled if day
+        ]
+        out.append(BillView(heading, lines))
+    return out
+
+
+def _confirm(answer: Answer) -> tuple[str, dict[str, Any] | None]:
+    """What a matched answer near a border asks of the resident, and the map's detail there."""
+    confirm = answer.confirm
+    if confirm is None or answer.cycle is None or answer.location is None:
+        return "", None
+    city = current_city()
+    others = ", ".join(answer_cycle_name(cid) for cid in confirm.other_cycles)
+    text = gettext(
+        "Please confirm on the map: this place is only about %(distance)s m from %(others)s. "
+        "Check that the marker stands on your home. If your home is across the dashed line, "
+        "select it on the map to see its cycle.",
+        distance=max(1, round(confirm.distance_m)),
+        others=others,
+    )
+    info = {cid: ZoneInfo(cid, ref.name, ref.color) for cid, ref in city.cycle_refs.items()}
+    zones = city.boundaries_on(answer.as_of)[1] if answer.as_of else city.boundaries
+    near = border_detail(
+        zones,
+        info,
+        answer.location.lon,
+        answer.location.lat,
+        [answer.cycle.id, *confirm.other_cycles],
+    )
+    return text, near
 
 
 def _lookup_href(**params: Any) -> str:
@@ -374,13 +426,16 @@ def _result(
     }
     if answer.cycle is not None:
         common.update(
-            dates=_dates(schedule),
+            bills=bills(answer.schedule),
+            no_dates=answer.schedule is None,
             exceptions=[e["text"] for e in schedule.get("exceptions", []) if e.get("text")],
-            calendar_url=calendar_url(answer.cycle.id),
+            calendar_url=calendar_url(answer.cycle.id) if answer.schedule else None,
         )
     name = answer.cycle.name if answer.cycle else ""
     if answer.status == "matched":
         where = place or _where(answer, device)
+        confirm, near = _confirm(answer)
+        common.update(confirm=confirm, near=near)
         return ResultView(
             status="matched",
             heading=gettext("Your billing cycle is %(name)s", name=name),

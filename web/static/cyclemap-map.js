@@ -428,6 +428,51 @@
       locate.addTo(map);
     }
 
+    // Near a border (an answer with "confirm"): the exact edge of the place's zone around it,
+    // dashed, with each cycle's name written on its side, so the resident sees which is theirs.
+    function showNear(near) {
+      if (state.near) {
+        map.removeLayer(state.near);
+        state.near = null;
+      }
+      if (!near || !near.edges) return;
+      var group = L.layerGroup();
+      // a white band under the dashes, so the exact edge stands out from the drawn zones
+      L.geoJSON(near.edges, {
+        interactive: false,
+        style: function () {
+          return { color: "#ffffff", weight: 8, opacity: 0.9, fill: false };
+        },
+      }).addTo(group);
+      L.geoJSON(near.edges, {
+        interactive: false,
+        style: function () {
+          return { color: "#1f2933", weight: 3, dashArray: "6 4", fill: false };
+        },
+      }).addTo(group);
+      (near.labels || []).forEach(function (label) {
+        L.marker([label.lat, label.lon], {
+          icon: L.divIcon({ className: "cm-zone-label cm-zone-label--near", html: el("span", "cm-zone-label__text", label.name), iconSize: null }),
+          interactive: false,
+          keyboard: false,
+        }).addTo(group);
+      });
+      group.addTo(map);
+      state.near = group;
+    }
+    showNear(opts.near);
+    if (opts.mode === "page") {
+      document.addEventListener("cyclemap:answer", function (e) {
+        var d = e.detail || {};
+        showNear(d.near);
+        if (d.near && d.lat !== null && d.lat !== undefined) {
+          // the answer is beside the map; a popup here would hide the border it is about
+          map.closePopup();
+          map.setView([d.lat, d.lon], Math.max(map.getZoom(), opts.nearZoom || 18));
+        }
+      });
+    }
+
     if (marker) {
       var icon = marker.getElement && marker.getElement();
       if (icon) icon.setAttribute("alt", marker.options.alt || T.your_address);

@@ -80,6 +80,7 @@
           lon: d.lon ? parseFloat(d.lon) : null,
           lat: d.lat ? parseFloat(d.lat) : null,
           points: d.points ? JSON.parse(d.points) : [],
+          near: d.near ? JSON.parse(d.near) : null,
         },
       })
     );
