@@ -16,6 +16,7 @@ configuration can fail later, inside a lookup.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from .billing.schedule import schedule_problems
@@ -28,9 +29,18 @@ from .geocode import AddressLayer, normalize_place, read_addresses
 MAX_FILE_PROBLEMS = 10
 
 
-def open_folder(folder: str | Path) -> tuple[CityConfig, BoundarySet, AddressLayer]:
+def open_folder(
+    folder: str | Path,
+    *,
+    read_zones: Callable[[CityConfig], BoundarySet] | None = None,
+    read_layer: Callable[[CityConfig], AddressLayer] | None = None,
+) -> tuple[CityConfig, BoundarySet, AddressLayer]:
     """The city's configuration, zones and address layer; one ``ConfigError`` listing every
-    problem (``problems``: one line each, starting with the key) when anything is wrong."""
+    problem (``problems``: one line each, starting with the key) when anything is wrong.
+
+    ``read_zones`` / ``read_layer`` read the files named by the configuration (default:
+    ``read_boundaries`` / ``read_addresses``; ``open_city`` passes its compiled-cache readers)
+    and raise as they do."""
     config, problems = read_city_config(folder)
     zones = layer = None
     bcfg, acfg = config.boundaries, config.addresses
@@ -43,12 +53,18 @@ def open_folder(folder: str | Path) -> tuple[CityConfig, BoundarySet, AddressLay
             problems.append(f"{key} names {path.name!r}, which is not a file in {config.folder}")
     if bcfg.file.is_file():
         try:
-            zones = read_boundaries(bcfg.file, id_property=bcfg.id_property, crs=bcfg.crs)
+            if read_zones is not None:
+                zones = read_zones(config)
+            else:
+                zones = read_boundaries(bcfg.file, id_property=bcfg.id_property, crs=bcfg.crs)
         except (BoundaryFileError, ConfigError) as exc:
             problems += _file_problems(f"[boundaries] file ({bcfg.file.name})", exc)
     if acfg.file.is_file():
         try:
-            layer = read_addresses(acfg.file, acfg.columns, acfg.crs)
+            if read_layer is not None:
+                layer = read_layer(config)
+            else:
+                layer = read_addresses(acfg.file, acfg.columns, acfg.crs)
         except ConfigError as exc:
             problems.append(f"[addresses.columns] {exc.message}")
         except AddressFileError as exc:

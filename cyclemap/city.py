@@ -29,11 +29,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from . import compiled
 from .billing.notes import Note, notes_for, read_notes_toml
 from .billing.schedule import CycleSchedule, ScheduleAnswer, calendar_ics
-from .boundaries import BoundarySet, cycle_sort_key
+from .boundaries import BoundarySet, cycle_sort_key, read_boundaries
 from .checks import open_folder
-from .config import DEFAULT_CITY, CityConfig, CycleConfig
+from .config import DEFAULT_CITY, CityConfig, CycleConfig, default_instance_path
 from .decide import Status, candidate_points, candidate_xy, decide, place_labels
 from .errors import InputError, NotFoundError
 from .geocode import (
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 2.0
 #: boundary versions kept prepared in memory besides the live one (for ``date=`` and upcoming)
 ZONE_CACHE_SIZE = 8
+#: answers kept per snapshot: an answer depends only on the query, the day and the snapshot (a
+#: publish, a note edited or a new day makes a new snapshot, so a kept answer is never stale)
+ANSWER_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,8 @@ class _Snapshot:
     writes_seen: int = 0
     _schedules: dict[str, CycleSchedule] = field(default_factory=dict, repr=False)
     _next: dict[tuple[str, dt.date], ScheduleAnswer] = field(default_factory=dict, repr=False)
+    #: answers already given from this snapshot, by query and day (see ``ANSWER_CACHE_SIZE``)
+    _answers: dict[tuple[Any, ...], Answer] = field(default_factory=dict, repr=False)
 
 
 class City:
@@ -245,9 +251,12 @@ class City:
         store: Store | None = None,
         clock: Callable[[], dt.date] | None = None,
         boundary_version: int = 0,
+        cache_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.store = store
+        #: where compiled zones and geocoders are kept (None: nowhere), see ``cyclemap.compiled``
+        self.cache_dir = cache_dir
         self._clock = clock
         self._lock = threading.Lock()
         self._zones: OrderedDict[int, BoundarySet] = OrderedDict()
@@ -341,7 +350,7 @@ class City:
         if zones is None:
             assert self.store is not None
             geojson = self.store.get_boundaries(version)
-            zones = BoundarySet.from_geojson(geojson, id_property=like.id_property)
+            zones = compiled_zones_from_geojson(geojson, like.id_property, self.cache_dir)
             self._zones[version] = zones
             while len(self._zones) > ZONE_CACHE_SIZE:
                 self._zones.popitem(last=False)
@@ -363,8 +372,19 @@ class City:
         if version == 0:
             return self._folder_geocoder
         stored = store.get_addresses(version)
-        layer = read_address_bytes(stored.data, stored.format, self.config)
-        return make_geocoder(layer, self.config)
+        key = compiled.key_for(
+            "geocoder",
+            compiled.bytes_digest(stored.data),
+            {**geocoder_settings(self.config), "format": stored.format},
+        )
+        return compiled.load_or_build(
+            self.cache_dir,
+            "geocoder",
+            key,
+            lambda: make_geocoder(
+                read_address_bytes(stored.data, stored.format, self.config), self.config
+            ),
+        )
 
     def _current(self) -> _Snapshot:
         snapshot = self._snapshot
@@ -443,20 +463,34 @@ class City:
         if date is not None and today is not None and date != today:
             raise InputError("give the day once: date or today")
         today = date or today or self.today()
-        snapshot = self._current()
-        version, zones = self._zones_on(snapshot, today)
-        if version != snapshot.version:
-            snapshot = replace(snapshot, version=version, boundaries=zones)
+        base = self._current()
         if address is not None:
             if lon is not None or lat is not None:
                 raise InputError("give either an address or lon and lat, not both")
             if isinstance(address, str) and not address.strip():
                 raise InputError("the address is empty: give a street address, such as 12 Main St")
+            key: tuple[Any, ...] = ("address", address, today)
+        else:
+            lon, lat = _check_point(lon, lat)
+            key = ("point", lon, lat, today)
+        answers = base._answers
+        kept = answers.get(key) if isinstance(address, str | None) else None
+        if kept is not None:
+            return kept
+        snapshot = base
+        version, zones = self._zones_on(snapshot, today)
+        if version != snapshot.version:
+            snapshot = replace(snapshot, version=version, boundaries=zones)
+        if address is not None:
             result = snapshot.geocoder.geocode(address)
-            return self._answer_for_geocode({"address": address}, result, snapshot, today)
-        lon, lat = _check_point(lon, lat)
-        location = Location(lon, lat, "", MatchType.POINT, 1.0)
-        return self._answer_at({"lon": lon, "lat": lat}, location, snapshot, today)
+            answer = self._answer_for_geocode({"address": address}, result, snapshot, today)
+        else:
+            location = Location(lon, lat, "", MatchType.POINT, 1.0)
+            answer = self._answer_at({"lon": lon, "lat": lat}, location, snapshot, today)
+        if len(answers) >= ANSWER_CACHE_SIZE:
+            answers.clear()
+        answers[key] = answer
+        return answer
 
     def suggest(self, query: str, limit: int = 10) -> list[Suggestion]:
         """Address completions for what a resident has typed so far, best first."""
@@ -635,6 +669,7 @@ def open_city(
     *,
     store: Store | None = None,
     clock: Callable[[], dt.date] | None = None,
+    cache_dir: str | Path | bool = True,
 ) -> City:
     """Open a city folder: read ``city.toml``, the zones and the address layer, once.
 
@@ -643,18 +678,104 @@ def open_city(
     the configuration can fail later, inside a lookup. With a ``store``, the live boundary
     version comes from it (seeded from the folder when the store is empty), and so do notes
     and schedule exceptions.
+
+    The zones and the geocoder are compiled once per content of their files (and of stored
+    versions) into ``cache_dir`` (see ``cyclemap.compiled``): True (the default) is ``cache/``
+    in the instance folder, a path is that folder, False keeps nothing on disk. A second open
+    of the same layers reads the compiled tables instead of building them.
     """
-    config, boundaries, layer = open_folder(folder if folder is not None else DEFAULT_CITY)
+    if cache_dir is True:
+        cache: Path | None = compiled.default_cache_dir(default_instance_path())
+    elif cache_dir is False:
+        cache = None
+    else:
+        cache = Path(cache_dir)
+    found: dict[str, Geocoder] = {}
+
+    def read_layer(config: CityConfig) -> AddressLayer:
+        # a compiled geocoder holds the layer; else the file is read (and compiled below,
+        # once every check has passed)
+        kept = compiled.load(cache, "geocoder", geocoder_key(config))
+        if isinstance(kept, Geocoder):
+            found["geocoder"] = kept
+            return kept.layer
+        a = config.addresses
+        return read_addresses(a.file, a.columns, a.crs)
+
+    config, boundaries, layer = open_folder(
+        folder if folder is not None else DEFAULT_CITY,
+        read_zones=lambda config: compiled_zones(config, cache),
+        read_layer=read_layer,
+    )
+    geocoder = found.get("geocoder") or compiled.load_or_build(
+        cache, "geocoder", geocoder_key(config), lambda: make_geocoder(layer, config)
+    )
     if store is not None:
         # the first start on an empty store publishes the folder's zones as version 1;
         # afterwards the store's live version (read by City) wins over the folder's file
         store.seed_from_city(config, boundary_geojson=boundaries.to_geojson())
-    city = City(config, boundaries, make_geocoder(layer, config), store=store, clock=clock)
+    city = City(config, boundaries, geocoder, store=store, clock=clock, cache_dir=cache)
     if store is not None and store.today is None:
         # versions published "now" through this store count from the city's day, the same day
         # its lookups are answered for (a clock the tests or CYCLEMAP_TODAY set included)
         store.today = city.today
     return city
+
+
+def compiled_zones(config: CityConfig, cache_dir: Path | None) -> BoundarySet:
+    """The city folder's zones, read once per content of the boundary file into ``cache_dir``."""
+    b = config.boundaries
+    key = compiled.key_for(
+        "zones",
+        compiled.file_digest(b.file) if Path(b.file).is_file() else f"missing:{b.file}",
+        {"id_property": b.id_property, "crs": b.crs, "name": Path(b.file).name},
+    )
+    return compiled.load_or_build(
+        cache_dir,
+        "zones",
+        key,
+        lambda: read_boundaries(b.file, id_property=b.id_property, crs=b.crs),
+    )
+
+
+def compiled_zones_from_geojson(
+    geojson: dict[str, Any], id_property: str, cache_dir: Path | None
+) -> BoundarySet:
+    """Zones of a stored boundary version (GeoJSON), prepared once per content in ``cache_dir``."""
+    import json
+
+    text = json.dumps(geojson, sort_keys=True, separators=(",", ":"))
+    key = compiled.key_for(
+        "zones", compiled.bytes_digest(text.encode()), {"id_property": id_property, "geojson": 1}
+    )
+    return compiled.load_or_build(
+        cache_dir,
+        "zones",
+        key,
+        lambda: BoundarySet.from_geojson(geojson, id_property=id_property),
+    )
+
+
+def geocoder_settings(config: CityConfig) -> dict[str, Any]:
+    """What besides the layer's bytes shapes the city's geocoder (part of its cache key)."""
+    a = config.addresses
+    return {
+        "columns": dict(a.columns),
+        "crs": a.crs,
+        "places": list(config.place_names),
+        "place_aliases": sorted((alias, p.name) for p in config.places for alias in p.aliases),
+        "state": config.state,
+        "zips": list(config.zips),
+    }
+
+
+def geocoder_key(config: CityConfig) -> str:
+    """The cache key of the geocoder over the city folder's address file."""
+    path = Path(config.addresses.file)
+    digest = compiled.file_digest(path) if path.is_file() else f"missing:{path}"
+    return compiled.key_for(
+        "geocoder", digest, {**geocoder_settings(config), "name": path.suffix.lower()}
+    )
 
 
 def make_geocoder(layer: AddressLayer, config: CityConfig) -> Geocoder:

@@ -29,9 +29,10 @@ ALLOWED: dict[str, set[str]] = {
     "decide": {"errors", "boundaries", "geocode"},
     "batch": {"errors", "boundaries", "geocode", "decide"},
     "checks": {"errors", "config", "boundaries", "geocode", "billing"},
+    "compiled": set(),  # the cache of built zones and geocoders: files, digests, pickles
     "city": {
         *("errors", "config", "boundaries", "geocode", "billing", "store", "decide", "batch"),
-        "checks",
+        *("checks", "compiled"),
     },
     "maps": {"errors", "config", "boundaries", "city"},
     # the staff path over a City: upload vetting, impact, publish/rollback

@@ -112,8 +112,14 @@ def assign_csv(
     header_key = [name.strip().casefold() for name in header]
     held: list[list[str]] = []  # kept rows waiting for the next chunk (or the end)
 
+    first_key = header_key[0] if header_key else ""
+
     def kept_as_is(row: list[str]) -> list[str] | None:
         """What to write for a row that is no address, or None for a row to look up."""
+        # the common row's first cell is not blank and not the header's: that decides it
+        # (the full tests below give the same answer, cell by cell)
+        if row and (cell := row[0].strip()) and cell.casefold() != first_key:
+            return None
         if is_blank(row):
             report.blank_rows += 1
             return row if not row else [*row, *[""] * (len(out_header) - len(row))]

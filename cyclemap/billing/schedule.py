@@ -41,7 +41,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import icalendar
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rruleset, rrulestr
 
@@ -535,6 +534,7 @@ def calendar_ics(
     >>> ics = calendar_ics(cfg.cycles["3"], sched, city_name=cfg.name, timezone=cfg.timezone,
     ...                    start=dt.date(2020, 2, 1), months=1,
     ...                    now=dt.datetime(2020, 2, 20, tzinfo=dt.timezone.utc))
+    >>> import icalendar
     >>> events = icalendar.Calendar.from_ical(ics).walk("VEVENT")
     >>> [(e.decoded("dtstart").isoformat(), str(e["summary"])) for e in events]
     [('2020-02-05', 'Cycle 3: payment due'), ('2020-02-19', 'Cycle 3: bills mailed'), \
@@ -550,6 +550,7 @@ def calendar_ics(
         raise InputError("now must be an aware datetime")
     end = start + relativedelta(months=months) - dt.timedelta(days=1)
     domain = f"{_slug(city_name)}.cyclemap"
+    import icalendar  # only the calendar feed needs it (a lookup does not load it)
 
     cal = icalendar.Calendar()
     cal.add("prodid", "-//cyclemap//Utility billing cycles//EN")

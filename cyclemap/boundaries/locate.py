@@ -101,6 +101,25 @@ def read_boundaries(
 # --- the zones ------------------------------------------------------------------------------
 
 
+def _restore(
+    ids: Sequence[str],
+    geoms: Sequence[BaseGeometry],
+    id_property: str,
+    properties: Sequence[Mapping[str, Any]],
+    source_crs: str,
+    source: str | None,
+) -> BoundarySet:
+    """A pickled ``BoundarySet`` built again from its parts."""
+    return BoundarySet(
+        ids,
+        geoms,
+        id_property=id_property,
+        properties=properties,
+        source_crs=source_crs,
+        source=source,
+    )
+
+
 def _edges(zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every ring segment of the zones as a 2-point LineString, and the zone index of each."""
     parts, part_zone = shapely.get_parts(zones, return_index=True)
@@ -177,6 +196,11 @@ class BoundarySet:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # pickled as what it was built from; unpickling prepares the zones again (milliseconds)
+        args = (self._ids, self._geoms, self.id_property, self._properties, self.source_crs)
+        return _restore, (*args, self.source)
 
     def __repr__(self) -> str:
         return f"<BoundarySet {len(self)} zones {list(self._ids)} from {self.source or 'memory'}>"

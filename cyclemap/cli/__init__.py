@@ -61,6 +61,9 @@ class Context:
     database_url: str | None
     #: ``--today`` / ``CYCLEMAP_TODAY`` as given (checked when a command asks for it)
     today_text: str | None = None
+    #: ``--cache-dir`` / ``CYCLEMAP_CACHE_DIR``: where compiled layers are kept (default: the
+    #: instance folder's ``cache/``, the one ``cyclemap serve`` uses)
+    cache_dir: Path | None = None
     _city: Any = None
     _store: Any = None
 
@@ -104,7 +107,12 @@ class Context:
             load_city_config(self.city_dir)  # a wrong --city fails before any database is made
             day = self.fixed_today()
             clock = (lambda: day) if day is not None else None
-            self._city = open_city(self.city_dir, store=self.store(), clock=clock)
+            self._city = open_city(
+                self.city_dir,
+                store=self.store(),
+                clock=clock,
+                cache_dir=self.cache_dir if self.cache_dir is not None else True,
+            )
         return self._city
 
 
@@ -159,13 +167,26 @@ def handles_errors(func: Callable) -> Callable:
     metavar="DATE",
     help="Act as of this day (YYYY-MM-DD), as the server does with CYCLEMAP_TODAY.",
 )
+@click.option(
+    "--cache-dir",
+    envvar="CYCLEMAP_CACHE_DIR",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where compiled address and zone tables are kept (default: the instance folder).",
+)
 @click.version_option(package_name="cyclemap")
 @click.pass_context
 def main(
-    ctx: click.Context, city_dir: Path, database_url: str | None, today_text: str | None
+    ctx: click.Context,
+    city_dir: Path,
+    database_url: str | None,
+    today_text: str | None,
+    cache_dir: Path | None,
 ) -> None:
     """cyclemap: find the utility billing cycle for an address."""
-    ctx.obj = Context(city_dir=city_dir, database_url=database_url, today_text=today_text)
+    ctx.obj = Context(
+        city_dir=city_dir, database_url=database_url, today_text=today_text, cache_dir=cache_dir
+    )
 
 
 def _register() -> None:

@@ -21,6 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from ..errors import ConfigError
+from .groups import PairGroups, RowGroups
 from .layer import AddressLayer
 from .normalize import (
     HIGHWAY_NAMES,
@@ -226,12 +227,14 @@ class AddressIndex:
         self.site_value = layer.number_value[rep].astype(np.int64)
         self.site_lon = lon[rep]
         self.site_lat = lat[rep]
-        self.by_number: dict[tuple[int, str], list[int]] = {}
-        self.by_value: dict[tuple[int, int], list[int]] = {}
-        for s in range(m):
-            r = int(rep[s])
-            self.by_number.setdefault((int(self.site_sid[s]), number[r]), []).append(s)
-            self.by_value.setdefault((int(self.site_sid[s]), int(self.site_value[s])), []).append(s)
+        # sites by (street, number text) and by (street, integer part), compactly (groups.py)
+        self._number_code: dict[str, int] = {}
+        codes = np.array(
+            [self._number_code.setdefault(number[int(r)], len(self._number_code)) for r in rep],
+            dtype=np.int64,
+        )
+        self.by_number = PairGroups(self.site_sid, codes)
+        self.by_value = PairGroups(self.site_sid, self.site_value)
 
         # -- per street and side, sites sorted by number -------------------------------------------
         order = np.lexsort((self.site_value, self.site_value % 2, self.site_sid))
@@ -317,6 +320,8 @@ class AddressIndex:
         for i in range(n):
             if units[i]:
                 self.exact_unit.setdefault(exact_key(layer.address(i)), []).append(i)
+        # each site's rows, compactly (the lists were only needed to build the above)
+        self.site_rows = RowGroups(row_site, m)  # type: ignore[assignment]
 
     def _add_alias(self, alias: str, target: str) -> None:
         a = parse_street(alias)
@@ -523,11 +528,12 @@ class AddressIndex:
     # -- numbers -------------------------------------------------------------------------------
     def sites_for(self, sid: int, number: str) -> list[int]:
         """Sites with this exact house number on a street (one per ZIP)."""
-        return self.by_number.get((sid, number), [])
+        code = self._number_code.get(number)
+        return [] if code is None else self.by_number.get(sid, code)
 
     def sites_for_value(self, sid: int, value: int) -> list[int]:
         """Sites whose number has this integer part (``12``, ``12A``, ``12 1/2``)."""
-        return self.by_value.get((sid, value), [])
+        return self.by_value.get(sid, value)
 
     def interpolate(self, sid: int, value: int) -> tuple[float, float, int, int] | None:
         """A point for a number between two real neighbours on the same side of a street.

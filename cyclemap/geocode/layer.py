@@ -31,10 +31,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import AddressFileError, ConfigError
 from .normalize import (
@@ -80,6 +79,9 @@ DUPLICATE = "duplicate of an earlier row (same address, unit, ZIP and point)"
 EXAMPLES_PER_REASON = 3
 
 _CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,8 @@ class AddressLayer:
         >>> len(layer), layer.streets[0].key
         (2, 'S SPRIGG ST')
         """
+        import pandas as pd
+
         frame = pd.DataFrame.from_records(list(records))
         if frame.empty:
             frame = pd.DataFrame(columns=["number", "street", "lon", "lat"])
@@ -231,6 +235,8 @@ def _resolve_columns(mapping: dict[str, str], available: list[str], source: str)
 
 def _as_text(series: pd.Series) -> pd.Series:
     """A column as stripped strings ("" for missing); integral floats lose their ".0"."""
+    import pandas as pd
+
     if pd.api.types.is_float_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         out = np.where(
@@ -275,6 +281,8 @@ def read_addresses(
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     for encoding in ("utf-8-sig", "cp1252"):
         try:
@@ -306,12 +314,15 @@ def addresses_from_frame(
 ) -> AddressLayer:
     """Build an ``AddressLayer`` from a (Geo)DataFrame with the column mapping (see module doc).
 
+    >>> import pandas as pd
     >>> frame = pd.DataFrame({"ADDR": ["12 S Sprigg St Apt 2", "PO Box 5"],
     ...                       "X": [-89.52, -89.5], "Y": [37.30, 37.3]})
     >>> layer = addresses_from_frame(frame, {"full": "ADDR", "lon": "X", "lat": "Y"})
     >>> layer.address(0), layer.report.rows_used, layer.report.rows_read
     ('12 S SPRIGG ST APT 2', 1, 2)
     """
+    import pandas as pd
+
     mapping = _check_mapping(columns)
     available = [str(c) for c in frame.columns if str(c) != "geometry"]
     cols = _resolve_columns(mapping, available, source)
@@ -511,19 +522,26 @@ def addresses_from_frame(
         street_id[j] = sid
     labels_out = [max(counts, key=lambda k: (counts[k], k)) for counts in label_counts]
     return AddressLayer(
-        number=[str(numbers[i]) for i in used],
+        number=_shared([str(numbers[i]) for i in used]),
         number_value=values[used],
         street_id=street_id,
         streets=streets,
         street_labels=labels_out,
-        unit=[str(unit[i]) for i in used],
-        city=[str(city[i]) for i in used],
-        zip=[str(zips[i]) for i in used],
+        unit=_shared([str(unit[i]) for i in used]),
+        city=_shared([str(city[i]) for i in used]),
+        zip=_shared([str(zips[i]) for i in used]),
         lon=lon[used].astype(float),
         lat=lat[used].astype(float),
         source_row=used.astype(np.int64) + 1,
         report=report,
     )
+
+
+def _shared(texts: list[str]) -> list[str]:
+    """The same texts, equal ones as one object (a ZIP repeated a million times is kept once,
+    and the compiled city stores it once)."""
+    seen: dict[str, str] = {}
+    return [seen.setdefault(t, t) for t in texts]
 
 
 def _map_unique(values: np.ndarray, fn) -> np.ndarray:

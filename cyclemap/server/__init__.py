@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "TODAY": None,  # an ISO date to serve the city as of that day (the demo: its notices' week)
     "PUBLIC_URL": None,  # the server's public address, for the code /embed/snippet hands out
     "BABEL_DEFAULT_LOCALE": "en",
+    # where compiled address and zone tables are kept (None: cache/ in the instance folder)
+    "CACHE_DIR": None,
 }
 
 
@@ -62,7 +64,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if clock is None and app.config["TODAY"]:
         clock = fixed_clock(str(app.config["TODAY"]))
     app.extensions["cyclemap.store"] = store
-    app.extensions["cyclemap.city"] = open_city(app.config["CITY"], store=store, clock=clock)
+    cache_dir = app.config["CACHE_DIR"] or Path(app.instance_path) / "cache"
+    app.extensions["cyclemap.city"] = open_city(
+        app.config["CITY"], store=store, clock=clock, cache_dir=cache_dir
+    )
 
     from . import api, errors, i18n, maps, public
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import sqlite3
 import time
@@ -204,6 +205,10 @@ class StoreBase:
         Safe when several processes start at once: the migration runs in one transaction that
         holds a lock (SQLite's write lock, a PostgreSQL advisory lock).
         """
+        if revision == "head":
+            current = self._current_if_head()
+            if current is not None:
+                return current  # nothing to apply: a CLI call need not load Alembic at all
         from alembic import command
         from alembic.util import CommandError
 
@@ -218,6 +223,22 @@ class StoreBase:
                 "version of cyclemap?)"
             ) from exc
         return self.revision()
+
+    def _current_if_head(self) -> str | None:
+        """The database's revision when it is already the newest this code knows, else None.
+
+        Read with one plain query, the head from the migration files' ``revision`` and
+        ``down_revision`` lines; anything unexpected answers None (then Alembic decides).
+        """
+        head = _head_from_files()
+        if head is None:
+            return None
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        except sa.exc.SQLAlchemyError:
+            return None
+        return head if [r[0] for r in rows] == [head] else None
 
     def revision(self) -> str | None:
         """The schema revision of the database (``None`` before the first migration)."""
@@ -328,3 +349,27 @@ def _sqlite_setup(engine: sa.Engine) -> None:
     def _on_begin(conn: sa.Connection) -> None:
         write = conn.get_execution_options().get("cyclemap_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@functools.cache
+def _head_from_files() -> str | None:
+    """The newest revision in ``migrations/versions`` read from the files' text (no Alembic):
+    the one revision no other names as its ``down_revision``; None when that is not one.
+
+    >>> _head_from_files() == StoreBase.head_revision()
+    True
+    """
+    import re
+
+    revisions, downs = set(), set()
+    folder = Path(__file__).resolve().parent / "migrations" / "versions"
+    for path in folder.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        rev = re.search(r"^revision(?:\s*:\s*str)?\s*=\s*[\"']([^\"']+)[\"']", text, re.M)
+        down = re.search(r"^down_revision\b[^=]*=\s*(.+)$", text, re.M)
+        if rev is None or down is None:
+            return None
+        revisions.add(rev.group(1))
+        downs.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
