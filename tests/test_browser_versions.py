@@ -10,15 +10,17 @@ Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 
 import pytest
 
-from cyclemap.config import DEFAULT_CITY
-
-from .staff import PASSWORD, add_accounts
-from .test_browser import ARGS, ARTIFACTS, CHROMIUM, Session, axe_violations, text
+from .test_browser import ARTIFACTS, CHROMIUM, Session, axe_violations, text
+from .test_browser_staff import (  # noqa: F401  (the workspace's live app, server and browser)
+    base_url,
+    browser,
+    server_port,
+    sign_in,
+    staff_live_app,
+)
 from .zones import demo_geojson, independent_changes, move_block
 
 pytestmark = [
@@ -31,54 +33,6 @@ pytestmark = [
 ]
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
-
-
-@pytest.fixture(scope="module")
-def live_app(tmp_path_factory, session_clock):
-    from cyclemap.server import create_app
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "CITY": str(DEFAULT_CITY),
-            "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('pub') / 'cyclemap.sqlite'}",
-            "CLOCK": session_clock,
-            "RATELIMIT": "",
-            "TILES": "none",
-        }
-    )
-    add_accounts(app)
-    return app
-
-
-@pytest.fixture(scope="module")
-def base_url(live_app) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def sign_in(s: Session, username: str) -> None:
-    page = s.page
-    s.goto("/staff/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_text("Signed in as").first.wait_for()
 
 
 def no_violations(page, name: str) -> None:
@@ -99,7 +53,7 @@ def resident_cycle(s: Session, address: str) -> str:
     return text(heading)
 
 
-def test_publish_a_moving_block_then_roll_it_back(browser, base_url, tmp_path):
+def test_publish_a_moving_block_then_roll_it_back(browser, base_url, tmp_path):  # noqa: F811
     moved = move_block(demo_geojson())
     changes = independent_changes(demo_geojson(), moved)
     address = sorted(changes)[0]
@@ -142,7 +96,7 @@ def test_publish_a_moving_block_then_roll_it_back(browser, base_url, tmp_path):
     resident.close()
 
 
-def test_the_version_pages_on_a_phone(browser, base_url, tmp_path):
+def test_the_version_pages_on_a_phone(browser, base_url, tmp_path):  # noqa: F811
     path = tmp_path / "phone.geojson"
     path.write_text(json.dumps(move_block(demo_geojson())))
     s = Session(browser, base_url, **PHONE)
