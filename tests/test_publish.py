@@ -424,3 +424,19 @@ def test_publish_checks_the_file_against_the_citys_cycles_and_addresses(url, tmp
     assert result.exit_code in (1, 2) and "longitude and latitude swapped" in result.output
     history = json.loads(run(url, "boundaries", "history", "--json").stdout)["versions"]
     assert [v["version"] for v in history] == [1]
+
+
+def test_an_address_rollback_says_how_many_addresses_change_cycle(url, tmp_path):
+    rows = (DEFAULT_CITY / "addresses.csv").read_text().splitlines()
+    first = rows[1].split(",")
+    added = ["99999", first[1], "", first[3], first[4], first[5], str(float(first[6]) + 0.0001)]
+    with_house = tmp_path / "with-house.csv"
+    with_house.write_text("\n".join([*rows, ",".join(added)]) + "\n")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("\n".join(rows) + "\n")
+    assert run(url, "addresses", "import", str(with_house), "-m", "new house").exit_code == 0
+    assert run(url, "addresses", "import", str(plain), "-m", "back to the export").exit_code == 0
+    result = run(url, "addresses", "rollback", "1")
+    assert result.exit_code == 0, result.output
+    assert "version 1 is live again: 1 addresses change cycle" in result.output
+    assert run(url, "addresses", "rollback", "9").exit_code == 4

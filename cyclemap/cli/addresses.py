@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from . import Context, handles_errors, main, os_user, pass_context
-from .boundaries import render_history, write_text_file
+from .boundaries import echo_history, write_text_file
 
 
 @main.group()
@@ -93,11 +93,7 @@ def history(ctx: Context, as_json: bool) -> None:
     """Every imported address layer version and rollback, newest first."""
     from ..publishing import address_history
 
-    entries = address_history(ctx.city())
-    if as_json:
-        click.echo(json.dumps({"versions": [e.to_dict() for e in entries]}, indent=2))
-    else:
-        click.echo(render_history(entries) if entries else "Only the city folder's own layer.")
+    echo_history(address_history(ctx.city()), as_json, "Only the city folder's own layer.")
 
 
 @addresses.command("rollback")
@@ -109,5 +105,8 @@ def rollback(ctx: Context, version: int, message: str | None) -> None:
     """Make an older address layer VERSION the live one again, now."""
     from ..publishing import rollback_addresses
 
-    rollback_addresses(ctx.city(), version, author=os_user(), message=message)
-    click.echo(f"Address layer version {version} is live again")
+    result = rollback_addresses(ctx.city(), version, author=os_user(), message=message)
+    click.echo(
+        f"Address layer version {version} is live again: "
+        f"{result.addresses_changing:,} addresses change cycle"
+    )

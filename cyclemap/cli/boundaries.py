@@ -295,8 +295,11 @@ def publish(ctx: Context, file: Path, message: str, effective, as_json: bool) ->
     )
 
 
-def render_history(entries: list) -> str:
-    """A layer's history as text lines, newest first."""
+def echo_history(entries: list, as_json: bool, empty: str = "No versions yet.") -> None:
+    """Print a layer's history, newest first: JSON (``{"versions": [...]}``) or one line each."""
+    if as_json:
+        click.echo(json.dumps({"versions": [e.to_dict() for e in entries]}, indent=2))
+        return
     lines = []
     for e in entries:
         when = e.effective.isoformat() if e.effective else "always"
@@ -304,7 +307,7 @@ def render_history(entries: list) -> str:
             f"{e.state:<9} v{e.version:<4} {e.action:<8} from {when:<10} "
             f"{e.created:%Y-%m-%d %H:%M} UTC  {e.author}: {e.message}"
         )
-    return "\n".join(lines) if lines else "No versions yet."
+    click.echo("\n".join(lines) if lines else empty)
 
 
 @boundaries.command("history")
@@ -315,11 +318,7 @@ def history(ctx: Context, as_json: bool) -> None:
     """Every published boundary version and rollback, newest first (live, scheduled or past)."""
     from ..publishing import boundary_history
 
-    entries = boundary_history(ctx.city())
-    if as_json:
-        click.echo(json.dumps({"versions": [e.to_dict() for e in entries]}, indent=2))
-    else:
-        click.echo(render_history(entries))
+    echo_history(boundary_history(ctx.city()), as_json)
 
 
 @boundaries.command("rollback")

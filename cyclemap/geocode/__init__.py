@@ -12,6 +12,7 @@
 """
 
 from .geocoder import Geocoder
+from .index import metres
 from .layer import AddressLayer, ImportReport, read_addresses
 from .normalize import (
     MAX_ADDRESS_LENGTH,
@@ -42,5 +43,6 @@ __all__ = [
     "exact_key",
     "normalize_street",
     "parse_address",
+    "metres",
     "read_addresses",
 ]

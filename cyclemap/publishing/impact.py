@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..boundaries import cycle_sort_key
+from ..geocode import metres
 
 if TYPE_CHECKING:
     from ..boundaries import BoundarySet
@@ -228,7 +229,7 @@ def layer_impact(before: AddressLayer, after: AddressLayer, zones: BoundarySet) 
         if i is None:
             changes.append(ChangedAddress(label, "", str(new_cycle[j]), lon, lat, "added"))
             continue
-        if _metres(before.lon[i], before.lat[i], lon, lat) > MOVED_M:
+        if metres(float(before.lon[i]), float(before.lat[i]), lon, lat) > MOVED_M:
             moved += 1
             if old_cycle[i] == new_cycle[j]:
                 changes.append(
@@ -270,9 +271,3 @@ def changes_csv(changes: Iterable[ChangedAddress]) -> str:
 
 def _key(cycle_id: str) -> tuple:
     return cycle_sort_key(cycle_id) if cycle_id else (9, 0, "")
-
-
-def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    # an equirectangular approximation: exact enough for "moved more than a few metres"
-    k = np.cos(np.radians((lat1 + lat2) / 2.0))
-    return float(np.hypot((lon2 - lon1) * k, lat2 - lat1) * 111_195.0)

@@ -309,11 +309,16 @@ def rollback_addresses(
     city: City, version: int, *, author: str, message: str | None = None
 ) -> PublishResult:
     """Make a stored address layer version the one in force again, from today."""
+    from ..city import read_address_bytes
+
     store = _store(city)
-    store.get_addresses(version)  # NotFoundError first
+    stored = store.get_addresses(version)  # NotFoundError first
+    layer = read_address_bytes(stored.data, stored.format, city.config)
+    zones = city.boundaries_on(city.today())[1]
+    impact = layer_impact(city.geocoder.layer, layer, zones)
     store.rollback_addresses(version, author, message, today=city.today())
     city.refresh()
-    return PublishResult(version, None, 0)
+    return PublishResult(version, None, impact.changing_cycle)
 
 
 def address_history(city: City) -> list[VersionInfo]:
