@@ -45,6 +45,7 @@ from .geocode import (
     Suggestion,
     read_addresses,
 )
+from .located import PointCycles, locate_codes, zones_digest
 
 if TYPE_CHECKING:
     from .store import Store
@@ -57,6 +58,9 @@ ZONE_CACHE_SIZE = 8
 #: answers kept per snapshot: an answer depends only on the query, the day and the snapshot (a
 #: publish, a note edited or a new day makes a new snapshot, so a kept answer is never stale)
 ANSWER_CACHE_SIZE = 4096
+#: tables of the zone of every address point (``cyclemap.located``) kept, one per address layer
+#: and zone set in use
+POINT_TABLES = 4
 
 
 @dataclass(frozen=True)
@@ -260,6 +264,11 @@ class City:
         self._clock = clock
         self._lock = threading.Lock()
         self._zones: OrderedDict[int, BoundarySet] = OrderedDict()
+        #: answers locate address points with a table of each point's zone (``point_cycles``);
+        #: False locates every candidate in the zones instead (the same answers, slower)
+        self.point_tables = True
+        self._tables: OrderedDict[tuple[int, int], tuple[Any, Any, PointCycles]] = OrderedDict()
+        self._tables_lock = threading.Lock()
         self._folder_geocoder = geocoder
         if store is None:
             path = config.notes_file
@@ -386,6 +395,21 @@ class City:
             ),
         )
 
+    def point_cycles(self, geocoder: Geocoder, zones: BoundarySet) -> PointCycles:
+        """The zone of every address point of ``geocoder`` in ``zones``, located once (and kept
+        in the compiled cache; see ``cyclemap.located``)."""
+        key = (id(geocoder), id(zones))  # the entry holds both, so neither id is reused
+        kept = self._tables.get(key)
+        if kept is None:
+            with self._tables_lock:
+                kept = self._tables.get(key)
+                if kept is None:
+                    table = compiled_point_cycles(zones, geocoder.layer, self.cache_dir)
+                    kept = self._tables[key] = (geocoder, zones, table)
+                    while len(self._tables) > POINT_TABLES:
+                        self._tables.popitem(last=False)
+        return kept[2]
+
     def _current(self) -> _Snapshot:
         snapshot = self._snapshot
         if self.store is not None and (
@@ -507,7 +531,11 @@ class City:
         self, query: dict, result: GeocodeResult, snapshot: _Snapshot, today: dt.date
     ) -> Answer:
         points = candidate_points(result)
-        cycle_ids = [str(c) for c in snapshot.boundaries.locate_xy(*candidate_xy(points))]
+        if self.point_tables:
+            table = self.point_cycles(snapshot.geocoder, snapshot.boundaries)
+            cycle_ids = table.cycles_of(points)
+        else:
+            cycle_ids = [str(c) for c in snapshot.boundaries.locate_xy(*candidate_xy(points))]
         decision = decide(result, cycle_ids, snapshot.geocoder, snapshot.boundaries)
         several = snapshot.geocoder.several_towns
         if decision.place is not None:
@@ -715,6 +743,8 @@ def open_city(
         # afterwards the store's live version (read by City) wins over the folder's file
         store.seed_from_city(config, boundary_geojson=boundaries.to_geojson())
     city = City(config, boundaries, geocoder, store=store, clock=clock, cache_dir=cache)
+    if store is None:
+        city.point_cycles(geocoder, boundaries)  # located (or read) now, not in a first lookup
     if store is not None and store.today is None:
         # versions published "now" through this store count from the city's day, the same day
         # its lookups are answered for (a clock the tests or CYCLEMAP_TODAY set included)
@@ -754,6 +784,16 @@ def compiled_zones_from_geojson(
         key,
         lambda: BoundarySet.from_geojson(geojson, id_property=id_property),
     )
+
+
+def compiled_point_cycles(
+    zones: BoundarySet, layer: AddressLayer, cache_dir: Path | None
+) -> PointCycles:
+    """The zone of every point of an address layer, located once per content of both (the
+    layer's points and the zones' shapes) into ``cache_dir``."""
+    key = compiled.key_for("cycles", f"{layer.points_digest}|{zones_digest(zones)}", {})
+    codes = compiled.load_or_build(cache_dir, "cycles", key, lambda: locate_codes(zones, layer))
+    return PointCycles(zones, layer, codes)
 
 
 def geocoder_settings(config: CityConfig) -> dict[str, Any]:

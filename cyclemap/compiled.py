@@ -9,14 +9,23 @@ depends on:
   with the city's column mapping, CRS, name, state and ZIPs; or the content of the boundary file
   (or of a stored boundary version's GeoJSON) with its id property and CRS;
 - the code's index format: ``INDEX_FORMAT`` and a digest of the source of the modules that build
-  and read the tables (``cyclemap/geocode/``, its data tables, ``cyclemap/boundaries/``), and the
-  Python and numpy versions. Changing the code, the layer or the mapping changes the key, so a
-  cache file is never stale: an old one is simply not asked for again.
+  and read the tables (``cyclemap/geocode/``, its data tables, ``cyclemap/boundaries/``,
+  ``cyclemap/located.py``), and the Python and numpy versions. Changing the code, the layer or
+  the mapping changes the key, so a cache file is never stale: an old one is simply not asked
+  for again.
 
 A file is written to a temporary name in the same folder and renamed into place (atomic on POSIX
 and Windows), so two processes building the same key at once each write a whole file and the
 last rename wins; a reader never sees half a file. A file that cannot be read (truncated by a
 full disk, from another Python) is rebuilt. Only the newest ``KEEP_FILES`` of each kind are kept.
+
+The file (``KIND-KEY.compiled``) is a pickle (protocol 5) whose large numpy arrays are kept
+out of band, each a raw buffer aligned on 64 bytes after the pickle, and memory-mapped when the
+file is read: the arrays are read-only views of the file, so opening a million-point city
+unpickles only its small Python objects (streets, names, towns) and the pages of an array are
+read from disk (or the page cache, shared by every process of the server) when a lookup first
+touches them. A file is never changed in place, so the mapping stays valid; POSIX keeps a
+replaced or pruned file readable for whoever has it mapped.
 
 Where it lives: ``open_city(cache_dir=...)``; the CLI and the server pass ``CYCLEMAP_CACHE_DIR``
 when set, else ``cache/`` in the instance folder (beside the default SQLite file). Several
@@ -40,8 +49,10 @@ import functools
 import gc
 import hashlib
 import json
+import mmap
 import os
 import pickle
+import struct
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -49,11 +60,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 #: bump when the pickled shape of the tables changes in a way the source digest would not see
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 #: cache files of each kind kept in the folder (the newest by modification time)
 KEEP_FILES = 12
+#: the suffix of a compiled file
+SUFFIX = ".compiled"
+#: arrays at least this large are kept out of band (memory-mapped); smaller ones in the pickle
+OUT_OF_BAND_BYTES = 4096
+#: the first bytes of a compiled file, then the header's length and the header (JSON)
+_MAGIC = b"CYCLEMAP-COMPILED-1\n"
+_ALIGN = 64
 #: the modules and tables whose source decides what a compiled file holds
-_SOURCES = ("geocode", "boundaries")
+_SOURCES = ("geocode", "boundaries", "located.py")
 
 T = TypeVar("T")
 
@@ -71,8 +89,9 @@ def format_digest() -> str:
 
     root = Path(__file__).resolve().parent
     h = hashlib.sha256(f"{INDEX_FORMAT}|{sys.version_info[:2]}|{numpy.__version__}".encode())
-    for family in _SOURCES:
-        for path in sorted((root / family).rglob("*")):
+    for source in _SOURCES:
+        paths = [root / source] if source.endswith(".py") else sorted((root / source).rglob("*"))
+        for path in paths:
             if path.suffix in (".py", ".csv") and path.is_file():
                 h.update(str(path.relative_to(root)).encode())
                 h.update(path.read_bytes())
@@ -113,7 +132,7 @@ def load_or_build(cache_dir: str | Path | None, kind: str, key: str, build: Call
     if cache_dir is None:
         return build()
     folder = Path(cache_dir)
-    path = folder / f"{kind}-{key}.pickle"
+    path = folder / f"{kind}-{key}{SUFFIX}"
     loaded = _load(path)
     if loaded is not None:
         return loaded
@@ -126,22 +145,74 @@ def load(cache_dir: str | Path | None, kind: str, key: str) -> Any:
     """The object cached under ``kind``/``key``, or None (no folder, no file, unreadable)."""
     if cache_dir is None:
         return None
-    return _load(Path(cache_dir) / f"{kind}-{key}.pickle")
+    return _load(Path(cache_dir) / f"{kind}-{key}{SUFFIX}")
+
+
+def dumps(value: Any) -> list[bytes | memoryview]:
+    """``value`` in the compiled file format (see the module doc), as the parts to write in
+    order: a header, the pickle, then each large array's bytes aligned on 64 bytes."""
+    buffers: list[memoryview] = []
+
+    def in_band(buffer: pickle.PickleBuffer) -> bool:
+        raw = buffer.raw()
+        if raw.nbytes < OUT_OF_BAND_BYTES:
+            return True
+        buffers.append(raw)
+        return False
+
+    payload = pickle.dumps(value, protocol=5, buffer_callback=in_band)
+    spans: list[tuple[int, int]] = []
+    end = len(payload)
+    for raw in buffers:
+        begin = _aligned(end)
+        spans.append((begin, raw.nbytes))
+        end = begin + raw.nbytes
+    header = json.dumps({"pickle": len(payload), "buffers": spans, "size": end}).encode()
+    head = len(_MAGIC) + 4 + len(header)
+    parts: list[bytes | memoryview] = [_MAGIC, struct.pack("<I", len(header)), header]
+    parts += [bytes(_aligned(head) - head), payload]  # the body starts aligned, as do buffers
+    at = len(payload)
+    for (begin, size), raw in zip(spans, buffers, strict=True):
+        parts += [bytes(begin - at), raw]
+        at = begin + size
+    return parts
+
+
+def _aligned(offset: int) -> int:
+    return -(-offset // _ALIGN) * _ALIGN
+
+
+def loads(data: Any) -> Any:
+    """The value in a compiled file's bytes (a ``bytes`` or an ``mmap``); arrays out of band are
+    views of ``data``. Raises ``ValueError`` for bytes that are not a whole compiled file."""
+    view = memoryview(data)
+    if bytes(view[: len(_MAGIC)]) != _MAGIC:
+        raise ValueError("not a compiled file")
+    (length,) = struct.unpack("<I", view[len(_MAGIC) : len(_MAGIC) + 4])
+    head = len(_MAGIC) + 4
+    header = json.loads(bytes(view[head : head + length]))
+    start = _aligned(head + length)
+    if len(view) != start + header["size"]:
+        raise ValueError("a compiled file of the wrong size (truncated?)")
+    body = view[start:]
+    buffers = [body[begin : begin + size] for begin, size in header["buffers"]]
+    enabled = gc.isenabled()
+    gc.disable()  # many small objects: the collector would walk them again and again
+    try:
+        return pickle.loads(body[: header["pickle"]], buffers=buffers)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _load(path: Path) -> Any:
     try:
         with open(path, "rb") as f:
-            enabled = gc.isenabled()
-            gc.disable()  # millions of small objects: the collector would walk them again and again
-            try:
-                return pickle.load(f)
-            finally:
-                if enabled:
-                    gc.enable()
+            mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        return loads(mapped)
     except FileNotFoundError:
         return None
-    except Exception:  # a truncated or foreign file is rebuilt, never trusted
+    except Exception:  # a truncated, empty or foreign file is rebuilt, never trusted
         return None
 
 
@@ -153,7 +224,8 @@ def _write(folder: Path, path: Path, value: Any, kind: str) -> None:
         return
     try:
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            for part in dumps(value):
+                f.write(part)
         os.chmod(tmp, 0o644)  # other servers' accounts read a shared folder too
         os.replace(tmp, path)
     except Exception:
@@ -167,9 +239,9 @@ def _prune(folder: Path, kind: str) -> None:
     has it open, and POSIX keeps an open file readable after it is unlinked)."""
     try:
         files = sorted(
-            folder.glob(f"{kind}-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True
+            folder.glob(f"{kind}-*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True
         )
-        for old in files[KEEP_FILES:]:
-            old.unlink(missing_ok=True)
+        for old in [*files[KEEP_FILES:], *folder.glob(f"{kind}-*.pickle")]:
+            old.unlink(missing_ok=True)  # .pickle: the files of INDEX_FORMAT 1
     except OSError:
         pass

@@ -72,7 +72,8 @@ def place_label(c: Candidate) -> str:
 def town_label(c: Candidate) -> str:
     """The town and ZIP of a candidate as an answer adds them (``"ASHFORD 00001"``; "" for
     neither)."""
-    return " ".join(p for p in (c.city, c.zip) if p)
+    city, zip_code = c.city, c.zip
+    return f"{city} {zip_code}" if city and zip_code else city or zip_code
 
 
 def place_labels(

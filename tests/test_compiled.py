@@ -25,7 +25,7 @@ ADDRESSES = [
 
 
 def _files(cache: Path, kind: str) -> list[Path]:
-    return sorted(cache.glob(f"{kind}-*.pickle"))
+    return sorted(cache.glob(f"{kind}-*{compiled.SUFFIX}"))
 
 
 def test_second_open_reads_the_compiled_tables_and_answers_the_same(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_an_unreadable_cache_file_is_rebuilt(tmp_path: Path) -> None:
     city_dir = write_city(tmp_path / "city", addresses=ADDRESSES)
     cache = tmp_path / "cache"
     cyclemap.open_city(city_dir, cache_dir=cache)
-    for path in cache.glob("*.pickle"):
+    for path in cache.glob(f"*{compiled.SUFFIX}"):
         path.write_bytes(path.read_bytes()[:100])  # truncated, as by a full disk
     city = cyclemap.open_city(city_dir, cache_dir=cache)
     assert city.lookup("12 oak ave").cycle_id == "1"

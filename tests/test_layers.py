@@ -27,12 +27,14 @@ ALLOWED: dict[str, set[str]] = {
     "billing": {"errors", "config"},
     "store": {"errors", "config", "billing"},
     "decide": {"errors", "boundaries", "geocode"},
+    # the zone of every address point, located once per layer and zone set
+    "located": {"errors", "boundaries", "geocode"},
     "batch": {"errors", "boundaries", "geocode", "decide"},
     "checks": {"errors", "config", "boundaries", "geocode", "billing"},
     "compiled": set(),  # the cache of built zones and geocoders: files, digests, pickles
     "city": {
         *("errors", "config", "boundaries", "geocode", "billing", "store", "decide", "batch"),
-        *("checks", "compiled"),
+        *("checks", "compiled", "located"),
     },
     "maps": {"errors", "config", "boundaries", "city"},
     # the staff path over a City: upload vetting, impact, publish/rollback

@@ -26,13 +26,15 @@ from __future__ import annotations
 import io
 import json
 import math
+import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import BoundaryFileError, InputError
@@ -130,6 +132,16 @@ def _edges(zones: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shapely.linestrings(pairs), part_zone[ring_part[coord_ring[:-1][same]]]
 
 
+@dataclass(frozen=True)
+class _Metric:
+    """The zones in their local metric CRS, for distances: bounding boxes, edges in STRtrees."""
+
+    crs: CRS
+    to_metric: Transformer
+    boxes: np.ndarray
+    trees: list[shapely.STRtree]
+
+
 class BoundarySet:
     """Cycle zones in EPSG:4326, prepared for point location.
 
@@ -138,7 +150,7 @@ class BoundarySet:
     box that no earlier zone took, with the vectorized ``shapely.intersects_xy`` (for a point,
     ``intersects`` is ``covers``), so a point on a shared border goes to the first zone in id
     order. Each zone's edges, in a local metric CRS (:func:`local_metric_crs`) and in an STRtree,
-    serve distances.
+    serve distances (built on the first distance asked).
 
     >>> from shapely.geometry import box
     >>> zones = BoundarySet(["1", "2"], [box(0, 0, 0.01, 0.01), box(0.01, 0, 0.02, 0.01)])
@@ -187,15 +199,37 @@ class BoundarySet:
             (*map(float, box), geom, cid)
             for box, geom, cid in zip(self._boxes, self._geoms, self._ids, strict=True)
         ]
-        self.metric_crs = local_metric_crs(self.bounds)
-        self._to_metric = metric_transformer(self.metric_crs)
-        metric = transform_geoms(self._geoms, self._to_metric)
-        self._metric_boxes = shapely.bounds(metric)
-        edges, edge_zone = _edges(metric)
-        self._edge_trees = [shapely.STRtree(edges[edge_zone == k]) for k in range(len(metric))]
+        # what distances need (the zones in a metric CRS, their edges in STRtrees) is built on
+        # the first distance asked, not here: most processes answer lookups of address points,
+        # which need none, and a million-point city opens that much sooner
+        self._metric_lock = threading.Lock()
+        self._metric: _Metric | None = None
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def _distances(self) -> _Metric:
+        metric = self._metric
+        if metric is None:
+            with self._metric_lock:
+                if self._metric is None:
+                    crs = local_metric_crs(self.bounds)
+                    to_metric = metric_transformer(crs)
+                    zones = transform_geoms(self._geoms, to_metric)
+                    edges, edge_zone = _edges(zones)
+                    trees = [shapely.STRtree(edges[edge_zone == k]) for k in range(len(zones))]
+                    self._metric = _Metric(crs, to_metric, shapely.bounds(zones), trees)
+                metric = self._metric
+        return metric
+
+    @property
+    def metric_crs(self) -> CRS:
+        """The local metric CRS distances are measured in (:func:`local_metric_crs`)."""
+        return self._distances().crs
+
+    @property
+    def _to_metric(self) -> Transformer:
+        return self._distances().to_metric
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # pickled as what it was built from; unpickling prepares the zones again (milliseconds)
@@ -281,9 +315,10 @@ class BoundarySet:
             return math.nan
         cid = self.locate(x, y)
         own = self._ids.index(cid) if cid else -1
-        px, py = self._to_metric.transform(x, y)
+        metric = self._distances()
+        px, py = metric.to_metric.transform(x, y)
         point = shapely.Point(px, py)
-        boxes = self._metric_boxes  # no zone is nearer than its bounding box
+        boxes = metric.boxes  # no zone is nearer than its bounding box
         dx = np.maximum(np.maximum(boxes[:, 0] - px, px - boxes[:, 2]), 0.0)
         dy = np.maximum(np.maximum(boxes[:, 1] - py, py - boxes[:, 3]), 0.0)
         floor = np.hypot(dx, dy)
@@ -296,7 +331,7 @@ class BoundarySet:
             if shapely.intersects_xy(self._geoms[k], x, y):
                 return 0.0  # an overlap: the point is in this zone too
             # outside a zone, the distance to it is the distance to its nearest edge
-            _, dist = self._edge_trees[k].query_nearest(point, return_distance=True)
+            _, dist = metric.trees[k].query_nearest(point, return_distance=True)
             best = min(best, float(dist[0]))
         return best
 
@@ -322,9 +357,10 @@ class BoundarySet:
             return []
         cid = self.locate(x, y)
         own = self._ids.index(cid) if cid else -1
-        px, py = self._to_metric.transform(x, y)
+        metric = self._distances()
+        px, py = metric.to_metric.transform(x, y)
         point = shapely.Point(px, py)
-        boxes = self._metric_boxes
+        boxes = metric.boxes
         dx = np.maximum(np.maximum(boxes[:, 0] - px, px - boxes[:, 2]), 0.0)
         dy = np.maximum(np.maximum(boxes[:, 1] - py, py - boxes[:, 3]), 0.0)
         floor = np.hypot(dx, dy)
@@ -335,7 +371,7 @@ class BoundarySet:
             if shapely.intersects_xy(self._geoms[k], x, y):
                 found.append((self._ids[k], 0.0))
                 continue
-            _, dist = self._edge_trees[k].query_nearest(point, return_distance=True)
+            _, dist = metric.trees[k].query_nearest(point, return_distance=True)
             if float(dist[0]) <= metres:
                 found.append((self._ids[k], float(dist[0])))
         return sorted(found, key=lambda item: (item[1], cycle_sort_key(item[0])))

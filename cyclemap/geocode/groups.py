@@ -2,7 +2,10 @@
 
 A dict of a million small lists costs about 200 bytes an entry to keep and seconds to load from
 the compiled city; these hold the same groups sorted, found by binary search (microseconds), and
-load as raw buffers. Each answers exactly what the dict of lists answered, in the same order.
+load as raw buffers (memory-mapped from the compiled file, see ``cyclemap.compiled``). Each
+answers exactly what the dict of lists answered, in the same order: ``PairGroups`` (by an
+integer pair), ``RowGroups`` (a site's rows), ``Slices`` (a list of arrays), ``KeyGroups`` (by a
+text key, the exact index).
 
 >>> groups = PairGroups(np.array([3, 1, 3, 1]), np.array([7, 5, 7, 6]))
 >>> groups.get(3, 7), groups.get(1, 5), groups.get(2, 7)
@@ -14,7 +17,8 @@ load as raw buffers. Each answers exactly what the dict of lists answered, in th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -74,3 +78,100 @@ class RowGroups:
     def __iter__(self) -> Iterator[list[int]]:
         for g in range(len(self)):
             yield self[g]
+
+
+class Slices:
+    """A list of integer arrays kept as one flat array and where each starts.
+
+    Reads like the list of arrays it replaces (``slices[i]`` is a view of the flat array); a
+    million small arrays would cost ~100 bytes each to keep and to load one by one.
+
+    >>> parts = Slices([np.array([4, 2]), np.array([], dtype=np.int64), np.array([7])])
+    >>> parts[0].tolist(), parts[1].tolist(), parts[2].tolist(), len(parts)
+    ([4, 2], [], [7], 3)
+    """
+
+    def __init__(self, parts: Iterable[np.ndarray]) -> None:
+        arrays = [np.asarray(p, dtype=np.int64) for p in parts]
+        sizes = np.array([len(a) for a in arrays], dtype=np.int64)
+        self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self._flat = np.concatenate(arrays) if arrays else np.empty(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        return self._flat[self._starts[i] : self._starts[i + 1]]
+
+
+def text_digest(text: str) -> int:
+    """A text's 64-bit digest (BLAKE2b), the same in every process (``hash()`` is not)."""
+    return int.from_bytes(
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
+        "little",
+        signed=True,
+    )
+
+
+class KeyGroups:
+    """Items grouped by a text key (``d.setdefault(key, []).append(item)``), without the dict.
+
+    Kept as the keys' 64-bit digests sorted (two flat arrays); ``get(key, key_of)`` finds a
+    digest's items by binary search and checks with ``key_of(item)`` that the first has the
+    key (a text that is no key may share a digest with one). Keys of the layer that share a
+    digest (never seen: one chance in ~10^7 for a million keys) are kept in a small dict.
+
+    >>> groups = KeyGroups(["B", "A", "B"], [10, 11, 12])
+    >>> keys = {10: "B", 11: "A", 12: "B"}
+    >>> groups.get("B", keys.__getitem__), groups.get("C", keys.__getitem__)
+    ([10, 12], [])
+    >>> same = KeyGroups(["B", "A", "B"], [10, 11, 12], digest=len)   # every key one digest
+    >>> same.get("B", keys.__getitem__), same.get("A", keys.__getitem__)
+    ([10, 12], [11])
+    """
+
+    def __init__(
+        self,
+        keys: Sequence[str],
+        items: Sequence[int],
+        digest: Callable[[str], int] = text_digest,
+    ) -> None:
+        self._digest = digest
+        unsorted = np.fromiter((digest(k) for k in keys), dtype=np.int64, count=len(keys))
+        values = np.asarray(items, dtype=np.int64)
+        order = np.lexsort((np.arange(len(unsorted)), unsorted))
+        hashes = unsorted[order]
+        # digests two different keys share: those keys' items go to the dict instead
+        shared = hashes[1:] == hashes[:-1]
+        clash: set[int] = set()
+        for i in np.flatnonzero(shared).tolist():
+            if keys[int(order[i])] != keys[int(order[i + 1])]:
+                clash.add(int(hashes[i]))
+        self._clash: dict[str, list[int]] = {}
+        if clash:
+            for i, raw in enumerate(unsorted.tolist()):
+                if raw in clash:
+                    self._clash.setdefault(keys[i], []).append(int(values[i]))
+            keep = ~np.isin(hashes, np.fromiter(clash, dtype=np.int64))
+            order, hashes = order[keep], hashes[keep]
+        self._clashing = frozenset(clash)
+        self._hashes = hashes
+        self._items = values[order]
+
+    def __len__(self) -> int:
+        return len(self._items) + sum(len(v) for v in self._clash.values())
+
+    def get(self, key: str, key_of: Callable[[int], str]) -> list[int]:
+        """The items under ``key`` in the order they were given; [] when there are none."""
+        h = self._digest(key)
+        if h in self._clashing:
+            return list(self._clash.get(key, ()))
+        lo = int(np.searchsorted(self._hashes, h, "left"))
+        if lo == len(self._hashes) or self._hashes[lo] != h:
+            return []
+        hi = int(np.searchsorted(self._hashes, h, "right"))
+        items = self._items[lo:hi].tolist()
+        return items if key_of(items[0]) == key else []

@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from ..errors import ConfigError
-from .groups import PairGroups, RowGroups
+from .groups import KeyGroups, PairGroups, RowGroups, Slices
 from .layer import AddressLayer
 from .normalize import (
     HIGHWAY_NAMES,
@@ -37,6 +37,7 @@ from .normalize import (
     tables,
     unit_id,
 )
+from .texts import TextColumn
 
 #: neighbours further apart than this are not interpolated between (metres)
 MAX_INTERPOLATION_GAP_M = 400.0
@@ -198,56 +199,68 @@ class AddressIndex:
         place_aliases = dict(place_aliases or {})
         extra_zips = tuple(zips)
         self.streets: list[Street] = list(layer.streets)
+        #: each street's normalized key (``Street.key``, joined once here, not per candidate)
+        self.street_keys: list[str] = [st.key for st in self.streets]
         n = len(layer)
         lon, lat = layer.lon, layer.lat
-        number = layer.number
-        sid_arr = layer.street_id
-        zips = layer.zip
-        units = layer.unit
+        sid_arr = layer.street_id.astype(np.int64)
+        number_codes = layer.number.codes.astype(np.int64)
+        zip_codes = layer.zip.codes.astype(np.int64)
 
-        # -- sites: (street, number, ZIP) -> rows ------------------------------------------------
-        site_of: dict[tuple[int, str, str], int] = {}
-        self.site_rows: list[list[int]] = []
+        # -- sites: (street, number, ZIP) -> rows, numbered in order of their first row ----------
+        order = np.lexsort((np.arange(n), zip_codes, number_codes, sid_arr))
+        keys = (sid_arr[order], number_codes[order], zip_codes[order])
+        same = np.zeros(n, dtype=bool)  # as the row before in ``order``
+        same[1:] = True
+        for k in keys:
+            same[1:] &= k[1:] == k[:-1]
+        first = ~same
+        group = np.cumsum(first) - 1  # of each row in ``order``
+        m = int(group[-1]) + 1 if n else 0
+        site_of_group = np.empty(m, dtype=np.int64)
+        site_of_group[np.argsort(order[first], kind="stable")] = np.arange(m)
         row_site = np.empty(n, dtype=np.int64)
-        for i in range(n):
-            key = (int(sid_arr[i]), number[i], zips[i])
-            s = site_of.get(key)
-            if s is None:
-                s = site_of[key] = len(self.site_rows)
-                self.site_rows.append([])
-            self.site_rows[s].append(i)
-            row_site[i] = s
+        row_site[order] = site_of_group[group]
         self.row_site = row_site
-        m = len(self.site_rows)
-        rep = np.empty(m, dtype=np.int64)
-        for s, rows in enumerate(self.site_rows):
-            rep[s] = next((r for r in rows if not units[r]), rows[0])
+        #: each site's rows, in row order (``site_rows[s]`` reads like a list)
+        self.site_rows = RowGroups(row_site, m)
+        # the row that stands for a site: its first row without a unit, else its first row
+        blank = layer.unit.code("")
+        has_unit = layer.unit.codes != blank if blank is not None else np.ones(n, dtype=bool)
+        by_site = np.lexsort((np.arange(n), has_unit, row_site))
+        starts = np.flatnonzero(np.r_[True, row_site[by_site][1:] != row_site[by_site][:-1]])
+        rep = by_site[starts].astype(np.int64)
         self.site_row = rep
-        self.site_sid = sid_arr[rep].astype(np.int64)
+        self.site_sid = sid_arr[rep]
         self.site_value = layer.number_value[rep].astype(np.int64)
         self.site_lon = lon[rep]
         self.site_lat = lat[rep]
+        #: how far apart each site's rows (units) are, in metres (``site_spread_m``)
+        self.site_spread = np.zeros(m, dtype=np.float64)
+        counts = np.bincount(row_site, minlength=m)
+        for s in np.flatnonzero(counts > 1).tolist():
+            rows = self.site_rows[s]
+            xs, ys = lon[rows], lat[rows]
+            self.site_spread[s] = metres(
+                float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+            )
         # sites by (street, number text) and by (street, integer part), compactly (groups.py)
-        self._number_code: dict[str, int] = {}
-        codes = np.array(
-            [self._number_code.setdefault(number[int(r)], len(self._number_code)) for r in rep],
-            dtype=np.int64,
-        )
-        self.by_number = PairGroups(self.site_sid, codes)
+        self.by_number = PairGroups(self.site_sid, number_codes[rep])
         self.by_value = PairGroups(self.site_sid, self.site_value)
 
         # -- per street and side, sites sorted by number -------------------------------------------
         order = np.lexsort((self.site_value, self.site_value % 2, self.site_sid))
-        self.street_sides: list[tuple[np.ndarray, np.ndarray]] = []  # (even sites, odd sites)
-        self.street_all: list[np.ndarray] = []
+        sides: list[np.ndarray] = []  # even sites, odd sites of street 0, then of street 1...
+        every: list[np.ndarray] = []
         bounds = np.searchsorted(self.site_sid[order], np.arange(len(self.streets) + 1))
         for sid in range(len(self.streets)):
             chunk = order[bounds[sid] : bounds[sid + 1]]
             par = self.site_value[chunk] % 2
-            even, odd = chunk[par == 0], chunk[par == 1]
-            self.street_sides.append((even, odd))
-            allv = chunk[np.argsort(self.site_value[chunk], kind="stable")]
-            self.street_all.append(allv)
+            sides += [chunk[par == 0], chunk[par == 1]]
+            every.append(chunk[np.argsort(self.site_value[chunk], kind="stable")])
+        self._sides = Slices(sides)
+        #: each street's sites in number order (``street_all[sid]``: an array)
+        self.street_all = Slices(every)
 
         # -- names -----------------------------------------------------------------------------
         self.by_name: dict[str, list[int]] = {}
@@ -278,15 +291,9 @@ class AddressIndex:
                 self._by_initial.setdefault((which, name[:1]), []).append(
                     (name, name.replace(" ", ""))
                 )
-        zip_sids: dict[str, set[int]] = {}
-        for s in range(m):
-            zip_sids.setdefault(zips[int(rep[s])], set()).add(int(self.site_sid[s]))
-        self.zip_sids = zip_sids
-        city_sids: dict[str, set[int]] = {}
-        for s in range(m):
-            city_sids.setdefault(layer.city[int(rep[s])], set()).add(int(self.site_sid[s]))
-        self.city_sids = city_sids
-        self.cities = tuple(sorted({c for c in layer.city if c}, key=len, reverse=True))
+        self.zip_sids = self._sids_by(layer.zip, rep)
+        self.city_sids = self._sids_by(layer.city, rep)
+        self.cities = tuple(sorted({c for c in layer.city.values if c}, key=len, reverse=True))
         self.places = tuple(
             sorted(
                 {
@@ -307,21 +314,40 @@ class AddressIndex:
         # what the city is, to tell a typed ZIP, state or city that is somewhere else
         self.state = tables().states.get(clean_text(state), "") if state else ""
         self.zips = frozenset(
-            {z for z in zip_sids if z} | {z for z in (normalize_zip(z) for z in extra_zips) if z}
+            {z for z in self.zip_sids if z}
+            | {z for z in (normalize_zip(z) for z in extra_zips) if z}
         )
         self.place_keys = frozenset(k for k in (_place_key(p) for p in self.places) if k)
 
         # -- exact index: each row's own text --------------------------------------------------
-        self.exact: dict[str, list[int]] = {}
-        for s in range(m):
-            r = int(rep[s])
-            self.exact.setdefault(exact_key(layer.address(r, unit=False)), []).append(s)
-        self.exact_unit: dict[str, list[int]] = {}
-        for i in range(n):
-            if units[i]:
-                self.exact_unit.setdefault(exact_key(layer.address(i)), []).append(i)
-        # each site's rows, compactly (the lists were only needed to build the above)
-        self.site_rows = RowGroups(row_site, m)  # type: ignore[assignment]
+        #: sites by the ``exact_key`` of their address without a unit (``exact_sites``)
+        self.exact = KeyGroups([self._site_key(s) for s in range(m)], range(m))
+        unit_rows = np.flatnonzero(has_unit).tolist()
+        #: rows with a unit by the ``exact_key`` of their address (``exact_unit_rows``)
+        self.exact_unit = KeyGroups([self._row_key(i) for i in unit_rows], unit_rows)
+
+    def _sids_by(self, column: TextColumn, rep: np.ndarray) -> dict[str, set[int]]:
+        """The streets with a site of each text of a column (each ZIP's, each town's)."""
+        width = len(self.streets) + 1
+        pairs = np.unique(column.codes[rep].astype(np.int64) * width + self.site_sid)
+        out: dict[str, set[int]] = {}
+        for code, sid in zip((pairs // width).tolist(), (pairs % width).tolist(), strict=True):
+            out.setdefault(column.values[code], set()).add(sid)
+        return out
+
+    def _site_key(self, site: int) -> str:
+        return exact_key(self.layer.address(int(self.site_row[site]), unit=False))
+
+    def _row_key(self, row: int) -> str:
+        return exact_key(self.layer.address(row))
+
+    def exact_sites(self, key: str) -> list[int]:
+        """The sites whose address (without a unit) has this ``exact_key``, in site order."""
+        return self.exact.get(key, self._site_key)
+
+    def exact_unit_rows(self, key: str) -> list[int]:
+        """The rows with a unit whose address has this ``exact_key``, in row order."""
+        return self.exact_unit.get(key, self._row_key)
 
     def _add_alias(self, alias: str, target: str) -> None:
         a = parse_street(alias)
@@ -528,7 +554,7 @@ class AddressIndex:
     # -- numbers -------------------------------------------------------------------------------
     def sites_for(self, sid: int, number: str) -> list[int]:
         """Sites with this exact house number on a street (one per ZIP)."""
-        code = self._number_code.get(number)
+        code = self.layer.number.code(number)
         return [] if code is None else self.by_number.get(sid, code)
 
     def sites_for_value(self, sid: int, value: int) -> list[int]:
@@ -542,7 +568,7 @@ class AddressIndex:
         street's numbers on that side, or the neighbours are too far apart to trust a line
         between them (``MAX_INTERPOLATION_GAP_M``).
         """
-        side = self.street_sides[sid][value % 2]
+        side = self._sides[2 * sid + value % 2]
         if len(side) < 2:
             return None
         values = self.site_value[side]
@@ -594,9 +620,5 @@ class AddressIndex:
         return None
 
     def site_spread_m(self, site: int) -> float:
-        """How far apart a site's rows (units) are, in metres."""
-        rows = self.site_rows[site]
-        if len(rows) < 2:
-            return 0.0
-        xs, ys = self.layer.lon[rows], self.layer.lat[rows]
-        return metres(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+        """How far apart a site's rows (units) are, in metres (measured once, at build)."""
+        return float(self.site_spread[site])

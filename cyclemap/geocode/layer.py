@@ -28,6 +28,7 @@ by reason and keeps a few examples of each.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,7 @@ from .normalize import (
     parse_street,
     street_tokens,
 )
+from .texts import TextColumn
 
 #: our field names, as ``[addresses.columns]`` in city.toml uses them
 FIELDS = (
@@ -135,25 +137,34 @@ class ImportReport:
 
 @dataclass
 class AddressLayer:
-    """Address points in columns (numpy arrays and lists), with normalized streets for matching.
+    """Address points in columns (numpy arrays and text columns), with normalized streets.
 
     Row ``i`` is the address ``number[i]`` on ``streets[street_id[i]]`` (normalized parts; the
     layer's own spelling is ``street_labels[street_id[i]]``), unit ``unit[i]``, at
-    ``lon[i], lat[i]`` (EPSG:4326). ``source_row[i]`` is its 1-based row in the file.
+    ``lon[i], lat[i]`` (EPSG:4326). ``source_row[i]`` is its 1-based row in the file. The texts
+    are ``TextColumn``s (each distinct text kept once), which read like lists.
     """
 
-    number: list[str]
+    number: TextColumn
     number_value: np.ndarray
     street_id: np.ndarray
     streets: list[Street]
     street_labels: list[str]
-    unit: list[str]
-    city: list[str]
-    zip: list[str]
+    unit: TextColumn
+    city: TextColumn
+    zip: TextColumn
     lon: np.ndarray
     lat: np.ndarray
     source_row: np.ndarray
     report: ImportReport
+
+    def __post_init__(self) -> None:
+        h = hashlib.sha256(b"points")
+        h.update(np.ascontiguousarray(self.lon, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(self.lat, dtype=np.float64).tobytes())
+        #: a digest of the points (lon, lat), taken once when the layer is built and kept with
+        #: it in the compiled city: what the zone of each point depends on (``cyclemap.located``)
+        self.points_digest = h.hexdigest()
 
     def __len__(self) -> int:
         return len(self.number)
@@ -522,26 +533,19 @@ def addresses_from_frame(
         street_id[j] = sid
     labels_out = [max(counts, key=lambda k: (counts[k], k)) for counts in label_counts]
     return AddressLayer(
-        number=_shared([str(numbers[i]) for i in used]),
+        number=TextColumn.of(str(numbers[i]) for i in used),
         number_value=values[used],
         street_id=street_id,
         streets=streets,
         street_labels=labels_out,
-        unit=_shared([str(unit[i]) for i in used]),
-        city=_shared([str(city[i]) for i in used]),
-        zip=_shared([str(zips[i]) for i in used]),
+        unit=TextColumn.of(str(unit[i]) for i in used),
+        city=TextColumn.of(str(city[i]) for i in used),
+        zip=TextColumn.of(str(zips[i]) for i in used),
         lon=lon[used].astype(float),
         lat=lat[used].astype(float),
         source_row=used.astype(np.int64) + 1,
         report=report,
     )
-
-
-def _shared(texts: list[str]) -> list[str]:
-    """The same texts, equal ones as one object (a ZIP repeated a million times is kept once,
-    and the compiled city stores it once)."""
-    seen: dict[str, str] = {}
-    return [seen.setdefault(t, t) for t in texts]
 
 
 def _map_unique(values: np.ndarray, fn) -> np.ndarray:

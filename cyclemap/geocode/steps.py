@@ -16,9 +16,11 @@ number placed there is a candidate too.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cached_property
+
+import numpy as np
 
 from .index import SAME_PLACE_M, AddressIndex, StreetMatch, metres
 from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, exact_key, normalize_number
@@ -130,6 +132,72 @@ def _site_candidate(
     return [_candidate(index, int(index.site_row[site]), match_type, score, notes, unit=False)]
 
 
+def _site_candidates(
+    index: AddressIndex,
+    sites: list[int],
+    query: Query,
+    match_type: MatchType,
+    score: float,
+    notes: tuple[str, ...] = (),
+) -> list[Candidate]:
+    """``_site_candidate`` of each site, in order: when no unit is typed and no site is several
+    places, one candidate per site made at once (an address typed without its town may be a
+    site in each of dozens of towns)."""
+    wanted = query.parsed.unit_id if "parsed" in query.__dict__ else ""
+    picked = np.asarray(sites, dtype=np.int64)
+    if wanted or len(sites) < 2 or bool((index.site_spread[picked] > SAME_PLACE_M).any()):
+        return [
+            c for s in sites for c in _site_candidate(index, s, query, match_type, score, notes)
+        ]
+    return _candidates(index, index.site_row[picked], match_type, score, notes, unit=False)
+
+
+def _candidates(
+    index: AddressIndex,
+    rows: Sequence[int] | np.ndarray,
+    match_type: MatchType,
+    score: float,
+    notes: tuple[str, ...],
+    *,
+    unit: bool,
+) -> list[Candidate]:
+    """``_candidate`` of each row, in order, every column read for all rows at once."""
+    layer = index.layer
+    picked = np.asarray(rows, dtype=np.int64)
+    sids = layer.street_id[picked].tolist()
+    numbers = layer.number.take(picked)
+    units = layer.unit.take(picked) if unit else [""] * len(picked)
+    zips = layer.zip.take(picked)
+    cities = layer.city.take(picked)
+    lons = layer.lon[picked].tolist()
+    lats = layer.lat[picked].tolist()
+    labels, keys = layer.street_labels, index.street_keys
+    rounded = round(min(score, 1.0), 4)
+    make = Candidate.at_row
+    out = []
+    for k, row in enumerate(picked.tolist()):
+        sid, number, unit_text = sids[k], numbers[k], units[k]
+        address = f"{number} {labels[sid]}"
+        matched = f"{address} {unit_text}" if unit_text else address
+        out.append(
+            make(
+                matched,
+                lons[k],
+                lats[k],
+                match_type,
+                rounded,
+                zips[k],
+                cities[k],
+                keys[sid],
+                number,
+                unit_text,
+                row,
+                notes,
+            )
+        )
+    return out
+
+
 def _candidate(
     index: AddressIndex,
     row: int,
@@ -140,17 +208,22 @@ def _candidate(
     unit: bool,
 ) -> Candidate:
     layer = index.layer
+    sid = int(layer.street_id[row])
+    number = layer.number[row]
+    unit_text = layer.unit[row] if unit else ""
+    # ``layer.address(row, unit=unit)``, with each column read once (a lookup may make dozens)
+    address = f"{number} {layer.street_labels[sid]}"
     return Candidate(
-        matched_address=layer.address(row, unit=unit),
+        matched_address=f"{address} {unit_text}" if unit_text else address,
         lon=float(layer.lon[row]),
         lat=float(layer.lat[row]),
         match_type=match_type,
         score=round(min(score, 1.0), 4),
         zip=layer.zip[row],
         city=layer.city[row],
-        street=index.streets[int(layer.street_id[row])].key,
-        number=layer.number[row],
-        unit=layer.unit[row] if unit else "",
+        street=index.street_keys[sid],
+        number=number,
+        unit=unit_text,
         row=row,
         notes=notes,
     )
@@ -165,23 +238,31 @@ def place_sites(
     keep the sites of both: which one the resident meant is theirs to say.
     """
     factor, notes = 1.0, ()
+    if not sites or not zip_code and not (city and len(sites) > 1):
+        return sites, factor, notes
+    # the sites' ZIPs and towns as codes of the layer's columns, compared all at once
+    layer = index.layer
+    picked = np.asarray(sites, dtype=np.int64)
+    rep = index.site_row[picked]
+    zips, towns = layer.zip.codes[rep], layer.city.codes[rep]
+    in_zip = zips == _code(layer.zip.code(zip_code) if zip_code else None)
+    in_city = towns == _code(layer.city.code(city) if city else None)
     if zip_code and city and len(sites) > 1:
-        layer = index.layer
-        in_zip = {s for s in sites if layer.zip[int(index.site_row[s])] == zip_code}
-        in_city = {s for s in sites if layer.city[int(index.site_row[s])] == city}
-        if in_zip and in_city and not in_zip & in_city:
-            return [s for s in sites if s in in_zip | in_city], factor, notes
-    if zip_code and len(sites) > 0:
-        in_zip = [s for s in sites if index.layer.zip[int(index.site_row[s])] == zip_code]
-        if in_zip:
-            sites = in_zip
-        elif any(index.layer.zip[int(index.site_row[s])] for s in sites):
+        if in_zip.any() and in_city.any() and not (in_zip & in_city).any():
+            return picked[in_zip | in_city].tolist(), factor, notes
+    if zip_code:
+        if in_zip.any():
+            picked, in_city = picked[in_zip], in_city[in_zip]
+        elif (zips != _code(layer.zip.code(""))).any():
             factor, notes = ZIP_DIFFERS, (f"ZIP {zip_code} differs from the layer's",)
-    if city and len(sites) > 1:
-        in_city = [s for s in sites if index.layer.city[int(index.site_row[s])] == city]
-        if in_city:
-            sites = in_city
-    return sites, factor, notes
+    if city and len(picked) > 1 and in_city.any():
+        picked = picked[in_city]
+    return picked.tolist(), factor, notes
+
+
+def _code(code: int | None) -> int:
+    """A column's code for comparing, -1 for a text no row has (no code equals it)."""
+    return -1 if code is None else code
 
 
 def _filter_place(
@@ -356,25 +437,34 @@ def _found_candidates(
     match_type: MatchType,
     base: float,
 ) -> list[Candidate]:
-    return [
-        c
-        for m, s, f, notes in found
-        for c in _site_candidate(index, s, query, match_type, base * m.score * f, m.notes + notes)
-    ]
+    out: list[Candidate] = []
+    # runs of sites with one score and notes (one street, the same number in many towns) at once
+    run: list[int] = []
+    said: tuple[float, tuple[str, ...]] | None = None
+    for m, s, f, notes in found:
+        these = (base * m.score * f, m.notes + notes)
+        if these != said and run:
+            assert said is not None
+            out += _site_candidates(index, run, query, match_type, *said)
+            run = []
+        said = these
+        run.append(s)
+    if run:
+        assert said is not None
+        out += _site_candidates(index, run, query, match_type, *said)
+    return out
 
 
 # -- the steps -----------------------------------------------------------------------------------
 def exact(index: AddressIndex, query: Query) -> GeocodeResult | None:
     """The text is an address of the layer as written (upper case, spaces collapsed)."""
-    sites = index.exact.get(query.key)
+    sites = index.exact_sites(query.key)
     if sites:
-        cands = [
-            c for s in sites for c in _site_candidate(index, s, query, MatchType.EXACT, SCORE_EXACT)
-        ]
+        cands = _site_candidates(index, sites, query, MatchType.EXACT, SCORE_EXACT)
         return _decide(query, cands, "exact")
-    rows = index.exact_unit.get(query.key)
+    rows = index.exact_unit_rows(query.key)
     if rows:
-        cands = [_candidate(index, r, MatchType.EXACT, SCORE_EXACT, (), unit=True) for r in rows]
+        cands = _candidates(index, rows, MatchType.EXACT, SCORE_EXACT, (), unit=True)
         return _decide(query, cands, "exact")
     return None
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import bisect
 import re
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
+from .groups import Slices
 from .index import AddressIndex
 from .normalize import MAX_ADDRESS_LENGTH, clean_text, parse_street, tables
 from .types import Suggestion
@@ -33,16 +35,12 @@ class SuggestIndex:
         self.index = index
         layer = index.layer
         n_sites = len(index.site_rows)
-        labels = []
-        for s in range(n_sites):
-            labels.append(layer.address(int(index.site_row[s]), unit=False))
+        labels = [layer.address(int(index.site_row[s]), unit=False) for s in range(n_sites)]
         counts: dict[str, int] = {}
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
-        self.site_label = [
-            f"{label}, {layer.zip[int(index.site_row[s])]}" if counts[label] > 1 else label
-            for s, label in enumerate(labels)
-        ]
+        #: sites whose address reads like another site's: their label adds the ZIP
+        self._with_zip = np.array([counts[label] > 1 for label in labels], dtype=bool)
         # every street under several keys
         keys: dict[str, set[int]] = {}
         for sid, street in enumerate(index.streets):
@@ -58,22 +56,37 @@ class SuggestIndex:
                 keys.setdefault(form, set()).add(sid)
         self.street_keys = sorted(keys)
         self.street_key_sids = [sorted(keys[k]) for k in self.street_keys]
-        # each street's numbers as sorted text, and all numbers as sorted text
-        self.street_numbers: list[tuple[list[str], list[int]]] = []
+        # each street's sites by number as text, and all sites by (number, label): flat arrays,
+        # searched with ``bisect`` on the number of each site (``_number``)
+        self._site_number = layer.number.codes[index.site_row]
+        by_street = []
         for sid in range(len(index.streets)):
             sites = index.street_all[sid]
-            pairs = sorted((layer.number[int(index.site_row[s])], int(s)) for s in sites)
-            self.street_numbers.append(([p[0] for p in pairs], [p[1] for p in pairs]))
-        everything = sorted(
-            (layer.number[int(index.site_row[s])], self.site_label[s], s) for s in range(n_sites)
-        )
-        self.all_numbers = [e[0] for e in everything]
-        self.all_sites = [e[2] for e in everything]
+            by_street.append(
+                np.array(
+                    [s for _, s in sorted((self._number(int(s)), int(s)) for s in sites)],
+                    dtype=np.int64,
+                )
+            )
+        self.street_numbers = Slices(by_street)
+        everything = sorted((self._number(s), self.site_label(s), s) for s in range(n_sites))
+        self.all_sites = np.array([e[2] for e in everything], dtype=np.int64)
         # a point for each street: the middle of its spread
         self.street_point: list[int] = []
         for sid in range(len(index.streets)):
             spread = index.spread_sites(sid)
             self.street_point.append(spread[len(spread) // 2] if spread else -1)
+
+    def _number(self, site: int) -> str:
+        """A site's house number as the layer writes it."""
+        return self.index.layer.number.values[self._site_number[site]]
+
+    def site_label(self, site: int) -> str:
+        """A site's address as a suggestion shows it (with the ZIP when another reads the same)."""
+        index = self.index
+        row = int(index.site_row[site])
+        label = index.layer.address(row, unit=False)
+        return f"{label}, {index.layer.zip[row]}" if self._with_zip[site] else label
 
     # -- query reading ---------------------------------------------------------------------------
     def _read(self, text: str) -> tuple[str, list[str], str]:
@@ -168,21 +181,25 @@ class SuggestIndex:
                     break
             return out
         if streets is None:  # a number alone: every address whose number starts with it
-            i = bisect.bisect_left(self.all_numbers, number)
-            while i < len(self.all_numbers) and self.all_numbers[i].startswith(number):
-                out.append(self._suggestion(self.all_sites[i]))
+            every = self.all_sites
+            i = bisect.bisect_left(every, number, key=self._number)
+            while i < len(every) and self._number(every[i]).startswith(number):
+                out.append(self._suggestion(int(every[i])))
                 if len(out) >= limit:
                     break
                 i += 1
             return out
         picks: list[tuple[tuple, int]] = []
         for order, (rank, sid) in enumerate(streets):
-            numbers, sites = self.street_numbers[sid]
-            i = bisect.bisect_left(numbers, number)
+            sites = self.street_numbers[sid]
+            i = bisect.bisect_left(sites, number, key=self._number)
             taken = 0
-            while i < len(numbers) and numbers[i].startswith(number) and taken < limit:
-                other = numbers[i] != number
-                picks.append(((other, rank, len(numbers[i]), numbers[i], order), sites[i]))
+            while i < len(sites) and taken < limit:
+                site = int(sites[i])
+                text = self._number(site)
+                if not text.startswith(number):
+                    break
+                picks.append(((text != number, rank, len(text), text, order), site))
                 taken += 1
                 i += 1
         picks.sort(key=lambda p: p[0])
@@ -197,7 +214,7 @@ class SuggestIndex:
 
     def _suggestion(self, site: int, label: str | None = None) -> Suggestion:
         return Suggestion(
-            address=label or self.site_label[site],
+            address=label or self.site_label(site),
             lon=float(self.index.site_lon[site]),
             lat=float(self.index.site_lat[site]),
         )

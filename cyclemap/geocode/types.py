@@ -12,6 +12,8 @@ MATCHED = "matched"
 AMBIGUOUS = "ambiguous"
 NOT_FOUND = "not_found"
 
+_new = object.__new__
+
 
 class MatchType(enum.Enum):
     """How a candidate was found (its ``value`` is the ``match_type`` of the lookup JSON)."""
@@ -52,6 +54,44 @@ class Candidate:
     #: for an interpolated point, the two real addresses it was placed between (whoever knows
     #: the zones checks that they agree: a house between two cycles is not a confident answer)
     between: tuple[Candidate, ...] = ()
+
+    @classmethod
+    def at_row(
+        cls,
+        matched_address: str,
+        lon: float,
+        lat: float,
+        match_type: MatchType,
+        score: float,
+        zip: str,
+        city: str,
+        street: str,
+        number: str,
+        unit: str,
+        row: int,
+        notes: tuple[str, ...],
+    ) -> Candidate:
+        """The candidate on a layer row with these fields, the same as ``Candidate(...)`` but
+        made three times quicker: a frozen dataclass's ``__init__`` sets each field through
+        ``object.__setattr__``, and an address typed without its town makes a candidate in each
+        of dozens of towns (hundreds of thousands in a batch)."""
+        c = _new(cls)
+        c.__dict__.update(
+            matched_address=matched_address,
+            lon=lon,
+            lat=lat,
+            match_type=match_type,
+            score=score,
+            zip=zip,
+            city=city,
+            street=street,
+            number=number,
+            unit=unit,
+            row=row,
+            notes=notes,
+            between=(),
+        )
+        return c
 
     def to_dict(self) -> dict[str, Any]:
         """The candidate as JSON-ready data."""
