@@ -44,14 +44,14 @@ class PairGroups:
         """The items under ``(a, b)`` in increasing order; [] when there are none."""
         if not (_INT64_MIN <= a <= _INT64_MAX and _INT64_MIN <= b <= _INT64_MAX):
             return []  # a typed number no int64 holds is no key of ours
-        keys = self._a
-        lo = int(np.searchsorted(keys, a, "left"))
-        hi = int(np.searchsorted(keys, a, "right"))
+        keys = self._a  # (the arrays' own searchsorted: np.searchsorted's wrapper costs more)
+        lo = int(keys.searchsorted(a, "left"))
+        hi = int(keys.searchsorted(a, "right"))
         if lo == hi:
             return []
         inner = self._b[lo:hi]
-        i = lo + int(np.searchsorted(inner, b, "left"))
-        j = lo + int(np.searchsorted(inner, b, "right"))
+        i = lo + int(inner.searchsorted(b, "left"))
+        j = lo + int(inner.searchsorted(b, "right"))
         return self._items[i:j].tolist()
 
 
@@ -119,10 +119,11 @@ def text_digest(text: str) -> int:
 class KeyGroups:
     """Items grouped by a text key (``d.setdefault(key, []).append(item)``), without the dict.
 
-    Kept as the keys' 64-bit digests sorted (two flat arrays); ``get(key, key_of)`` finds a
-    digest's items by binary search and checks with ``key_of(item)`` that the first has the
-    key (a text that is no key may share a digest with one). Keys of the layer that share a
-    digest (never seen: one chance in ~10^7 for a million keys) are kept in a small dict.
+    Kept as the keys' 64-bit digests (``text_digest``), sorted and each once, with where each
+    one's items start (three flat arrays); ``get(key, key_of)`` finds a digest by binary search
+    and checks with ``key_of(item)`` that its first item has the key (a text that is no key may
+    share a digest with one). Keys that share a digest (never seen: one chance in ~10^7 for a
+    million keys) are kept in a small dict instead.
 
     >>> groups = KeyGroups(["B", "A", "B"], [10, 11, 12])
     >>> keys = {10: "B", 11: "A", 12: "B"}
@@ -136,42 +137,46 @@ class KeyGroups:
     def __init__(
         self,
         keys: Sequence[str],
-        items: Sequence[int],
+        items: Iterable[int],
         digest: Callable[[str], int] = text_digest,
     ) -> None:
-        self._digest = digest
-        unsorted = np.fromiter((digest(k) for k in keys), dtype=np.int64, count=len(keys))
-        values = np.asarray(items, dtype=np.int64)
-        order = np.lexsort((np.arange(len(unsorted)), unsorted))
-        hashes = unsorted[order]
+        self.digest = digest
+        hashes = np.fromiter((digest(k) for k in keys), dtype=np.int64, count=len(keys))
+        values = np.fromiter(items, dtype=np.int64, count=len(keys))
+        order = np.lexsort((np.arange(len(hashes)), hashes))
+        ordered = hashes[order]
         # digests two different keys share: those keys' items go to the dict instead
-        shared = hashes[1:] == hashes[:-1]
         clash: set[int] = set()
-        for i in np.flatnonzero(shared).tolist():
+        for i in np.flatnonzero(ordered[1:] == ordered[:-1]).tolist():
             if keys[int(order[i])] != keys[int(order[i + 1])]:
-                clash.add(int(hashes[i]))
+                clash.add(int(ordered[i]))
         self._clash: dict[str, list[int]] = {}
         if clash:
-            for i, raw in enumerate(unsorted.tolist()):
-                if raw in clash:
+            for i, h in enumerate(hashes.tolist()):
+                if h in clash:
                     self._clash.setdefault(keys[i], []).append(int(values[i]))
-            keep = ~np.isin(hashes, np.fromiter(clash, dtype=np.int64))
-            order, hashes = order[keep], hashes[keep]
+            keep = ~np.isin(ordered, np.fromiter(clash, dtype=np.int64))
+            order, ordered = order[keep], ordered[keep]
         self._clashing = frozenset(clash)
-        self._hashes = hashes
+        first = np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+        self._digests = ordered[first]
+        self._starts = np.r_[np.flatnonzero(first), len(ordered)].astype(np.int64)
         self._items = values[order]
 
     def __len__(self) -> int:
         return len(self._items) + sum(len(v) for v in self._clash.values())
 
-    def get(self, key: str, key_of: Callable[[int], str]) -> list[int]:
-        """The items under ``key`` in the order they were given; [] when there are none."""
-        h = self._digest(key)
+    def get(self, key: str, key_of: Callable[[int], str], digest: int | None = None) -> list[int]:
+        """The items under ``key`` in the order they were given; [] when there are none.
+
+        ``digest``: the key's ``digest(key)`` when the caller has it (one text, several groups).
+        """
+        h = self.digest(key) if digest is None else digest
         if h in self._clashing:
             return list(self._clash.get(key, ()))
-        lo = int(np.searchsorted(self._hashes, h, "left"))
-        if lo == len(self._hashes) or self._hashes[lo] != h:
+        digests = self._digests
+        i = int(digests.searchsorted(h))
+        if i == len(digests) or digests[i] != h:
             return []
-        hi = int(np.searchsorted(self._hashes, h, "right"))
-        items = self._items[lo:hi].tolist()
+        items = self._items[self._starts[i] : self._starts[i + 1]].tolist()
         return items if key_of(items[0]) == key else []

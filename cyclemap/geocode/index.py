@@ -341,13 +341,14 @@ class AddressIndex:
     def _row_key(self, row: int) -> str:
         return exact_key(self.layer.address(row))
 
-    def exact_sites(self, key: str) -> list[int]:
-        """The sites whose address (without a unit) has this ``exact_key``, in site order."""
-        return self.exact.get(key, self._site_key)
+    def exact_sites(self, key: str, digest: int | None = None) -> list[int]:
+        """The sites whose address (without a unit) has this ``exact_key``, in site order
+        (``digest``: the key's ``text_digest``, when the caller has it)."""
+        return self.exact.get(key, self._site_key, digest)
 
-    def exact_unit_rows(self, key: str) -> list[int]:
+    def exact_unit_rows(self, key: str, digest: int | None = None) -> list[int]:
         """The rows with a unit whose address has this ``exact_key``, in row order."""
-        return self.exact_unit.get(key, self._row_key)
+        return self.exact_unit.get(key, self._row_key, digest)
 
     def _add_alias(self, alias: str, target: str) -> None:
         a = parse_street(alias)
@@ -572,7 +573,7 @@ class AddressIndex:
         if len(side) < 2:
             return None
         values = self.site_value[side]
-        i = int(np.searchsorted(values, value))
+        i = int(values.searchsorted(value))
         if i == 0 or i >= len(side) or values[i] == value:
             return None
         lo, hi = int(side[i - 1]), int(side[i])

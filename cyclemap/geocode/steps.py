@@ -458,11 +458,12 @@ def _found_candidates(
 # -- the steps -----------------------------------------------------------------------------------
 def exact(index: AddressIndex, query: Query) -> GeocodeResult | None:
     """The text is an address of the layer as written (upper case, spaces collapsed)."""
-    sites = index.exact_sites(query.key)
+    digest = index.exact.digest(query.key)  # one digest for both tables
+    sites = index.exact_sites(query.key, digest)
     if sites:
         cands = _site_candidates(index, sites, query, MatchType.EXACT, SCORE_EXACT)
         return _decide(query, cands, "exact")
-    rows = index.exact_unit_rows(query.key)
+    rows = index.exact_unit_rows(query.key, digest)
     if rows:
         cands = _candidates(index, rows, MatchType.EXACT, SCORE_EXACT, (), unit=True)
         return _decide(query, cands, "exact")

@@ -1,0 +1,261 @@
+"""Scale (issue 16): the fast paths answer exactly what the plain ones do.
+
+The zone of every address point located once (``cyclemap.located``) against locating each
+candidate; candidates made in bulk against one by one; the exact index, text columns and site
+spreads as flat arrays against the dicts and lists they replace; the compiled file's arrays
+memory-mapped; the zones' distance trees built on first use, once, whichever thread asks.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cyclemap
+from cyclemap import compiled
+from cyclemap.city import City
+from cyclemap.config import DEFAULT_CITY
+from cyclemap.geocode import MatchType, exact_key, metres, steps
+from cyclemap.geocode.groups import KeyGroups, Slices
+from cyclemap.geocode.texts import TextColumn
+from cyclemap.located import PointCycles
+
+from .conftest import DATA, DEMO_TODAY, write_city
+from .test_towns import PLACES_TOML, towns_city
+
+pytestmark = pytest.mark.xdist_group("scale")
+
+
+@pytest.fixture(scope="module")
+def cities(tmp_path_factory) -> dict[str, City]:
+    towns = towns_city(tmp_path_factory.mktemp("towns") / "city", PLACES_TOML)
+    return {
+        "demo": cyclemap.open_city(DEFAULT_CITY, cache_dir=False, clock=lambda: DEMO_TODAY),
+        "cambridge": cyclemap.open_city(
+            DATA / "cambridge-ma", cache_dir=False, clock=lambda: DEMO_TODAY
+        ),
+        "towns": towns,
+    }
+
+
+def _queries(city: City, n: int, seed: int) -> list[str]:
+    """Addresses written several ways: as the layer writes them, lower case with the town,
+    with the town left out, a number between two, a unit the layer lacks, the street alone."""
+    layer = city.geocoder.layer
+    rng = random.Random(seed)
+    out = []
+    for i in rng.sample(range(len(layer)), min(n, len(layer))):
+        text, street = layer.address(i), layer.street_label(i)
+        out += [
+            text,
+            f"{text.lower()}, {layer.city[i].title()} {layer.zip[i]}",
+            f"{layer.number[i]} {street.title()}",
+            f"{int(layer.number_value[i]) + 1} {street}",
+            f"{layer.number[i]} {street} apt 9",
+            street,
+            f"{layer.number[i]} {street[:-1]}",  # a letter short: fuzzy
+        ]
+    return out
+
+
+@pytest.mark.parametrize("name", ["demo", "cambridge", "towns"])
+def test_answers_with_the_point_table_are_the_answers_without(cities, name) -> None:
+    city = cities[name]
+    plain = City(city.config, city.boundaries, city.geocoder, clock=lambda: DEMO_TODAY)
+    plain.point_tables = False
+    queries = _queries(city, 150, seed=16)
+    assert len(queries) >= 7 * min(150, len(city.geocoder.layer))
+    changed = [
+        q
+        for q in queries
+        if json.dumps(city.lookup(q).to_dict()) != json.dumps(plain.lookup(q).to_dict())
+    ]
+    assert changed == []
+    # and the table is what answered (no lookup built another)
+    assert len(city._tables) == 1
+
+
+def test_a_candidate_off_its_point_is_located_in_the_zones(cities) -> None:
+    city = cities["cambridge"]
+    zones, layer = city.boundaries, city.geocoder.layer
+    table = city.point_cycles(city.geocoder, zones)
+    rng = random.Random(3)
+    cands = []
+    for i in rng.sample(range(len(layer)), 400):
+        c = steps._candidate(city.geocoder.index, i, MatchType.EXACT, 1.0, (), unit=True)
+        moved = rng.random() < 0.5  # a point moved (as an interpolated one is) keeps its row
+        cands.append(c if not moved else type(c)(**{**c.__dict__, "lon": c.lon + 0.004}))
+    xs = np.array([c.lon for c in cands])
+    ys = np.array([c.lat for c in cands])
+    assert table.cycles_of(cands) == zones.locate_xy(xs, ys).tolist()
+    assert table.cycles_of([]) == []
+    with pytest.raises(ValueError):
+        PointCycles(zones, layer, table.codes[:-1])
+
+
+def test_candidates_made_in_bulk_are_the_ones_made_one_by_one(cities) -> None:
+    for city in cities.values():
+        index = city.geocoder.index
+        rows = list(range(len(index.layer)))
+        for unit in (False, True):
+            bulk = steps._candidates(index, rows, MatchType.FUZZY, 0.87654, ("note",), unit=unit)
+            one = [
+                steps._candidate(index, r, MatchType.FUZZY, 0.87654, ("note",), unit=unit)
+                for r in rows
+            ]
+            assert bulk == one
+            assert [c.__dict__ for c in bulk] == [c.__dict__ for c in one]
+
+
+def _old_place_sites(index, zip_code, city, sites):
+    """``place_sites`` as it was (sets and lists of texts), the reference for the vectorized one."""
+    factor, notes = 1.0, ()
+    layer = index.layer
+    if zip_code and city and len(sites) > 1:
+        in_zip = {s for s in sites if layer.zip[int(index.site_row[s])] == zip_code}
+        in_city = {s for s in sites if layer.city[int(index.site_row[s])] == city}
+        if in_zip and in_city and not in_zip & in_city:
+            return [s for s in sites if s in in_zip | in_city], factor, notes
+    if zip_code and len(sites) > 0:
+        in_zip = [s for s in sites if layer.zip[int(index.site_row[s])] == zip_code]
+        if in_zip:
+            sites = in_zip
+        elif any(layer.zip[int(index.site_row[s])] for s in sites):
+            factor, notes = steps.ZIP_DIFFERS, (f"ZIP {zip_code} differs from the layer's",)
+    if city and len(sites) > 1:
+        in_city = [s for s in sites if layer.city[int(index.site_row[s])] == city]
+        if in_city:
+            sites = in_city
+    return list(sites), factor, notes
+
+
+def test_place_sites_keeps_what_it_kept(cities) -> None:
+    rng = random.Random(5)
+    for city in cities.values():
+        index = city.geocoder.index
+        zips = [*index.layer.zip.values, "99999", ""]
+        towns = [*index.layer.city.values, "NOWHERE", ""]
+        n = len(index.site_row)
+        for _ in range(400):
+            sites = rng.sample(range(n), rng.choice([0, 1, 2, 5, 30]))
+            z, t = rng.choice(zips), rng.choice(towns)
+            assert steps.place_sites(index, z, t, sites) == _old_place_sites(index, z, t, sites)
+
+
+def test_the_exact_index_finds_what_a_dict_found(cities) -> None:
+    for city in cities.values():
+        index = city.geocoder.index
+        layer = index.layer
+        sites: dict[str, list[int]] = {}
+        for s, r in enumerate(index.site_row.tolist()):
+            sites.setdefault(exact_key(layer.address(r, unit=False)), []).append(s)
+        units: dict[str, list[int]] = {}
+        for i in range(len(layer)):
+            if layer.unit[i]:
+                units.setdefault(exact_key(layer.address(i)), []).append(i)
+        assert all(index.exact_sites(k) == v for k, v in sites.items())
+        assert all(index.exact_unit_rows(k) == v for k, v in units.items())
+        for key in ["1 NOWHERE ST", "", "x" * 300, *(k + " X" for k in list(sites)[:50])]:
+            assert index.exact_sites(key) == index.exact_unit_rows(key) == []
+
+
+def test_keys_sharing_a_digest_are_told_apart() -> None:
+    words = [f"{n} MAIN ST" for n in range(300)] * 2
+    items = list(range(len(words)))
+    of = dict(zip(items, words, strict=True)).__getitem__
+    for digest in (len, lambda k: 7, hash):  # many clashes, all one digest, none
+        groups = KeyGroups(words, items, digest=digest)
+        assert groups.get("12 MAIN ST", of) == [12, 312]
+        assert groups.get("12 MAIN", of) == []
+        assert len(groups) == len(words)
+
+
+def test_site_spreads_are_measured_as_before(cities) -> None:
+    for city in cities.values():
+        index = city.geocoder.index
+        layer = index.layer
+        for s in range(len(index.site_row)):
+            rows = index.site_rows[s]
+            xs, ys = layer.lon[rows], layer.lat[rows]
+            old = 0.0 if len(rows) < 2 else metres(xs.min(), ys.min(), xs.max(), ys.max())
+            assert index.site_spread_m(s) == old
+
+
+def test_text_columns_and_slices_read_like_lists() -> None:
+    texts = ["12", "14", "12", "", "14A", "12"]
+    column = TextColumn.of(texts)
+    assert list(column) == texts and column[1:3] == texts[1:3] and column[-1] == "12"
+    assert column.take([4, 0]) == ["14A", "12"] and len(column) == 6
+    assert column.code("14A") == 3 and column.code("99") is None
+    assert texts.count("12") == column.count("12") and "14A" in column
+    with pytest.raises(IndexError):
+        column[6]
+    parts = Slices([np.arange(3), np.arange(0), np.array([9])])
+    assert [p.tolist() for p in parts] == [[0, 1, 2], [], [9]]
+    with pytest.raises(IndexError):
+        parts[3]
+
+
+def test_the_compiled_file_maps_its_arrays_read_only(tmp_path: Path) -> None:
+    big = np.arange(100_000, dtype=np.int64)
+    value = {
+        "big": big,
+        "small": np.arange(5),
+        "texts": TextColumn.of(str(i % 97) for i in range(50_000)),
+    }
+    got = compiled.load_or_build(tmp_path, "test", "k", lambda: value)
+    assert got is value  # built
+    again = compiled.load(tmp_path, "test", "k")
+    assert np.array_equal(again["big"], big) and again["small"].tolist() == [0, 1, 2, 3, 4]
+    assert list(again["texts"]) == list(value["texts"])
+    # the large arrays are views of the mapped file, not copies: nothing to unpickle
+    assert not again["big"].flags.writeable and not again["big"].flags.owndata
+    assert not again["texts"].codes.flags.owndata
+    (path,) = tmp_path.glob(f"test-*{compiled.SUFFIX}")
+    data = path.read_bytes()
+    path.write_bytes(data[:-1])  # one byte short: never trusted
+    assert compiled.load(tmp_path, "test", "k") is None
+    path.write_bytes(data + b"\0")
+    assert compiled.load(tmp_path, "test", "k") is None
+
+
+def test_an_old_format_file_is_ignored_and_pruned(tmp_path: Path) -> None:
+    city_dir = write_city(
+        tmp_path / "city", addresses=[(12, "OAK AVE", "", "TESTVILLE", "00001", 0.002, 0.002)]
+    )
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    old = cache / "geocoder-0123456789abcdef.pickle"
+    old.write_bytes(b"not read")
+    assert cyclemap.open_city(city_dir, cache_dir=cache).lookup("12 oak ave").cycle_id == "1"
+    assert not old.exists()
+    kinds = sorted(p.name.split("-")[0] for p in cache.glob(f"*{compiled.SUFFIX}"))
+    assert kinds == ["cycles", "geocoder", "zones"]
+
+
+def test_zones_build_their_distance_trees_once_whichever_thread_asks(cities) -> None:
+    zones = cyclemap.open_city(DEFAULT_CITY, cache_dir=False).boundaries
+    assert zones._metric is None  # not at load
+    points = [(-89.55 + 0.002 * k, 37.31) for k in range(40)]
+    expected = [cities["demo"].boundaries.nearest_other_zone_distance_m(x, y) for x, y in points]
+    results: list[list[float]] = []
+    start = threading.Barrier(4)
+
+    def ask() -> None:
+        start.wait()
+        results.append([zones.nearest_other_zone_distance_m(x, y) for x, y in points])
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 4
+    built = zones._metric
+    zones.other_zones_within_m(-89.55, 37.31, 50)
+    assert zones._metric is built
