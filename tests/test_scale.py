@@ -31,10 +31,24 @@ from .test_towns import PLACES_TOML, towns_city
 pytestmark = pytest.mark.xdist_group("scale")
 
 
+#: buildings whose units stand apart: a few metres (one place), 80 m (two places); in two towns
+UNITS = [
+    (n, street, f"APT {u}", town, zip_code, x + dx * u, y)
+    for town, zip_code, x, y in (
+        ("ASHFORD", "00001", 0.002, 0.002),
+        ("BROOK", "00002", 0.012, 0.012),
+    )
+    for n, street, dx in ((12, "OAK AVE", 0.00002), (40, "ELM ST", 0.0007), (7, "ELM ST", 0.0))
+    for u in (1, 2, 3)
+] + [(14, "OAK AVE", "", "ASHFORD", "00001", 0.0025, 0.002)]
+
+
 @pytest.fixture(scope="module")
 def cities(tmp_path_factory) -> dict[str, City]:
     towns = towns_city(tmp_path_factory.mktemp("towns") / "city", PLACES_TOML)
+    units = write_city(tmp_path_factory.mktemp("units") / "city", addresses=UNITS)
     return {
+        "units": cyclemap.open_city(units, cache_dir=False, clock=lambda: DEMO_TODAY),
         "demo": cyclemap.open_city(DEFAULT_CITY, cache_dir=False, clock=lambda: DEMO_TODAY),
         "cambridge": cyclemap.open_city(
             DATA / "cambridge-ma", cache_dir=False, clock=lambda: DEMO_TODAY
@@ -63,7 +77,7 @@ def _queries(city: City, n: int, seed: int) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("name", ["demo", "cambridge", "towns"])
+@pytest.mark.parametrize("name", ["demo", "cambridge", "towns", "units"])
 def test_answers_with_the_point_table_are_the_answers_without(cities, name) -> None:
     city = cities[name]
     plain = City(city.config, city.boundaries, city.geocoder, clock=lambda: DEMO_TODAY)
@@ -142,7 +156,7 @@ def test_place_sites_keeps_what_it_kept(cities) -> None:
         towns = [*index.layer.city.values, "NOWHERE", ""]
         n = len(index.site_row)
         for _ in range(400):
-            sites = rng.sample(range(n), rng.choice([0, 1, 2, 5, 30]))
+            sites = rng.sample(range(n), min(n, rng.choice([0, 1, 2, 5, 30])))
             z, t = rng.choice(zips), rng.choice(towns)
             assert steps.place_sites(index, z, t, sites) == _old_place_sites(index, z, t, sites)
 
@@ -173,9 +187,16 @@ def test_keys_sharing_a_digest_are_told_apart() -> None:
         assert groups.get("12 MAIN ST", of) == [12, 312]
         assert groups.get("12 MAIN", of) == []
         assert len(groups) == len(words)
+    # a text that is no key but has a key's digest (here: its length) finds nothing
+    words = ["1 A ST", "12 A ST", "123 A ST"]
+    groups = KeyGroups(words, [0, 1, 2], digest=len)
+    assert groups.get("12 B ST", words.__getitem__) == []
+    assert groups.get("12 A ST", words.__getitem__) == [1]
 
 
 def test_site_spreads_are_measured_as_before(cities) -> None:
+    spreads = cities["units"].geocoder.index.site_spread
+    assert (spreads > 0).sum() == 4 and (spreads > 50).sum() == 2  # the fixture has both
     for city in cities.values():
         index = city.geocoder.index
         layer = index.layer
