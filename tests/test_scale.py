@@ -126,6 +126,27 @@ def test_candidates_made_in_bulk_are_the_ones_made_one_by_one(cities) -> None:
             assert [c.__dict__ for c in bulk] == [c.__dict__ for c in one]
 
 
+def test_site_candidates_in_bulk_are_each_sites_candidates(cities) -> None:
+    rng = random.Random(9)
+    for city in cities.values():
+        index = city.geocoder.index
+        n = len(index.site_row)
+        for text in ("12 Oak Ave", "12 Oak Ave Apt 2", "12 Oak Ave Apt 99", "40 Elm"):
+            query = steps.Query(index, text)
+            for parsed in (False, True):
+                if parsed:
+                    query.parsed  # noqa: B018  (parsed: a typed unit counts)
+                for size in (1, 2, 3, 8):
+                    sites = rng.sample(range(n), min(n, size))
+                    bulk = steps._site_candidates(index, sites, query, MatchType.EXACT, 0.9)
+                    each = [
+                        c
+                        for s in sites
+                        for c in steps._site_candidate(index, s, query, MatchType.EXACT, 0.9)
+                    ]
+                    assert bulk == each
+
+
 def _old_place_sites(index, zip_code, city, sites):
     """``place_sites`` as it was (sets and lists of texts), the reference for the vectorized one."""
     factor, notes = 1.0, ()
