@@ -5,6 +5,12 @@ on, a busy timeout, write transactions started with ``BEGIN IMMEDIATE`` so that 
 instead of failing midway) or PostgreSQL through psycopg 3. ``cyclemap.store.Store`` builds the
 city's data on it; use that.
 
+A database that cannot be reached or read (a stopped server, a refused or timed-out connection,
+an SQLite file that cannot be opened) raises ``StoreUnavailableError`` with a one-line reason,
+from every read and write alike; nothing is retried here (``City`` keeps serving its snapshot
+and tries again later). SQLite files are opened afresh for each use (no pool), so a file that
+has become unreadable is noticed at once, and one that is readable again too.
+
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
 (True, '0004', '0004')
@@ -28,11 +34,14 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from ..errors import ConfigError, InputError, StoreError
+from ..errors import ConfigError, InputError, StoreError, StoreUnavailableError
 from . import schema as t
 
 #: how long an SQLite writer waits for another one before giving up
 SQLITE_BUSY_TIMEOUT_S = 30.0
+#: how long a PostgreSQL connection attempt may take (unless the URL sets ``connect_timeout``):
+#: an unreachable host then fails in seconds, not after the system's TCP timeout (minutes)
+PG_CONNECT_TIMEOUT_S = 5
 #: PostgreSQL advisory lock key (transaction scoped) held while migrating
 _PG_MIGRATE_LOCK = 0x6379_636C_0001
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -110,9 +119,16 @@ class StoreBase:
             db = parsed.database
             if db and db != ":memory:" and not db.startswith("file:"):
                 Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                # a pooled connection keeps its open file: it would go on reading a file made
+                # unreadable (or replaced) and never notice; opening one costs ~0.1 ms
+                kwargs["poolclass"] = sa.pool.NullPool
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
         else:
             kwargs["pool_pre_ping"] = True
+            if parsed.get_driver_name() in ("psycopg", "psycopg2") and (
+                "connect_timeout" not in parsed.query
+            ):
+                kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
         try:
             self.engine = sa.create_engine(parsed, **kwargs)
         except (sa.exc.ArgumentError, ImportError) as exc:
@@ -160,8 +176,13 @@ class StoreBase:
                 if lock is not None and self.backend == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"the database refused the change: {exc.orig}") from exc
+        except sa.exc.DBAPIError as exc:
+            if not is_unavailable(exc):
+                raise
+            raise StoreUnavailableError(
+                f"the database ({self.url}) cannot be used right now, so nothing was changed: "
+                f"{one_line(exc)}"
+            ) from exc
         finally:
             self.writes += 1
 
@@ -170,8 +191,12 @@ class StoreBase:
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"the database cannot be read: {exc.orig}") from exc
+        except sa.exc.DBAPIError as exc:
+            if not is_unavailable(exc):
+                raise
+            raise StoreUnavailableError(
+                f"the database ({self.url}) cannot be read right now: {one_line(exc)}"
+            ) from exc
 
     def _audit(
         self,
@@ -299,6 +324,34 @@ class StoreBase:
         q = _audit_filter(sa.select(sa.func.count()).select_from(t.audit_log), entity, entity_id)
         with self._read() as conn:
             return conn.scalar(q)
+
+
+def is_unavailable(exc: sa.exc.DBAPIError) -> bool:
+    """True when a database error says the database cannot be reached or read (the server is
+    down or gone, the connection failed or broke, the SQLite file cannot be opened or is not a
+    database), rather than that one statement was refused (a constraint, bad SQL).
+
+    >>> is_unavailable(sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused")))
+    True
+    >>> is_unavailable(sa.exc.IntegrityError("INSERT", {}, Exception("UNIQUE failed")))
+    False
+    """
+    return (
+        isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+        or exc.connection_invalidated
+        or type(exc) is sa.exc.DatabaseError  # SQLite: "file is not a database"
+    )
+
+
+def one_line(exc: BaseException) -> str:
+    """The driver's message of a database error on one line (psycopg's span several).
+
+    >>> one_line(sa.exc.OperationalError("x", {}, Exception("connection failed:\\n\\tIs it up?")))
+    'connection failed: Is it up?'
+    """
+    text = str(getattr(exc, "orig", None) or exc)
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 300 else flat[:297] + "..."
 
 
 def _audit_filter(q: sa.Select, entity: str | None, entity_id: Any) -> sa.Select:
