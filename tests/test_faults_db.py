@@ -12,19 +12,11 @@ recovers by itself. Each test checks the answers before, during and after.
 from __future__ import annotations
 
 import datetime as dt
-import http.client
-import json
 import logging
-import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -35,6 +27,17 @@ from cyclemap.errors import StoreUnavailableError
 
 from .conftest import ROOT, Clock, swap_cycles, write_city
 from .pg import own_cluster
+from .procs import (
+    Get,
+    Http,
+    Reply,
+    cli_env,
+    cyclemap_cmd,
+    flask_get,
+    serve,
+    stop,
+    wait_started,
+)
 from .staff import PASSWORD, add_accounts, csrf_token, sign_in
 from .test_api import TINY_NOTES, TINY_ROWS
 from .test_serve import free_port
@@ -59,64 +62,6 @@ NOTE_TITLE = "Water main work"
 JSON_ACCEPT = {"Accept": "application/json"}
 DOWN_LINE = "the store cannot be read"
 UP_LINE = "the store can be read again"
-
-
-@dataclass
-class Reply:
-    status: int
-    mimetype: str
-    headers: Any
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
-
-
-Get = Callable[..., Reply]
-
-
-def flask_get(client) -> Get:
-    def get(path: str, headers: dict | None = None) -> Reply:
-        r = client.get(path, headers=headers or {})
-        return Reply(r.status_code, r.mimetype, r.headers, r.data)
-
-    return get
-
-
-class Http:
-    """A tiny HTTP client for a server in a subprocess, keeping its session cookie."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookie: str | None = None
-
-    def request(
-        self, method: str, path: str, *, form: dict | None = None, headers: dict | None = None
-    ) -> Reply:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
-        sent = dict(headers or {})
-        body = None
-        if form is not None:
-            body = urlencode(form, doseq=True)
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookie:
-            sent["Cookie"] = self.cookie
-        try:
-            conn.request(method, path, body=body, headers=sent)
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        for value in response.headers.get_all("Set-Cookie") or []:
-            self.cookie = value.split(";", 1)[0]
-        return Reply(response.status, response.headers.get_content_type(), response.headers, data)
-
-    def get(self, path: str, headers: dict | None = None) -> Reply:
-        return self.request("GET", path, headers=headers)
 
 
 # -- what is checked before, during and after ------------------------------------------------
@@ -300,71 +245,6 @@ def test_postgresql_stopped_and_started_again(cluster, tmp_path, monkeypatch, ca
 
 
 # -- an SQLite file made unreadable in a running server ---------------------------------------
-def without_root_powers() -> list[str]:
-    """A command prefix that makes root obey file permissions (as a service account does)."""
-    if os.geteuid() != 0:
-        return []
-    return [
-        "setpriv",
-        "--bounding-set=-dac_override,-dac_read_search",
-        "--inh-caps=-dac_override,-dac_read_search",
-    ]
-
-
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CYCLEMAP_")}
-    env.update(
-        CYCLEMAP_INSTANCE_PATH=str(tmp_path / "instance"),
-        CYCLEMAP_TODAY="2020-02-21",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
-
-
-def cyclemap_cmd(city: Path, url: str, *args: str) -> list[str]:
-    return [
-        *without_root_powers(),
-        sys.executable,
-        "-m",
-        "cyclemap",
-        "--city",
-        str(city),
-        "--database-url",
-        url,
-        *args,
-    ]
-
-
-def serve(tmp_path: Path, city: Path, url: str, port: int, log: Path) -> subprocess.Popen:
-    cmd = cyclemap_cmd(city, url, "serve", "--port", str(port), "--workers", "1", "--no-access-log")
-    with log.open("w") as out:
-        return subprocess.Popen(
-            cmd, cwd=ROOT, env=cli_env(tmp_path), stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def wait_started(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            Http(port).get("/healthz")
-            return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the server did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def test_sqlite_file_made_unreadable_and_readable_again(tmp_path):
     city = tiny_city(tmp_path)
     db = tmp_path / "cyclemap.sqlite"

@@ -34,6 +34,7 @@ with the boundary version, the notes and the date alike), a ``Cache-Control`` ma
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -280,6 +281,25 @@ def redis_options(storage_url: str) -> dict[str, Any]:
     }
 
 
+class _ToCyclemapLog(logging.Handler):
+    """Hands flask-limiter's records to cyclemap's log (``cyclemap.ratelimit``): flask-limiter
+    logs to a logger of its own that ends in a ``NullHandler``, so that a Redis outage would
+    otherwise leave no trace where the app's other messages go."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger("cyclemap.ratelimit").handle(record)
+
+
+def _route_limiter_log() -> None:
+    """Send flask-limiter's warnings and notices (storage down, recovered) to cyclemap's log,
+    once per process."""
+    logger = logging.getLogger("flask-limiter")
+    if not any(isinstance(h, _ToCyclemapLog) for h in logger.handlers):
+        logger.addHandler(_ToCyclemapLog())
+        logger.setLevel(logging.INFO)  # "Rate limit storage recovered" is an INFO record
+        logger.propagate = False  # its records reach the root through cyclemap's logger, once
+
+
 def _make_limiter(app: Flask) -> Limiter:
     limit = (app.config.get("RATELIMIT") or "").strip()
     storage_url = app.config.get("RATELIMIT_STORAGE_URL") or "memory://"
@@ -299,6 +319,7 @@ def _make_limiter(app: Flask) -> Limiter:
         key_prefix="cyclemap",
     )
     limiter.init_app(app)
+    _route_limiter_log()
     return limiter
 
 

@@ -8,8 +8,10 @@ city's data on it; use that.
 A database that cannot be reached or read (a stopped server, a refused or timed-out connection,
 an SQLite file that cannot be opened) raises ``StoreUnavailableError`` with a one-line reason,
 from every read and write alike; nothing is retried here (``City`` keeps serving its snapshot
-and tries again later). SQLite files are opened afresh for each use (no pool), so a file that
-has become unreadable is noticed at once, and one that is readable again too.
+and tries again later). A pooled SQLite connection is checked against its file each time it
+is taken from the pool: a file made unreadable, removed or replaced (a backup restored) closes
+it and a new one is opened, so the change is noticed at once rather than read past through a
+file the connection still holds open.
 
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
@@ -24,6 +26,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -115,26 +118,24 @@ class StoreBase:
             raise ConfigError(f"not a database URL: {url!r}") from exc
         self.backend = parsed.get_backend_name()
         kwargs: dict[str, Any] = {}
+        sqlite_file: Path | None = None
         if self.backend == "sqlite":
             db = parsed.database
             if db and db != ":memory:" and not db.startswith("file:"):
                 Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                # a pooled connection keeps its open file: it would go on reading a file made
-                # unreadable (or replaced) and never notice; opening one costs ~0.1 ms
-                kwargs["poolclass"] = sa.pool.NullPool
+                sqlite_file = Path(db).expanduser()
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
         else:
             kwargs["pool_pre_ping"] = True
-            if parsed.get_driver_name() in ("psycopg", "psycopg2") and (
-                "connect_timeout" not in parsed.query
-            ):
+            libpq = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+            if parsed.drivername in libpq and "connect_timeout" not in parsed.query:
                 kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
         try:
             self.engine = sa.create_engine(parsed, **kwargs)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise ConfigError(f"cannot use database URL {self.safe_url(url)}: {exc}") from exc
         if self.backend == "sqlite":
-            _sqlite_setup(self.engine)
+            _sqlite_setup(self.engine, sqlite_file)
         self._writer = self.engine.execution_options(cyclemap_write=True)
         #: committed writes made through this object; readers that cache (``City``) compare it
         #: to see this process's own changes at once
@@ -381,22 +382,49 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
-def _sqlite_setup(engine: sa.Engine) -> None:
-    """Pragmas on every new SQLite connection, and transactions begun by us.
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """The file's identity (device, inode) when this process may read it, else None (a file
+    that is only read-only still counts: reads go on, writes fail with the database's error)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    if not os.access(path, os.R_OK):
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _sqlite_setup(engine: sa.Engine, path: Path | None = None) -> None:
+    """Pragmas on every new SQLite connection, transactions begun by us, and (for a file,
+    ``path``) a check of the file each time a pooled connection is taken.
 
     pysqlite's own transaction handling is turned off so that a write transaction can start
     with ``BEGIN IMMEDIATE``: it takes the write lock up front (waiting up to the busy timeout)
     instead of failing midway when two processes both read then write.
+
+    A connection keeps its file open, so it would go on reading a file made unreadable, or
+    the old copy of one replaced, and never notice; the check (a ``stat``, microseconds) makes
+    the pool open a new connection instead, which then fails (or reads the new file).
     """
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        if path is not None:
+            record.info["cyclemap_file"] = _file_id(path)
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+
+    if path is not None:
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            kept = record.info.get("cyclemap_file")
+            if kept is not None and _file_id(path) != kept:
+                raise sa.exc.DisconnectionError(f"{path} changed or cannot be read")
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

@@ -74,7 +74,9 @@ class SignInLimits:
             else FixedWindowRateLimiter(storage)
         )
         # what a storage raises when its server is down (redis.RedisError for Redis)
-        self._storage_errors = (StorageError, storage.base_exceptions)
+        found = storage.base_exceptions
+        raised = found if isinstance(found, tuple) else (found,)
+        self._storage_errors: tuple[type[Exception], ...] = (StorageError, *raised)
         self.per_user: RateLimitItem | None = parse(per_user) if per_user else None
         self.per_client: RateLimitItem | None = parse(per_client) if per_client else None
         self._down = False
