@@ -475,13 +475,15 @@ class City:
         snapshot, store = self._snapshot, self.store
         if store is None:
             return snapshot
-        wrote = store.writes != snapshot.writes_seen
         due = time.monotonic() - snapshot.checked_at > REFRESH_SECONDS
-        if self._degraded is None:
-            due = due or wrote or self.today() != snapshot.day
-        else:
-            wrote = False  # while the store is down, try it again only every REFRESH_SECONDS
-        if not due:
+        if self._degraded is not None:
+            # the store is down: try it again every REFRESH_SECONDS beside the requests, so
+            # that no lookup waits on a database that may take seconds to refuse
+            if due and self._lock.acquire(blocking=False):
+                threading.Thread(target=self._retry, args=(store,), daemon=True).start()
+            return snapshot
+        wrote = store.writes != snapshot.writes_seen
+        if not (due or wrote or self.today() != snapshot.day):
             return snapshot
         # this process's own write is read back before answering (so wait for a refresh under
         # way in another thread); otherwise that refresh is not waited for: a slow or
@@ -492,6 +494,13 @@ class City:
             finally:
                 self._lock.release()
         return self._snapshot
+
+    def _retry(self, store: Store) -> None:
+        """One refresh while the store is down, in a thread of its own (holding the lock)."""
+        try:
+            self._refresh_locked(store)
+        finally:
+            self._lock.release()
 
     # -- notes and schedules -----------------------------------------------------------------
     def notes(self, cycle_id: str | None, today: dt.date | None = None) -> tuple[Note, ...]:

@@ -248,6 +248,11 @@ class StoreBase:
                 f"cannot migrate {self.url} to {revision}: {exc} (is the database from a newer "
                 "version of cyclemap?)"
             ) from exc
+        except StoreUnavailableError as exc:  # what every command and the server do first
+            cause = exc.__cause__ or exc
+            raise StoreUnavailableError(
+                f"cannot open the database ({self.url}): {one_line(cause)}"
+            ) from cause
         return self.revision()
 
     def _current_if_head(self) -> str | None:
