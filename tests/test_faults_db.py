@@ -16,14 +16,18 @@ import logging
 import subprocess
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from cyclemap import city as city_module
 from cyclemap.cli import main
 from cyclemap.errors import StoreUnavailableError
+from cyclemap.server.openapi import document
 
 from .conftest import ROOT, Clock, swap_cycles, write_city
 from .pg import own_cluster
@@ -40,6 +44,7 @@ from .procs import (
 )
 from .staff import PASSWORD, add_accounts, csrf_token, sign_in
 from .test_api import TINY_NOTES, TINY_ROWS
+from .test_openapi import BASE, check
 from .test_serve import free_port
 
 #: the resident's reads that must go on while the database is down (JSON: compared exactly)
@@ -92,15 +97,25 @@ def wait_health(get: Get, status: str, timeout: float = 20.0) -> dict:
         time.sleep(0.1)
 
 
+def as_documented(reply: Reply, path: str) -> None:
+    """The reply is what the OpenAPI document declares for its path and status."""
+    doc = document()
+    registry = Registry().with_resource(BASE, Resource.from_contents(doc, DRAFT202012))
+    response = SimpleNamespace(status_code=reply.status, mimetype=reply.mimetype, data=reply.body)
+    check(doc, registry, response, path)
+
+
 def check_degraded(get: Get, before: dict[str, Any], secrets: list[str]) -> dict:
     """The server answers from its snapshot, and says so; nothing names the database."""
     health = wait_health(get, "degraded")
     assert set(health) == {"status", "boundary_version", "reason"}
     assert health["reason"].startswith("the database cannot be read since ")
     assert not any(secret in health["reason"] for secret in secrets), health["reason"]
+    as_documented(get("/healthz"), "/healthz")
     ready = get("/readyz")
     assert ready.status == 503 and ready.mimetype == "application/json"
     assert ready.json()["status"] == "degraded" and ready.headers["Retry-After"]
+    as_documented(ready, "/readyz")
     assert reads(get) == before
     return health
 
