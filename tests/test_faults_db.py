@@ -65,6 +65,7 @@ PAGE_READS = {
 }
 NOTE_TITLE = "Water main work"
 JSON_ACCEPT = {"Accept": "application/json"}
+BROWSER_ACCEPT = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 DOWN_LINE = "the store cannot be read"
 UP_LINE = "the store can be read again"
 
@@ -215,10 +216,11 @@ def test_postgresql_stopped_and_started_again(cluster, tmp_path, monkeypatch, ca
     cluster.halt()
     try:
         check_degraded(resident, before, secrets)
-        # staff pages and writes: 503, problem+json when asked for JSON, a page otherwise
+        # staff pages and writes: 503, problem+json unless a browser asks for a page
         for path in ("/staff/", "/staff/notes", "/staff/audit"):
             assert_unavailable_problem(staff(path, JSON_ACCEPT), path, secrets)
-            page = staff(path)
+            assert_unavailable_problem(staff(path), path, secrets)  # no Accept: a script
+            page = staff(path, BROWSER_ACCEPT)
             assert page.status == 503 and page.mimetype == "text/html"
             assert "nothing was changed" in page.text
         saved = clerk.post("/staff/notes/new", data=note_form(token), headers=JSON_ACCEPT)

@@ -11,9 +11,10 @@
 
 On ``/api/``, ``/healthz`` and ``/readyz`` the body is problem+json, and on any other path
 for a client that asks for JSON rather than HTML (``Accept: application/problem+json`` or
-``application/json``). Otherwise the path is a page for a person: the handler renders the
-template ``error.html`` when there is one (it receives ``status``, ``title``, ``detail`` and
-``problem``, the same dict the API would send), else plain text.
+``application/json``); a 503 for an unreachable database is problem+json on every path unless
+the client names ``text/html`` (a browser). Otherwise the path is a page for a person: the
+handler renders the template ``error.html`` when there is one (it receives ``status``,
+``title``, ``detail`` and ``problem``, the same dict the API would send), else plain text.
 
 ``StoreUnavailableError`` (the database cannot be reached or read) is ``503`` with a
 ``Retry-After`` header and a detail saying that nothing was changed; its real message (which
@@ -125,11 +126,19 @@ def _jsonable(item: Any) -> Any:
 
 
 def problem_response(
-    body: dict[str, Any], headers: list[tuple[str, str]] | None = None
+    body: dict[str, Any],
+    headers: list[tuple[str, str]] | None = None,
+    *,
+    json_unless_page_asked: bool = False,
 ) -> Response:
-    """Render a problem: problem+json on API paths, the ``error.html`` page (or text) elsewhere."""
+    """Render a problem: problem+json on API paths, the ``error.html`` page (or text) elsewhere.
+
+    ``json_unless_page_asked``: problem+json on every path unless the client asks for HTML by
+    name (a browser's ``Accept: text/html,...``), for answers scripts must read too.
+    """
     status = body["status"]
-    if is_api_path(request.path) or wants_json():
+    json_body = wants_json() or (json_unless_page_asked and not wants_page())
+    if is_api_path(request.path) or json_body:
         text = json.dumps(body, separators=(",", ":"))
         response = Response(text, status=status, mimetype=PROBLEM_MIMETYPE)
     else:
@@ -145,6 +154,12 @@ def wants_json() -> bool:
     """True when the client asks for JSON rather than HTML (``Accept``, the most specific and
     best match); no ``Accept``, ``*/*`` and a browser's ``text/html,...`` get the page."""
     return request.accept_mimetypes.best_match(("text/html", *JSON_TYPES)) in JSON_TYPES
+
+
+def wants_page() -> bool:
+    """True when the client names ``text/html`` in ``Accept`` and prefers it to JSON."""
+    accept = request.accept_mimetypes
+    return "text/html" in accept.values() and not wants_json()
 
 
 def _page(body: dict[str, Any]) -> Response:
@@ -176,7 +191,10 @@ def handle_cyclemap_error(error: CyclemapError) -> Response:
             "a minute."
         )
         headers = [("Retry-After", str(RETRY_AFTER_SECONDS))]
-        return problem_response(problem(status, title, detail, code=error.code), headers)
+        # problem+json for scripts and load balancers; a page for a clerk's browser
+        return problem_response(
+            problem(status, title, detail, code=error.code), headers, json_unless_page_asked=True
+        )
     if status >= 500:
         current_app.logger.error(
             "%s on %s %s: %s", type(error).__name__, request.method, request.path, error.message
