@@ -308,9 +308,11 @@ class AddressIndex:
         # each name a town is written by (its key), to the layer's own spelling of the town
         self.town_of: dict[str, str] = {_place_key(c): c for c in self.cities}
         for alias, town in place_aliases.items():
-            key = _place_key(alias)
-            if key:
-                self.town_of.setdefault(key, self.town_of.get(_place_key(town), clean_text(town)))
+            alias_key = _place_key(alias)
+            if alias_key:
+                self.town_of.setdefault(
+                    alias_key, self.town_of.get(_place_key(town), clean_text(town))
+                )
         # what the city is, to tell a typed ZIP, state or city that is somewhere else
         self.state = tables().states.get(clean_text(state), "") if state else ""
         self.zips = frozenset(

@@ -1,4 +1,4 @@
-"""The read-only JSON API, ``/api/v1/...`` and ``/healthz`` (interface.md, HTTP).
+"""The read-only JSON API, ``/api/v1/...``, ``/healthz`` and ``/readyz`` (interface.md, HTTP).
 
 Views are thin: parse the query string (a bad value is an ``InputError``, hence a 400 problem),
 call the ``City``, serialize. Bodies go through ``http.cached_response`` for ``ETag`` and
@@ -14,7 +14,7 @@ import re
 import threading
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Flask, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
 
 from ..errors import InputError, NotFoundError
@@ -44,15 +44,21 @@ ICALENDAR = "text/calendar"
 def _install_http(state: BlueprintSetupState) -> None:
     # The API brings the app-wide HTTP behaviour with it (headers, CORS, rate limits);
     # ``http.init_app`` is idempotent, so ``create_app`` may also call it directly.
+    assert isinstance(state.app, Flask)  # Flask types a blueprint's app as its base class
     http.init_app(state.app)
 
 
 # -- parsing ---------------------------------------------------------------------------------
-def _text_arg(name: str, *, required: bool) -> str | None:
+def _required_text_arg(name: str) -> str:
+    value = _text_arg(name)
+    if value is None:
+        raise InputError(f"the query parameter '{name}' is required")
+    return value
+
+
+def _text_arg(name: str) -> str | None:
     value = request.args.get(name)
     if value is None:
-        if required:
-            raise InputError(f"the query parameter '{name}' is required")
         return None
     if len(value) > MAX_QUERY_CHARS:
         raise InputError(
@@ -113,7 +119,7 @@ def _json(data: Any, mimetype: str = JSON, **kwargs: Any) -> Response:
 @bp.get("/api/v1/lookup")
 def lookup() -> Response:
     """Which cycle is this address (``address``) or point (``lon`` and ``lat``) in."""
-    address = _text_arg("address", required=False)
+    address = _text_arg("address")
     lon, lat = _float_arg("lon"), _float_arg("lat")
     if address is None and lon is None and lat is None:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
@@ -125,7 +131,7 @@ def lookup() -> Response:
 @bp.get("/api/v1/suggest")
 def suggest() -> Response:
     """Address completions for what a resident has typed so far, best first."""
-    query = _text_arg("q", required=True)
+    query = _required_text_arg("q")
     limit = _int_arg("limit", DEFAULT_SUGGEST_LIMIT, 1, MAX_SUGGEST_LIMIT)
     found = current_city().suggest(query, limit=limit) if query.strip() else []
     suggestions = [{"address": s.address, "lon": s.lon, "lat": s.lat} for s in found]
@@ -196,8 +202,34 @@ def problem_kind(code: str) -> Response:
     raise NotFoundError(f"there is no problem type {code!r}")
 
 
+def health() -> dict[str, Any]:
+    """``{"status": "ok", "boundary_version": N}``, or ``"degraded"`` with a ``reason`` while
+    the city answers from an older snapshot because the database cannot be read."""
+    city = current_city()
+    version = city.boundary_version  # refreshes when one is due: the verdict below is current
+    degraded = city.degraded
+    body: dict[str, Any] = {"status": "degraded" if degraded else "ok", "boundary_version": version}
+    if degraded is not None:
+        body["reason"] = degraded.summary()
+    return body
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Liveness and the live boundary version (never cached)."""
-    body = _dumps({"status": "ok", "boundary_version": current_city().boundary_version})
-    return Response(body, mimetype=JSON, headers={"Cache-Control": "no-store"})
+    """Liveness: 200 while this server answers, ``degraded`` and why (never cached).
+
+    A load balancer should use this one: during a database outage every server answers
+    lookups from its snapshot, and would all be taken out together by ``/readyz``.
+    """
+    return Response(_dumps(health()), mimetype=JSON, headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: 200 when the live data could be read, 503 (the same body) while degraded."""
+    body = health()
+    headers = {"Cache-Control": "no-store"}
+    if body["status"] == "ok":
+        return Response(_dumps(body), mimetype=JSON, headers=headers)
+    headers["Retry-After"] = "5"
+    return Response(_dumps(body), status=503, mimetype=JSON, headers=headers)
