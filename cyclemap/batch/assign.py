@@ -6,7 +6,7 @@ bill) and spelt with small differences of case and spacing. ``Assigner`` answers
 1. each address gets a **key**: upper case, whitespace collapsed (``normalize_key``, the geocoder's
    own exact-step key); an address whose key was seen before is answered from a bounded cache,
    so each distinct address is geocoded once;
-2. new addresses are geocoded: the cascade's first step is the exact-match dict lookup on that
+2. new addresses are geocoded: the cascade's first step is the exact-match lookup of that
    key, before any parsing, so most rows of a clean export never reach ``usaddress``;
 3. the points of a whole batch are located with one vectorized ``BoundarySet.locate_xy`` call;
 4. with ``workers`` > 1 (or by default, once the geocoding has proved heavy) batches of new

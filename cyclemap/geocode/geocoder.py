@@ -109,7 +109,7 @@ class Geocoder:
     def exact(self, text: str) -> GeocodeResult | None:
         """The batch fast path: the answer when ``text`` is a layer address as written, else None.
 
-        A dict lookup on the text upper-cased with spaces collapsed; no parsing.
+        A lookup of the text upper-cased with spaces collapsed (``exact_key``); no parsing.
         """
         return exact(self.index, Query(self.index, text)) if isinstance(text, str) else None
 

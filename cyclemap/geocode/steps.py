@@ -1,7 +1,7 @@
 """The matching cascade: named steps with one signature, tried in order.
 
 Each step takes the index and the query and returns a ``GeocodeResult`` when it can answer, or
-None to pass the query on. ``STEPS`` is the order: ``exact`` (a dict lookup before any parsing),
+None to pass the query on. ``STEPS`` is the order: ``exact`` (the key looked up before any parsing),
 ``unusable`` (empty text, a PO Box, a ZIP alone...), ``elsewhere`` (a ZIP, state or city that is
 not this city's), ``normalized``, ``fuzzy``, ``interpolated``, ``street``, and ``not_found`` last
 (always answers, with the closest suggestions).
@@ -213,19 +213,19 @@ def _candidate(
     unit_text = layer.unit[row] if unit else ""
     # ``layer.address(row, unit=unit)``, with each column read once (a lookup may make dozens)
     address = f"{number} {layer.street_labels[sid]}"
-    return Candidate(
-        matched_address=f"{address} {unit_text}" if unit_text else address,
-        lon=float(layer.lon[row]),
-        lat=float(layer.lat[row]),
-        match_type=match_type,
-        score=round(min(score, 1.0), 4),
-        zip=layer.zip[row],
-        city=layer.city[row],
-        street=index.street_keys[sid],
-        number=number,
-        unit=unit_text,
-        row=row,
-        notes=notes,
+    return Candidate.at_row(
+        f"{address} {unit_text}" if unit_text else address,
+        float(layer.lon[row]),
+        float(layer.lat[row]),
+        match_type,
+        round(min(score, 1.0), 4),
+        layer.zip[row],
+        layer.city[row],
+        index.street_keys[sid],
+        number,
+        unit_text,
+        row,
+        notes,
     )
 
 
