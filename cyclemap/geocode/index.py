@@ -65,8 +65,10 @@ OTHER_READING = 0.98  # "West End Blvd" read as WEST END + BLVD
 PLACE_SIMILAR = 0.8
 
 
+@functools.lru_cache(maxsize=1024)
 def _place_key(place: str) -> str:
-    """A city name compared in one form: ``"St. Louis, Missouri"`` -> ``"ST LOUIS"``."""
+    """A city name compared in one form: ``"St. Louis, Missouri"`` -> ``"ST LOUIS"`` (kept:
+    a city has few town names, asked of every address that names one)."""
     return normalize_place(clean_text(place).split(",")[0])
 
 

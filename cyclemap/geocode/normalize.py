@@ -676,16 +676,21 @@ _PERIOD_BEFORE_LETTER = re.compile(r"\.(?=[A-Z])")
 _ADDRESS_PUNCTUATION = re.compile(r"[^A-Z0-9 ,#/&-]")
 
 
+_HOUSE_NUMBER_START = re.compile(r"^\s*\d\S*\s*")
+_TWO_LETTERS = re.compile(r"[A-Z]{2}")
+_ORDINAL_WORD = re.compile(r"\b\d+(ST|ND|RD|TH)\b")
+
+
 def _has_street(text: str) -> bool:
     """Whether ``text`` holds a word of two letters or more after any leading house number."""
-    rest = re.sub(r"^\s*\d\S*\s*", "", text)
-    return (
-        re.search(r"[A-Z]{2}", rest) is not None
-        or re.search(r"\b\d+(ST|ND|RD|TH)\b", rest) is not None
-    )
+    rest = _HOUSE_NUMBER_START.sub("", text)
+    return _TWO_LETTERS.search(rest) is not None or _ORDINAL_WORD.search(rest) is not None
 
 
 _TRAILING_ZIP = re.compile(r"(?:^|[\s,])(\d{5})(?:\s*-\s*\d{4})?\s*$")
+_NUMBER_ONLY = re.compile(r"[0-9A-Z/ -]*\d")
+_LETTER_OR_DIGIT = re.compile(r"[A-Z0-9]")
+_DIGIT = re.compile(r"\d")
 
 
 def _tag(text: str) -> dict[str, str]:
@@ -696,9 +701,16 @@ def _tag(text: str) -> dict[str, str]:
     instead: the first run of street words whatever their street labels, and the first run of
     each other label.
     """
+    return dict(_tagged(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    # usaddress is half of a parse, and a batch asks it again for one street text written
+    # another way ("12 OAK ST." after "12 Oak St, Cape Girardeau"): kept, a few MB at most
     try:
         tagged, _kind = usaddress.tag(text)
-        return dict(tagged)
+        return tuple(tagged.items())
     except usaddress.RepeatedLabelError:
         out: dict[str, list[str]] = {}
         closed: set[str] = set()
@@ -710,7 +722,7 @@ def _tag(text: str) -> dict[str, str]:
             previous = group
             if group not in closed:
                 out.setdefault(group, []).append(token)
-        return {label: " ".join(tokens) for label, tokens in out.items()}
+        return tuple((label, " ".join(tokens)) for label, tokens in out.items())
 
 
 _FRACTION_WORD = re.compile(r"[1-9]/[2-9]")
@@ -727,7 +739,7 @@ def _plausible(text: str, parts: dict[str, str]) -> bool:
     has_street = any(label in parts for label in _STREET_LABELS)
     if _LEADING_NUMBER.match(text) and "AddressNumber" not in parts:
         return False
-    if "AddressNumber" in parts and not re.match(r"\d", parts["AddressNumber"]):
+    if "AddressNumber" in parts and not _DIGIT.match(parts["AddressNumber"]):
         return False  # "VETERANS MEMORIAL DRIVE" tagged with VETERANS as the number
     if "AddressNumber" in parts and not has_street:
         return False
@@ -841,7 +853,7 @@ def parse_address(text: str, places: Iterable[str] = ()) -> ParsedAddress:
     if m:
         zip_code, s = m.group(1), s[: m.start()].rstrip(" ,")
     segments = [seg.strip() for seg in s.split(",") if seg.strip()]
-    if len(segments) > 1 and re.fullmatch(r"[0-9A-Z/ -]*\d", segments[0]):
+    if len(segments) > 1 and _NUMBER_ONLY.fullmatch(segments[0]):
         segments[:2] = [f"{segments[0]} {segments[1]}"]  # "1234, N Kingshighway"
     address = segments[0] if segments else ""
     for seg in segments[1:]:
@@ -874,7 +886,7 @@ def parse_address(text: str, places: Iterable[str] = ()) -> ParsedAddress:
         if found and _has_street(head):
             address, city = head, city or found
     s = address.strip(" ,")
-    if not re.search(r"[A-Z0-9]", s):
+    if not _LETTER_OR_DIGIT.search(s):
         return ParsedAddress(city=city, state=state, zip=zip_code, kind="empty")
 
     parts = _tag(s)

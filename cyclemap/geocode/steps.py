@@ -48,6 +48,8 @@ FUZZY_SUGGEST = 0.6
 FUZZY_MARGIN = 0.1
 #: scores are products of decimal factors: compare them with this much slack
 _EPS = 1e-9
+#: ``place_sites`` compares this many sites one by one, more with numpy
+FEW_SITES = 8
 
 
 class Query:
@@ -241,8 +243,10 @@ def place_sites(
     notes: tuple[str, ...] = ()
     if not sites or not zip_code and not (city and len(sites) > 1):
         return sites, factor, notes
-    # the sites' ZIPs and towns as codes of the layer's columns, compared all at once
     layer = index.layer
+    if len(sites) <= FEW_SITES:
+        return _place_few_sites(index, zip_code, city, sites)
+    # the sites' ZIPs and towns as codes of the layer's columns, compared all at once
     picked = np.asarray(sites, dtype=np.int64)
     rep = index.site_row[picked]
     zips, towns = layer.zip.codes[rep], layer.city.codes[rep]
@@ -259,6 +263,33 @@ def place_sites(
     if city and len(picked) > 1 and in_city.any():
         picked = picked[in_city]
     return picked.tolist(), factor, notes
+
+
+def _place_few_sites(
+    index: AddressIndex, zip_code: str, city: str, sites: list[int]
+) -> tuple[list[int], float, tuple[str, ...]]:
+    """``place_sites`` site by site (fewer numpy calls: quicker for a handful of sites)."""
+    factor = 1.0
+    notes: tuple[str, ...] = ()
+    layer = index.layer
+    zips = [layer.zip[int(index.site_row[s])] for s in sites]
+    towns = [layer.city[int(index.site_row[s])] for s in sites] if city else []
+    if zip_code and city and len(sites) > 1:
+        in_zip = {s for s, z in zip(sites, zips, strict=True) if z == zip_code}
+        in_city = {s for s, t in zip(sites, towns, strict=True) if t == city}
+        if in_zip and in_city and not in_zip & in_city:
+            return [s for s in sites if s in in_zip | in_city], factor, notes
+    if zip_code:
+        keep = [k for k, z in enumerate(zips) if z == zip_code]
+        if keep:
+            sites, towns = [sites[k] for k in keep], [towns[k] for k in keep] if city else []
+        elif any(zips):
+            factor, notes = ZIP_DIFFERS, (f"ZIP {zip_code} differs from the layer's",)
+    if city and len(sites) > 1:
+        in_city = [s for s, t in zip(sites, towns, strict=True) if t == city]
+        if in_city:
+            sites = in_city
+    return list(sites), factor, notes
 
 
 def _code(code: int | None) -> int:
