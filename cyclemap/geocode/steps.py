@@ -50,6 +50,8 @@ FUZZY_MARGIN = 0.1
 _EPS = 1e-9
 #: ``place_sites`` compares this many sites one by one, more with numpy
 FEW_SITES = 8
+#: candidates of this many sites or more are made at once (``_site_candidates``)
+BULK_SITES = 4
 
 
 class Query:
@@ -146,8 +148,8 @@ def _site_candidates(
     places, one candidate per site made at once (an address typed without its town may be a
     site in each of dozens of towns)."""
     wanted = query.parsed.unit_id if "parsed" in query.__dict__ else ""
-    picked = np.asarray(sites, dtype=np.int64)
-    if wanted or len(sites) < 2 or bool((index.site_spread[picked] > SAME_PLACE_M).any()):
+    picked = np.asarray(sites, dtype=np.int64) if len(sites) >= BULK_SITES else None
+    if wanted or picked is None or (index.site_spread[picked] > SAME_PLACE_M).any():
         return [
             c for s in sites for c in _site_candidate(index, s, query, match_type, score, notes)
         ]
