@@ -377,3 +377,34 @@ def test_blank_rows_are_kept_in_place(city_dir, tmp_path):
     assert len(read_csv(rejects)) == 1  # blank rows need no person
     assert "Assigned 3 rows" in result.stderr
     assert "2 blank rows kept as they were" in result.stderr
+
+
+@pytest.mark.parametrize("with_rejects", [False, True])
+def test_rows_kept_as_they_were_stay_in_place_across_chunks(city_dir, tmp_path, with_rejects):
+    from cyclemap.batch.assign import CHUNK_ROWS
+
+    # blank and header rows at the edges of chunks, between chunks of plain rows (the plain
+    # ones go the quick way, the others row by row)
+    n = 3 * CHUNK_ROWS
+    special = {CHUNK_ROWS - 1: "", CHUNK_ROWS: "", 2 * CHUNK_ROWS: "account,service_address"}
+    special[n - 1] = ""
+    lines = ["account,service_address"]
+    for i in range(n):
+        lines.append(special.get(i, f"{i},{('101 S MAIN ST', '303 OAK AVE', '9 NOWHERE')[i % 3]}"))
+    src = tmp_path / "long.csv"
+    src.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out.csv"
+    args = ["--rejects", tmp_path / "rejects.csv"] if with_rejects else []
+    result = run(city_dir, src, "-o", out, *args)
+    assert result.exit_code == 0, result.output
+    rows = read_csv(out)
+    assert len(rows) == n + 1
+    cycles = {}
+    for i, row in enumerate(rows[1:]):
+        if i in special:
+            assert row == ([] if not special[i] else ["account", "service_address", *FIELDS])
+            continue
+        assert row[:2] == lines[i + 1].split(",")
+        assert cycles.setdefault(row[1], row[2:]) == row[2:]
+    assert sorted(c[1] for c in cycles.values()) == ["matched", "matched", "not_found"]
+    assert f"Assigned {n - len(special):,} rows" in result.stderr

@@ -130,6 +130,9 @@ class Assigner:
         self.chunk_rows = max(1, chunk_rows)
         self.cache_size = max(1, cache_size)
         self._cache: dict[str, Assignment] = {}
+        #: answers by the text as written (most rows repeat an earlier row's text exactly: a
+        #: dict lookup, before the key is even made), bounded as the cache by key is
+        self._by_text: dict[str, Assignment] = {}
         self._pool: Any = None
         self._serial_seconds = 0.0
         self.tally = Tally()
@@ -164,7 +167,7 @@ class Assigner:
         later chunks are sent to the workers while earlier chunks wait for theirs.
         """
         started = time.perf_counter()
-        pending: deque[tuple[Sequence[R], list[Any], list[tuple[int, str, Job]]]] = deque()
+        pending: deque[tuple[Sequence[R], list[Any], list[tuple[int, str, Job, str]]]] = deque()
         inflight: dict[str, Job] = {}
         try:
             for chunk in chunks:
@@ -216,24 +219,31 @@ class Assigner:
         chunk: Sequence[R],
         address: Callable[[R], str] | None,
         inflight: dict[str, Job],
-    ) -> tuple[Sequence[R], list[Any], list[tuple[int, str, Job]]]:
+    ) -> tuple[Sequence[R], list[Any], list[tuple[int, str, Job, str]]]:
         # whole-chunk list operations: the per-row work stays in C where it can
         texts: list[Any] = list(chunk) if address is None else list(map(address, chunk))
-        keys = list(map(exact_key, texts))
-        answers: list[Any] = list(map(self._cache.get, keys))
+        answers: list[Any] = list(map(self._by_text.get, texts))
         misses = [i for i, a in enumerate(answers) if a is None]
         if not misses:
             return chunk, answers, []
+        unseen = [texts[i] for i in misses]
+        keys = list(map(exact_key, unseen))
+        waiting: list[tuple[int, str, str]] = []
         new: dict[str, str] = {}
-        for i in misses:
-            key = keys[i]
+        for i, text, key, known in zip(
+            misses, unseen, keys, map(self._cache.get, keys), strict=True
+        ):
+            if known is not None:  # another text with this key was answered
+                answers[i] = self._by_text[text] = known
+                continue
             if key not in inflight and key not in new:
-                new[key] = texts[i]
+                new[key] = text
+            waiting.append((i, key, text))
         if new:
             for job in self._submit(new):
                 for key in job.keys:
                     inflight[key] = job
-        return chunk, answers, [(i, keys[i], inflight[keys[i]]) for i in misses]
+        return chunk, answers, [(i, key, inflight[key], text) for i, key, text in waiting]
 
     def _submit(self, new: dict[str, str]) -> list[Job]:
         keys, texts = list(new), list(new.values())
@@ -255,19 +265,19 @@ class Assigner:
         self,
         chunk: Sequence[R],
         answers: list[Any],
-        waits: list[tuple[int, str, Job]],
+        waits: list[tuple[int, str, Job, str]],
         inflight: dict[str, Job],
     ) -> tuple[Sequence[R], list[Assignment]]:
-        cache = self._cache
-        for i, key, job in waits:
+        cache, by_text = self._cache, self._by_text
+        for i, key, job, text in waits:
             a = job.get()[key]
-            answers[i] = a
-            cache[key] = a
+            answers[i] = cache[key] = by_text[text] = a
             if inflight.get(key) is job:
                 del inflight[key]
-        if len(cache) > self.cache_size:  # forget the oldest half; they are geocoded again if seen
-            for key in list(islice(cache, len(cache) - self.cache_size // 2)):
-                del cache[key]
+        for kept in (cache, by_text):
+            if len(kept) > self.cache_size:  # forget the oldest half: geocoded again if seen
+                for old in list(islice(kept, len(kept) - self.cache_size // 2)):
+                    del kept[old]
         self.tally.add_many(answers)
         return chunk, answers
 
@@ -291,8 +301,8 @@ class Assigner:
         self.tally.workers = n
 
 
-def _jobs_ready(waits: list[tuple[int, str, Job]]) -> bool:
-    return all(job.ready() for _, _, job in waits)
+def _jobs_ready(waits: list[tuple[int, str, Job, str]]) -> bool:
+    return all(job.ready() for _, _, job, _ in waits)
 
 
 def _chunked(items: Iterable[R], size: int) -> Iterator[list[R]]:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CsvReport", "assign_csv", "plan_csv"]
 
+_FIRST = operator.itemgetter(0)
 _CSV_FIELDS = operator.attrgetter("csv_fields")
 
 
@@ -128,11 +129,27 @@ def assign_csv(
             return out_header
         return None
 
+    def all_looked_up(rows: list[list[str]]) -> bool:
+        """Whether every row of a chunk is to be looked up (``kept_as_is`` of each is None): no
+        row is empty and every first cell is neither blank nor the header's. In C-level passes:
+        the usual chunk needs no Python loop over its rows."""
+        if not rows or min(map(len, rows)) == 0:
+            return False
+        firsts = list(map(str.strip, map(_FIRST, rows)))
+        return all(firsts) and first_key not in set(map(str.casefold, firsts))
+
     def fitted() -> Iterator[list[list[str]]]:
         for rows, lines in table.chunks(assigner.chunk_rows, lines=rejects is not None):
             before: dict[int, list[list[str]]] = {}
             looked: list[list[str]] = []
             starts: list[int] | None = [] if lines is not None else None
+            if all_looked_up(rows):
+                if held:
+                    before[0] = held[:]
+                    held.clear()
+                looked = rows
+                starts = lines
+                rows = []
             for i, row in enumerate(rows):
                 as_is = kept_as_is(row)
                 if as_is is not None:
