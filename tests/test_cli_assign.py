@@ -383,11 +383,10 @@ def test_blank_rows_are_kept_in_place(city_dir, tmp_path):
 def test_rows_kept_as_they_were_stay_in_place_across_chunks(city_dir, tmp_path, with_rejects):
     from cyclemap.batch.assign import CHUNK_ROWS
 
-    # blank and header rows at the edges of chunks, between chunks of plain rows (the plain
-    # ones go the quick way, the others row by row)
+    # blank and header rows at the edges of chunks: the blank one ending the first chunk is
+    # written before the second, all plain (taken whole, the quick way), then a header row
     n = 3 * CHUNK_ROWS
-    special = {CHUNK_ROWS - 1: "", CHUNK_ROWS: "", 2 * CHUNK_ROWS: "account,service_address"}
-    special[n - 1] = ""
+    special = {CHUNK_ROWS - 1: "", 2 * CHUNK_ROWS: "account,service_address", n - 1: ""}
     lines = ["account,service_address"]
     for i in range(n):
         lines.append(special.get(i, f"{i},{('101 S MAIN ST', '303 OAK AVE', '9 NOWHERE')[i % 3]}"))
