@@ -43,11 +43,14 @@ from .geocode import (
     GeocodeResult,
     MatchType,
     Suggestion,
+    correction_key,
+    normalize_street,
     read_addresses,
 )
+from .misses import MissCounter
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .store import Alias, Store
     from .store.versions import Activation
 
 #: how long a process trusts its copy of the live boundary pointer before asking the store again
@@ -231,6 +234,11 @@ class _Snapshot:
     day: dt.date | None = None
     address_version: int = 0
     timeline: tuple[Activation, ...] = ()
+    #: the aliases in force (street aliases, address corrections) that ``geocoder`` reads, over
+    #: ``base_geocoder`` (the compiled one, without them); what could not be applied, and why
+    aliases: tuple[Alias, ...] = ()
+    base_geocoder: Geocoder | None = None
+    alias_problems: tuple[str, ...] = ()
     checked_at: float = field(default_factory=time.monotonic)
     writes_seen: int = 0
     _schedules: dict[str, CycleSchedule] = field(default_factory=dict, repr=False)
@@ -261,6 +269,8 @@ class City:
         self._lock = threading.Lock()
         self._zones: OrderedDict[int, BoundarySet] = OrderedDict()
         self._folder_geocoder = geocoder
+        #: lookups that missed, counted for staff (``lookup(record=True)``); None without a store
+        self.misses: MissCounter | None = MissCounter(store) if store is not None else None
         if store is None:
             path = config.notes_file
             notes = tuple(read_notes_toml(path)) if path.is_file() else ()
@@ -327,11 +337,17 @@ class City:
         live_version = _in_force(timeline, day)
         if live_version is not None and live_version != version:
             version, boundaries = live_version, self._zones_for(live_version, old.boundaries)
-        geocoder, address_version = old.geocoder, old.address_version
+        base, address_version = old.base_geocoder or old.geocoder, old.address_version
         live_addresses = store.live_address_version(on=day) or 0
         if live_addresses != address_version:
-            geocoder = self._geocoder_for(store, live_addresses)
+            base = self._geocoder_for(store, live_addresses)
             address_version = live_addresses
+        aliases = tuple(store.list_aliases())
+        geocoder, problems = old.geocoder, old.alias_problems
+        if aliases != old.aliases or base is not (old.base_geocoder or old.geocoder):
+            # a light copy that reads the aliases: the compiled tables are not rebuilt
+            geocoder, found = _with_aliases(base, aliases)
+            problems = tuple(found)
         return _Snapshot(
             version,
             boundaries,
@@ -341,6 +357,9 @@ class City:
             day=day,
             address_version=address_version,
             timeline=timeline,
+            aliases=aliases,
+            base_geocoder=base,
+            alias_problems=problems,
             writes_seen=writes,
         )
 
@@ -450,13 +469,16 @@ class City:
         lat: float | None = None,
         today: dt.date | None = None,
         date: dt.date | None = None,
+        record: bool = False,
     ) -> Answer:
         """Geocode an address (or take a point) and say which cycle it is in on a day.
 
         ``date`` (or its older name ``today``; default: today in the city) picks the boundary
         version in force that day, the notes shown and the next dates. An answer for today
         lists in ``effective_changes`` each scheduled version that moves this place to
-        another cycle. ``InputError`` when neither an address nor both coordinates are given,
+        another cycle. ``record=True`` (a resident's lookup: the pages and the API) counts an
+        address that ends ``not_found`` or ``ambiguous`` for staff (``misses``; never fails the
+        lookup). ``InputError`` when neither an address nor both coordinates are given,
         when the address is empty (bad input everywhere: the API's 400, the CLI's exit 2), or
         when the coordinates are not numbers in range.
         """
@@ -476,6 +498,8 @@ class City:
         answers = base._answers
         kept = answers.get(key) if isinstance(address, str | None) else None
         if kept is not None:
+            if record:
+                self._count_miss(base, address, kept)
             return kept
         snapshot = base
         version, zones = self._zones_on(snapshot, today)
@@ -490,7 +514,110 @@ class City:
         if len(answers) >= ANSWER_CACHE_SIZE:
             answers.clear()
         answers[key] = answer
+        if record:
+            self._count_miss(base, address, answer)
         return answer
+
+    # -- misses and aliases ------------------------------------------------------------------
+    def _count_miss(self, snapshot: _Snapshot, address: Any, answer: Answer) -> None:
+        """Count a resident's address lookup that missed, by its street alone (best effort)."""
+        if self.misses is None or not isinstance(address, str):
+            return
+        if answer.status not in (Status.NOT_FOUND, Status.AMBIGUOUS):
+            return
+        try:
+            street, _ = snapshot.geocoder.miss_keys(address)
+            self.misses.count("street", street, str(answer.status))
+        except Exception:  # pragma: no cover - counting must never fail a lookup
+            return
+
+    def confirm_choice(self, typed: str, chosen: str) -> bool:
+        """A resident who got ``not_found`` or ``ambiguous`` for ``typed`` picked ``chosen``
+        (one of the places offered): count the pair, so staff may make it a correction.
+
+        Only then is a whole address kept (the typed one as ``correction_key``, the one chosen
+        as the layer writes it). Returns whether it was counted: ``chosen`` must be one of the
+        answer's candidates, and the answer a miss.
+        """
+        if self.misses is None or not isinstance(typed, str) or not typed.strip():
+            return False
+        try:
+            answer = self.lookup(typed)
+        except InputError:
+            return False
+        if answer.status not in (Status.NOT_FOUND, Status.AMBIGUOUS):
+            return False
+        if chosen not in {c.matched_address for c in answer.candidates}:
+            return False
+        _, key = self._current().geocoder.miss_keys(typed)
+        if not key:
+            return False
+        self.misses.count("address", key, str(answer.status), chosen=chosen)
+        return True
+
+    @property
+    def aliases(self) -> tuple[Alias, ...]:
+        """The aliases in force that the geocoder reads (street aliases, address corrections)."""
+        return self._current().aliases
+
+    @property
+    def alias_problems(self) -> tuple[str, ...]:
+        """Aliases in force that the address layer in force cannot apply, each with why."""
+        return self._current().alias_problems
+
+    def check_alias(self, kind: str, source: str, target: str) -> tuple[str, str]:
+        """An alias as it is kept, normalized and checked against the address layer in force:
+        ``(source, target)``, else ``InputError`` saying what is wrong.
+
+        A street alias (``kind`` street) is from a whole street to a layer street
+        (``"MLK Blvd"`` -> ``("MLK BLVD", "MARTIN LUTHER KING JR BLVD")``); a correction
+        (``kind`` address) from a number and street to one address of the layer, kept as the
+        layer writes it.
+        """
+        snapshot = self._current()
+        base = snapshot.base_geocoder or snapshot.geocoder
+        if kind == "street":
+            key, goal = normalize_street(source or ""), normalize_street(target or "")
+            if not key:
+                raise InputError("type the street residents write, such as MLK Blvd")
+            if not base.index.alias_sids(goal):
+                raise InputError(
+                    f"{target!r} is not a street of the address layer: type it as the layer "
+                    "writes it, such as N KINGSHIGHWAY"
+                )
+            if base.index.street_aliases.get(key) or (key in _layer_street_keys(base)):
+                raise InputError(f"{key} is already a street of the address layer")
+            return key, goal
+        if kind == "address":
+            key = correction_key(base.index.parse(source or ""))
+            if not key:
+                raise InputError("type the address residents write, with its house number")
+            found = base.geocode(target or "")
+            if found.status != "matched" or found.candidates[0].row is None:
+                raise InputError(
+                    f"{target!r} is not one address of the layer: type an address that a "
+                    "lookup finds (matched)"
+                )
+            return key, found.candidates[0].matched_address
+        raise InputError(f"an alias is of kind street or address, not {kind!r}")
+
+    def add_alias(
+        self, kind: str, source: str, target: str, *, author: str, message: str = ""
+    ) -> Alias:
+        """Check an alias (``check_alias``) and keep it in the store: every server's geocoder
+        reads it within ``REFRESH_SECONDS`` (this one at its next lookup)."""
+        if self.store is None:
+            raise InputError("aliases are kept in the store: open the city with one")
+        key, goal = self.check_alias(kind, source, target)
+        return self.store.add_alias(kind, key, goal, author=author, message=message)
+
+    def edit_alias(self, alias_id: int, target: str, *, author: str, message: str = "") -> Alias:
+        """A new version of an alias with another target (checked as ``add_alias`` does)."""
+        if self.store is None:
+            raise InputError("aliases are kept in the store: open the city with one")
+        old = self.store.get_alias(alias_id)
+        _, goal = self.check_alias(old.kind, old.source, target)
+        return self.store.edit_alias(alias_id, goal, author=author, message=message)
 
     def suggest(self, query: str, limit: int = 10) -> list[Suggestion]:
         """Address completions for what a resident has typed so far, best first."""
@@ -634,6 +761,17 @@ class City:
         from .batch import assign_addresses
 
         return assign_addresses(self, addresses, column=column, workers=workers)
+
+
+def _with_aliases(base: Geocoder, aliases: tuple[Alias, ...]) -> tuple[Geocoder, list[str]]:
+    """``base`` reading the aliases in force (see ``Geocoder.with_aliases``)."""
+    streets = {a.source: a.target for a in aliases if a.kind == "street"}
+    corrections = {a.source: a.target for a in aliases if a.kind == "address"}
+    return base.with_aliases(streets, corrections)
+
+
+def _layer_street_keys(geocoder: Geocoder) -> set[str]:
+    return {st.key for st in geocoder.index.streets}
 
 
 def _in_force(timeline: tuple[Activation, ...], day: dt.date) -> int | None:

@@ -7,7 +7,7 @@ city's data on it; use that.
 
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
-(True, '0004', '0004')
+(True, '0006', '0006')
 >>> base.audit_log()
 []
 """
@@ -153,8 +153,12 @@ class StoreBase:
         self.close()
 
     @contextlib.contextmanager
-    def _write(self, lock: int | None = None) -> Iterator[sa.Connection]:
-        """One write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: optional lock)."""
+    def _write(self, lock: int | None = None, *, counted: bool = True) -> Iterator[sa.Connection]:
+        """One write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: optional lock).
+
+        ``counted=False``: a write no cached reader depends on (miss counts), so ``writes``
+        stays put and no ``City`` reloads its snapshot for it.
+        """
         try:
             with self._writer.begin() as conn:
                 if lock is not None and self.backend == "postgresql":
@@ -163,7 +167,8 @@ class StoreBase:
         except sa.exc.OperationalError as exc:
             raise StoreError(f"the database refused the change: {exc.orig}") from exc
         finally:
-            self.writes += 1
+            if counted:
+                self.writes += 1
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sa.Connection]:
@@ -252,7 +257,7 @@ class StoreBase:
         """The newest schema revision this code knows.
 
         >>> StoreBase.head_revision()
-        '0004'
+        '0006'
         """
         from alembic.script import ScriptDirectory
 
