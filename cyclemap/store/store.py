@@ -126,8 +126,8 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
 
     Notes, schedule exceptions and seeding here; boundary and address versions from
     ``VersionStore``; staff accounts from ``StaffStore``; lookup misses and aliases from
-    ``AliasStore``; what changed since a time from ``ChangeStore``; connections, migrations and the audit
-    log from ``StoreBase``.
+    ``AliasStore``; what changed since a time from ``ChangeStore``; connections, migrations
+    and the audit log from ``StoreBase``.
     ``clock`` (in the constructor) returns the current aware datetime; tests may set it.
     """
 
