@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from . import compiled
+from .billing.feed import FEED_ENTRIES, TAG_AUTHORITY, Feed, NoteEvent, city_slug, note_entries
 from .billing.notes import Note, notes_for, read_notes_toml
 from .billing.schedule import CycleSchedule, ScheduleAnswer, calendar_ics
 from .boundaries import BoundarySet, cycle_sort_key, read_boundaries
@@ -50,7 +51,7 @@ from .geocode import (
 from .misses import MissCounter
 
 if TYPE_CHECKING:
-    from .store import Alias, Store
+    from .store import Alias, Change, Store
     from .store.versions import Activation
 
 #: how long a process trusts its copy of the live boundary pointer before asking the store again
@@ -459,6 +460,75 @@ class City:
             months=months,
             now=dt.datetime.now(dt.UTC),
         )
+
+    def calendar_modified(self, today: dt.date | None = None) -> dt.datetime:
+        """When the calendars last changed: the newest schedule exception change, or the start
+        of this month (city time; a calendar runs from the first of the month), later first."""
+        today = today or self.today()
+        month = dt.datetime.combine(today.replace(day=1), dt.time(), ZoneInfo(self.config.timezone))
+        changed = self.store.newest_change("exception") if self.store is not None else None
+        return max(month.astimezone(dt.UTC), changed or month)
+
+    # -- feeds and changes -------------------------------------------------------------------
+    def note_events(
+        self, cycle_id: str | None = None, limit: int = FEED_ENTRIES
+    ) -> list[NoteEvent]:
+        """The latest notes posted, updated or expired (for ``cycle_id``, else any), newest
+        first: off the store's audit log, or ``notes.toml``'s dates without a store."""
+        if cycle_id is not None:
+            cycle_id = self._cycle_ref(cycle_id).id
+        if self.store is None:
+            events = [
+                NoteEvent(
+                    dt.datetime.combine(n.updated or n.posted, dt.time(), dt.UTC),
+                    "add" if n.updated == n.posted else "edit",
+                    {**n.to_record(), "id": n.id or i + 1},
+                )
+                for i, n in enumerate(self._current().notes)
+            ]
+        else:
+            # several events per note at most, and a cycle's notes among every cycle's: look
+            # further back than ``limit`` so that a cycle's own feed is full too
+            found = self.store.audit_log(entity="note", limit=limit * 20)
+            events = [
+                NoteEvent(e.at, e.action, e.after or e.before or {}, e.before)
+                for e in found
+                if e.action in ("seed", "add", "edit", "expire")
+            ]
+        events = [e for e in events if e.concerns(cycle_id)]
+        events.sort(key=lambda e: e.at, reverse=True)
+        return events[:limit]
+
+    def note_feed(self, cycle_id: str | None = None, *, link: str, self_link: str) -> Feed:
+        """The Atom feed of notes posted, updated and expired, for one cycle or all.
+
+        ``link`` is the resident page, ``self_link`` the feed's own address; the feed's
+        ``updated`` is its newest event (the HTTP layer's Last-Modified).
+        """
+        events = self.note_events(cycle_id)
+        name = self.config.name
+        if cycle_id is None:
+            title, path = f"Billing notices · {name}", "notes"
+        else:
+            ref = self._cycle_ref(cycle_id)
+            title, path = f"{ref.name} billing notices · {name}", f"cycles/{ref.id}/notes"
+        updated = events[0].at if events else dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        return Feed(
+            id=f"tag:{TAG_AUTHORITY}:{city_slug(name)}/{path}",
+            title=title,
+            updated=updated,
+            link=link,
+            self_link=self_link,
+            entries=note_entries(events, city=name, link=link),
+            subtitle="Notices about utility bills: new, updated and taken down.",
+        )
+
+    def changes_since(self, since: dt.datetime, limit: int = 1000) -> list[Change]:
+        """What changed after ``since`` (notes, schedule exceptions, boundary versions), oldest
+        first; ``InputError`` for a city without a store (nothing is kept to compare)."""
+        if self.store is None:
+            raise InputError("changes are kept in the store: open the city with one")
+        return self.store.changes_since(since, limit=limit)
 
     # -- lookups -----------------------------------------------------------------------------
     def lookup(
