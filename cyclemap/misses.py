@@ -27,6 +27,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,9 @@ MAX_PENDING_KEYS = 10_000
 MISS_STATUSES = ("not_found", "ambiguous")
 
 _log = logging.getLogger(__name__)
+#: counters with a background thread, flushed once more when the process exits
+_LIVE: weakref.WeakSet[MissCounter] = weakref.WeakSet()
+_exit_hook: list[bool] = []
 
 
 class MissCounter:
@@ -100,9 +104,9 @@ class MissCounter:
         if self.background:
             self._ensure_thread()
 
-    def flush(self) -> int:
+    def flush(self, *, quiet: bool = False) -> int:
         """Write the counts gathered so far; return the keys written (0 when the write failed:
-        then the counts wait for the next flush)."""
+        then the counts wait for the next flush, and a warning is logged unless ``quiet``)."""
         with self._flushing:
             with self._lock:
                 taken, self._pending = self._pending, {}
@@ -116,7 +120,8 @@ class MissCounter:
                 return self.store.record_misses(tallies)
             except Exception as exc:  # a lookup's counts must never take anything down
                 self.failed_flushes += 1
-                _log.warning("lookup misses not written yet (%s); kept for the next try", exc)
+                if not quiet:
+                    _log.warning("lookup misses not written yet (%s); kept for the next try", exc)
                 self._put_back(taken)
                 return 0
 
