@@ -3,6 +3,8 @@ every server's geocoder reads it within seconds, without a restart or a rebuild.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import time
 
@@ -16,7 +18,7 @@ from cyclemap.errors import InputError, NotFoundError
 from cyclemap.geocode import Geocoder
 from cyclemap.geocode.layer import AddressLayer
 from cyclemap.misses import MissCounter
-from cyclemap.store import Store
+from cyclemap.store import MissTally, Store
 
 from .conftest import Clock
 from .pg import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
@@ -310,3 +312,36 @@ def test_a_resident_picking_a_place_lets_staff_make_a_correction(tmp_path):
     assert made.status_code == 302
     answer = resident.get("/api/v1/lookup?address=99999+n+kingshighway").get_json()
     assert (answer["status"], answer["location"]["matched_address"]) == ("matched", miss.chosen)
+
+
+# -- the command line ----------------------------------------------------------------------------
+def test_the_cli_adds_lists_and_retires_aliases(tmp_path):
+    from click.testing import CliRunner
+
+    from cyclemap.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    run = CliRunner().invoke
+    base = ["--database-url", url, "--cache-dir", str(tmp_path / "cache"), "aliases"]
+    assert run(main, [*base, "list"]).output == "No aliases.\n"
+    bad = run(main, [*base, "add", "Old Jackson Rd", "Nowhere Blvd"])
+    assert bad.exit_code == 2 and "not a street of the address layer" in bad.output
+    added = run(main, [*base, "add", "Old Jackson Rd", "N Kingshighway", "-m", "old name"])
+    assert added.exit_code == 0, added.output
+    alias_id = int(added.stdout.strip())
+    listed = run(main, [*base, "list", "--json"])
+    assert [(a["source"], a["target"]) for a in json.loads(listed.output)["aliases"]] == [
+        ("OLD JACKSON RD", "N KINGSHIGHWAY")
+    ]
+    store = Store(url)
+    assert [e.action for e in store.alias_history(alias_id)] == ["add"]
+    city = cyclemap.open_city(store=store, clock=Clock(), cache_dir=False)
+    assert city.lookup(OLD_JACKSON).status == "matched"
+    assert run(main, [*base, "retire", str(alias_id)]).exit_code == 0
+    assert run(main, [*base, "retire", str(alias_id)]).exit_code == 4
+    assert "retired" in run(main, [*base, "list", "--all"]).output
+    store.record_misses(
+        [MissTally("street", "DR KING BLVD", "", 2, 1, *(2 * [dt.datetime.now(dt.UTC)]))]
+    )
+    misses = run(main, [*base, "misses"])
+    assert misses.output.split() == ["3", "street", "DR", "KING", "BLVD"]
