@@ -655,7 +655,7 @@ class City:
                     f"{target!r} is not a street of the address layer: type it as the layer "
                     "writes it, such as N KINGSHIGHWAY"
                 )
-            if base.index.street_aliases.get(key) or (key in _layer_street_keys(base)):
+            if key in _layer_street_keys(base):
                 raise InputError(f"{key} is already a street of the address layer")
             return key, goal
         if kind == "address":

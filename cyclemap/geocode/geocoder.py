@@ -111,7 +111,7 @@ class Geocoder:
         return len(self.index.cities) > 1
 
     def with_aliases(
-        self, streets: Mapping[str, str] = {}, corrections: Mapping[str, str] = {}
+        self, streets: Mapping[str, str] | None = None, corrections: Mapping[str, str] | None = None
     ) -> tuple[Geocoder, list[str]]:
         """This geocoder also reading staff's aliases, and what could not be applied.
 
@@ -136,7 +136,7 @@ class Geocoder:
         index = self.index
         problems: list[str] = []
         street_sids: dict[str, list[int]] = {}
-        for source, target in streets.items():
+        for source, target in (streets or {}).items():
             key = parse_street(source).key
             sids = index.alias_sids(target)
             if not key or not sids:
@@ -144,7 +144,7 @@ class Geocoder:
                 continue
             street_sids[key] = sids
         site_sids: dict[str, list[int]] = {}
-        for source, target in corrections.items():
+        for source, target in (corrections or {}).items():
             key = correction_key(index.parse(source))
             found = run(index, target)
             rows = [c.row for c in found.candidates if c.row is not None]

@@ -205,7 +205,8 @@ def _time_arg(name: str) -> dt.datetime:
     try:
         if len(raw) > 40:
             raise ValueError
-        moment = dt.datetime.fromisoformat(raw.strip().replace(" ", "+"))
+        # a "+hh:mm" offset left unescaped in a query string arrives as " hh:mm"
+        moment = dt.datetime.fromisoformat(re.sub(r" (\d\d:?\d\d)$", r"+\1", raw.strip()))
     except ValueError:
         raise InputError(
             f"'{name}' must be an ISO 8601 time like 2020-02-20T15:00:00Z (or a date)"
