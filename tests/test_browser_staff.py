@@ -221,9 +221,10 @@ def test_a_miss_becomes_an_alias_through_the_page(session, staff_live_app):
     resident = session.new_page()
     resident.goto(session.base_url + "/lookup?address=1234+Old+Jackson+Rd")
     assert "1234 N KINGSHIGHWAY" in resident.locator("#result").inner_text()
+    # another miss stays open: the axe test below sees the page with both tables filled
+    resident.goto(session.base_url + "/lookup?address=12+Dr+King+Blvd")
     resident.close()
-    alias = staff_live_app.extensions["cyclemap.store"].list_aliases()[0]
-    staff_live_app.extensions["cyclemap.store"].retire_alias(alias.alias_id, author="test")
+    staff_live_app.extensions["cyclemap.city"].misses.flush()
     check(session)
 
 
