@@ -246,6 +246,9 @@ class _Snapshot:
     _next: dict[tuple[str, dt.date], ScheduleAnswer] = field(default_factory=dict, repr=False)
     #: answers already given from this snapshot, by query and day (see ``ANSWER_CACHE_SIZE``)
     _answers: dict[tuple[Any, ...], Answer] = field(default_factory=dict, repr=False)
+    #: the miss key (normalized street) of each address that missed, from its geocoding's own
+    #: parse, so that counting a miss never parses the text again
+    _miss_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 class City:
@@ -578,6 +581,12 @@ class City:
         if address is not None:
             result = snapshot.geocoder.geocode(address)
             answer = self._answer_for_geocode({"address": address}, result, snapshot, today)
+            parsed = result.parsed
+            if parsed is not None and answer.status in (Status.NOT_FOUND, Status.AMBIGUOUS):
+                keys = base._miss_keys
+                if len(keys) >= ANSWER_CACHE_SIZE:
+                    keys.clear()
+                keys[address] = parsed.street_key if parsed.kind == "street" and parsed.name else ""
         else:
             location = Location(lon, lat, "", MatchType.POINT, 1.0)
             answer = self._answer_at({"lon": lon, "lat": lat}, location, snapshot, today)
@@ -596,7 +605,9 @@ class City:
         if answer.status not in (Status.NOT_FOUND, Status.AMBIGUOUS):
             return
         try:
-            street, _ = snapshot.geocoder.miss_keys(address)
+            street = snapshot._miss_keys.get(address)
+            if street is None:
+                street, _ = snapshot.geocoder.miss_keys(address)
             self.misses.count("street", street, str(answer.status))
         except Exception:  # pragma: no cover - counting must never fail a lookup
             return
