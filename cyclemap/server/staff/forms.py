@@ -252,3 +252,27 @@ class AccountForm(StaffForm):
     def validate_confirm(self, field: Any) -> None:
         if field.data != self.password.data:
             raise ValidationError("The two passwords differ: type the same password twice.")
+
+
+#: the kinds of alias, in words
+ALIAS_KIND_LABELS = {
+    "street": "Street alias: another name of a street",
+    "address": "Correction: one address is another",
+}
+
+
+class AliasForm(StaffForm):
+    """An alias: a street residents write for a layer street, or an address for another."""
+
+    kind = SelectField("Kind", choices=choices(ALIAS_KIND_LABELS), default="street")
+    source = StringField(
+        "What residents type",
+        validators=[InputRequired("Type what residents write."), Length(max=200)],
+    )
+    target = StringField(
+        "What it stands for",
+        validators=[InputRequired("Type the street or address of the layer."), Length(max=200)],
+    )
+    message = StringField("Why (for the audit log)", validators=[Optional(), Length(max=500)])
+    miss_id = IntegerField("Miss", validators=[Optional()])
+    submit = SubmitField("Add alias")
