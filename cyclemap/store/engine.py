@@ -7,7 +7,7 @@ city's data on it; use that.
 
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
-(True, '0004', '0004')
+(True, '0005', '0005')
 >>> base.audit_log()
 []
 """
@@ -252,7 +252,7 @@ class StoreBase:
         """The newest schema revision this code knows.
 
         >>> StoreBase.head_revision()
-        '0004'
+        '0005'
         """
         from alembic.script import ScriptDirectory
 

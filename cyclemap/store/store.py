@@ -12,7 +12,7 @@ row to the audit log (who, when, what, before, after) in that same transaction.
 >>> import datetime as dt
 >>> store = Store("sqlite://")                      # in memory, for the example
 >>> store.upgrade()
-'0004'
+'0005'
 >>> nid = store.add_note(title="Disconnects", body="No services will be disconnected on 2/26/20.",
 ...                      cycles="all", author="clerk", today=dt.date(2020, 2, 20))
 >>> [n.title for n in store.list_notes(dt.date(2020, 2, 21), cycle="3")]
@@ -73,7 +73,7 @@ __all__ = [
 _PG_SEED_LOCK = 0x6379_636C_0002
 #: the author recorded for rows seeded from the city folder
 SEED_AUTHOR = "city folder (seed)"
-_NOTE_FIELDS = ("title", "body", "cycles", "starts", "ends", "display_order")
+_NOTE_FIELDS = ("title", "body", "title_es", "body_es", "cycles", "starts", "ends", "display_order")
 
 
 def default_database_url(instance_path: str | Path, city_folder: str | Path | None = None) -> str:
@@ -103,6 +103,8 @@ def _note_columns(note: Note) -> dict[str, Any]:
     return {
         "title": note.title,
         "body": note.body_markdown,
+        "title_es": note.title_es,
+        "body_es": note.body_es,
         "cycles": _cycles_text(note.cycles),
         "updated": note.updated,
         "starts": note.starts,
@@ -136,7 +138,7 @@ class Store(VersionStore, StagingStore, StaffStore):
         >>> from cyclemap.config import load_city_config, DEFAULT_CITY
         >>> store = Store("sqlite://").start(load_city_config(DEFAULT_CITY))
         >>> store.revision(), len(store.list_notes(dt.date(2020, 2, 21), cycle="1"))
-        ('0004', 6)
+        ('0005', 6)
         """
         self.upgrade()
         if config is not None:
@@ -230,6 +232,8 @@ class Store(VersionStore, StagingStore, StaffStore):
             ends=row.ends,
             display_order=row.display_order,
             expired=row.expired_at is not None,
+            title_es=row.title_es,
+            body_es=row.body_es,
         )
 
     def _insert_note(self, conn: sa.Connection, note: Note, author: str, action: str) -> int:
@@ -285,10 +289,12 @@ class Store(VersionStore, StagingStore, StaffStore):
         ends: dt.date | str | None = None,
         display_order: int = 0,
         known_cycles: Iterable[str] | None = None,
+        title_es: str | None = None,
+        body_es: str | None = None,
     ) -> int:
         """Add a note posted ``today``; return its id. ``InputError`` says what is wrong
         (an empty ``body`` is refused, as is a ``display_order`` outside ``notes.MIN_ORDER`` ..
-        ``notes.MAX_ORDER``).
+        ``notes.MAX_ORDER``, or a Spanish title without a Spanish body and the reverse).
 
         ``known_cycles`` (the city's cycle ids), when given, rejects notes for unknown cycles.
         """
@@ -302,6 +308,8 @@ class Store(VersionStore, StagingStore, StaffStore):
             starts=starts,
             ends=ends,
             display_order=display_order,
+            title_es=title_es,
+            body_es=body_es,
         ).validated(known_cycles)
         note.require_body()
         with self._write() as conn:
@@ -316,8 +324,9 @@ class Store(VersionStore, StagingStore, StaffStore):
         known_cycles: Iterable[str] | None = None,
         **changes: Any,
     ) -> Note:
-        """Change fields of a note (``title``, ``body``, ``cycles``, ``starts``, ``ends``,
-        ``display_order``); ``updated`` becomes ``today``. Returns the note as changed.
+        """Change fields of a note (``title``, ``body``, ``title_es``, ``body_es``, ``cycles``,
+        ``starts``, ``ends``, ``display_order``); ``updated`` becomes ``today``. Returns the note
+        as changed. An empty ``title_es`` and ``body_es`` take the Spanish text away.
 
         >>> store = Store("sqlite://")
         >>> _ = store.upgrade()
