@@ -113,6 +113,8 @@ MAP_TEXT: dict[str, str] = {
     "exit_fullscreen": N_("Exit full screen"),
     "updated": N_("Updated {date}"),
     "notices": N_("Notices"),
+    # after a note the city wrote only in English, on a map in another language
+    "in_english": N_("(in English)"),
     "approximate": N_(
         "Map areas are drawn simplified. Near a boundary, look up your address to be sure."
     ),
@@ -585,11 +587,13 @@ def export_html(
     gettext: Callable[[str], str] = lambda s: s,
     lang: str = "en",
     today: dt.date | None = None,
+    format_day: Callable[[dt.date], str] = dt.date.isoformat,
 ) -> str:
     """One HTML file with the whole map: assets inlined, zones, legend, notes; no server needed.
 
     With tiles other than ``none`` the file fetches map tiles from their server; everything else
-    is inside the file.
+    is inside the file. ``gettext`` and ``format_day`` word it in ``lang`` (the notes carry
+    their translations; the map shows the one in ``lang``, else the English text, marked).
     """
     import jinja2
 
@@ -628,7 +632,7 @@ def export_html(
             (cid, c.name, c.color)
             for cid, c in sorted(config.cycles.items(), key=lambda kv: cycle_sort_key(kv[0]))
         ],
-        generated=(today or city.today()).isoformat(),
+        generated=format_day(today or city.today()),
     )
 
 
