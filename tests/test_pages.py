@@ -425,7 +425,8 @@ def test_every_resident_string_goes_through_babel(pseudo_app, demo_city, url):
         for note in answer.notes:  # the city's words, in English and in Spanish
             for text in (note.text_in("en"), note.text_in("es")):
                 data.add(text.title)
-                data.update(" ".join(t.split()) for t in re.split(r"<[^>]+>", text.html) if t.strip())
+                parts = re.split(r"<[^>]+>", text.html)
+                data.update(" ".join(t.split()) for t in parts if t.strip())
     untranslated = []
     for text in page.text:
         if "⟦" in text or text in data or re.fullmatch(r"[\W\d]+", text):
