@@ -454,8 +454,8 @@ class City:
         self,
         address: str | None = None,
         *,
-        lon: float | None = None,
-        lat: float | None = None,
+        lon: float | str | None = None,
+        lat: float | str | None = None,
         today: dt.date | None = None,
         date: dt.date | None = None,
     ) -> Answer:
@@ -466,12 +466,14 @@ class City:
         lists in ``effective_changes`` each scheduled version that moves this place to
         another cycle. ``InputError`` when neither an address nor both coordinates are given,
         when the address is empty (bad input everywhere: the API's 400, the CLI's exit 2), or
-        when the coordinates are not numbers in range.
+        when the coordinates are not numbers in range (they may be given as text, as a query
+        string has them).
         """
         if date is not None and today is not None and date != today:
             raise InputError("give the day once: date or today")
         today = date or today or self.today()
         base = self._current()
+        point: tuple[float, float] | None = None  # the checked (lon, lat) when no address
         if address is not None:
             if lon is not None or lat is not None:
                 raise InputError("give either an address or lon and lat, not both")
@@ -479,8 +481,8 @@ class City:
                 raise InputError("the address is empty: give a street address, such as 12 Main St")
             key: tuple[Any, ...] = ("address", address, today)
         else:
-            lon, lat = _check_point(lon, lat)
-            key = ("point", lon, lat, today)
+            point = _check_point(lon, lat)
+            key = ("point", *point, today)
         answers = base._answers
         kept = answers.get(key) if isinstance(address, str | None) else None
         if kept is not None:
@@ -493,8 +495,10 @@ class City:
             result = snapshot.geocoder.geocode(address)
             answer = self._answer_for_geocode({"address": address}, result, snapshot, today)
         else:
-            location = Location(lon, lat, "", MatchType.POINT, 1.0)
-            answer = self._answer_at({"lon": lon, "lat": lat}, location, snapshot, today)
+            assert point is not None  # checked above: no address means a point
+            x, y = point
+            location = Location(x, y, "", MatchType.POINT, 1.0)
+            answer = self._answer_at({"lon": x, "lat": y}, location, snapshot, today)
         if len(answers) >= ANSWER_CACHE_SIZE:
             answers.clear()
         answers[key] = answer

@@ -23,17 +23,15 @@ from .normalize import (
     parse_address,
 )
 from .steps import STEPS
-from .types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType, Suggestion
+from .types import Candidate, GeocodeResult, GeocodeStatus, MatchType, Suggestion
 
 __all__ = [
-    "AMBIGUOUS",
-    "MATCHED",
     "MAX_ADDRESS_LENGTH",
-    "NOT_FOUND",
     "STEPS",
     "AddressLayer",
     "Candidate",
     "GeocodeResult",
+    "GeocodeStatus",
     "Geocoder",
     "ImportReport",
     "MatchType",

@@ -2,7 +2,8 @@
 
 ``Geocoder(layer)`` precomputes its lookups once (well under a second for 20,000 points).
 ``geocode(text)`` runs the cascade of named steps (``cyclemap.geocode.steps.STEPS``): ``exact``,
-``normalized``, ``fuzzy``, ``interpolated``, ``street``, and answers a ``GeocodeResult``:
+``normalized``, ``fuzzy``, ``interpolated``, ``street``, and answers a ``GeocodeResult`` whose
+``status`` is a ``GeocodeStatus``:
 
 - ``matched``: one place; ``candidates[0]`` with its ``match_type`` and ``score``;
 - ``ambiguous``: the text fits several places (``101 MAIN ST`` when both N and S MAIN ST have a
@@ -22,9 +23,9 @@ empty text, emoji, punctuation, a ZIP or a number alone, a PO Box are all ``not_
 >>> g = Geocoder(layer)
 >>> r = g.geocode("101 n main street")
 >>> r.status, r.candidates[0].matched_address, r.candidates[0].match_type.value
-('matched', '101 N MAIN ST', 'normalized')
+(<GeocodeStatus.MATCHED: 'matched'>, '101 N MAIN ST', 'normalized')
 >>> g.geocode("101 Main St").status                   # N or S?
-'ambiguous'
+<GeocodeStatus.AMBIGUOUS: 'ambiguous'>
 >>> g.geocode("103 N Main St").candidates[0].match_type.value
 'interpolated'
 >>> g.geocode("12 Oak Avneue").candidates[0].matched_address
@@ -45,24 +46,14 @@ from .layer import AddressLayer
 from .normalize import MAX_ADDRESS_LENGTH
 from .steps import STEPS, Query, exact, place_sites, run
 from .suggest import SuggestIndex
-from .types import (
-    AMBIGUOUS,
-    MATCHED,
-    NOT_FOUND,
-    Candidate,
-    GeocodeResult,
-    MatchType,
-    Suggestion,
-)
+from .types import Candidate, GeocodeResult, GeocodeStatus, MatchType, Suggestion
 
 __all__ = [
-    "AMBIGUOUS",
-    "MATCHED",
     "MAX_ADDRESS_LENGTH",
-    "NOT_FOUND",
     "STEPS",
     "Candidate",
     "GeocodeResult",
+    "GeocodeStatus",
     "Geocoder",
     "MatchType",
     "Suggestion",

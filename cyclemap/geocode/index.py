@@ -207,20 +207,20 @@ class AddressIndex:
 
         # -- sites: (street, number, ZIP) -> rows ------------------------------------------------
         site_of: dict[tuple[int, str, str], int] = {}
-        self.site_rows: list[list[int]] = []
+        site_rows: list[list[int]] = []  # while building; RowGroups below
         row_site = np.empty(n, dtype=np.int64)
         for i in range(n):
             key = (int(sid_arr[i]), number[i], zips[i])
             s = site_of.get(key)
             if s is None:
-                s = site_of[key] = len(self.site_rows)
-                self.site_rows.append([])
-            self.site_rows[s].append(i)
+                s = site_of[key] = len(site_rows)
+                site_rows.append([])
+            site_rows[s].append(i)
             row_site[i] = s
         self.row_site = row_site
-        m = len(self.site_rows)
+        m = len(site_rows)
         rep = np.empty(m, dtype=np.int64)
-        for s, rows in enumerate(self.site_rows):
+        for s, rows in enumerate(site_rows):
             rep[s] = next((r for r in rows if not units[r]), rows[0])
         self.site_row = rep
         self.site_sid = sid_arr[rep].astype(np.int64)
@@ -301,9 +301,11 @@ class AddressIndex:
         # each name a town is written by (its key), to the layer's own spelling of the town
         self.town_of: dict[str, str] = {_place_key(c): c for c in self.cities}
         for alias, town in place_aliases.items():
-            key = _place_key(alias)
-            if key:
-                self.town_of.setdefault(key, self.town_of.get(_place_key(town), clean_text(town)))
+            alias_key = _place_key(alias)
+            if alias_key:
+                self.town_of.setdefault(
+                    alias_key, self.town_of.get(_place_key(town), clean_text(town))
+                )
         # what the city is, to tell a typed ZIP, state or city that is somewhere else
         self.state = tables().states.get(clean_text(state), "") if state else ""
         self.zips = frozenset(
@@ -321,7 +323,7 @@ class AddressIndex:
             if units[i]:
                 self.exact_unit.setdefault(exact_key(layer.address(i)), []).append(i)
         # each site's rows, compactly (the lists were only needed to build the above)
-        self.site_rows = RowGroups(row_site, m)  # type: ignore[assignment]
+        self.site_rows = RowGroups(row_site, m)
 
     def _add_alias(self, alias: str, target: str) -> None:
         a = parse_street(alias)

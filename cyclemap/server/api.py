@@ -14,7 +14,7 @@ import re
 import threading
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Flask, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
 from flask_babel import format_date, gettext
 
@@ -47,15 +47,21 @@ ICALENDAR = "text/calendar"
 def _install_http(state: BlueprintSetupState) -> None:
     # The API brings the app-wide HTTP behaviour with it (headers, CORS, rate limits);
     # ``http.init_app`` is idempotent, so ``create_app`` may also call it directly.
+    assert isinstance(state.app, Flask)  # Flask types a blueprint's app as its base class
     http.init_app(state.app)
 
 
 # -- parsing ---------------------------------------------------------------------------------
-def _text_arg(name: str, *, required: bool) -> str | None:
+def _required_text_arg(name: str) -> str:
+    value = _text_arg(name)
+    if value is None:
+        raise InputError(f"the query parameter '{name}' is required")
+    return value
+
+
+def _text_arg(name: str) -> str | None:
     value = request.args.get(name)
     if value is None:
-        if required:
-            raise InputError(f"the query parameter '{name}' is required")
         return None
     if len(value) > MAX_QUERY_CHARS:
         raise InputError(
@@ -116,7 +122,7 @@ def _json(data: Any, mimetype: str = JSON, **kwargs: Any) -> Response:
 @bp.get("/api/v1/lookup")
 def lookup() -> Response:
     """Which cycle is this address (``address``) or point (``lon`` and ``lat``) in."""
-    address = _text_arg("address", required=False)
+    address = _text_arg("address")
     lon, lat = _float_arg("lon"), _float_arg("lat")
     if address is None and lon is None and lat is None:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
@@ -128,7 +134,7 @@ def lookup() -> Response:
 @bp.get("/api/v1/suggest")
 def suggest() -> Response:
     """Address completions for what a resident has typed so far, best first."""
-    query = _text_arg("q", required=True)
+    query = _required_text_arg("q")
     limit = _int_arg("limit", DEFAULT_SUGGEST_LIMIT, 1, MAX_SUGGEST_LIMIT)
     found = current_city().suggest(query, limit=limit) if query.strip() else []
     suggestions = [{"address": s.address, "lon": s.lon, "lat": s.lat} for s in found]

@@ -308,6 +308,7 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(key, value)
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies > 0:
+        # Flask's documented way to add WSGI middleware; its type hints declare a method
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
         )

@@ -34,7 +34,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..billing.notes import ALL_CYCLES, Cycles, Note, read_notes_toml, sort_notes
+from ..billing.notes import (
+    ALL_CYCLES,
+    Cycles,
+    Note,
+    normalize_cycles,
+    parse_date,
+    read_notes_toml,
+    sort_notes,
+)
 from ..billing.schedule import ScheduleException
 from ..config import DEFAULT_CITY, CityConfig
 from ..errors import ConfigError, InputError, NotFoundError
@@ -302,11 +310,11 @@ class Store(VersionStore, StagingStore, StaffStore):
             id=None,
             title=title,
             body_markdown=body,
-            cycles=cycles if isinstance(cycles, str) else tuple(cycles),
+            cycles=normalize_cycles(cycles),
             posted=today,
             updated=today,
-            starts=starts,
-            ends=ends,
+            starts=parse_date(starts, "starts"),
+            ends=parse_date(ends, "ends"),
             display_order=display_order,
             title_es=title_es,
             body_es=body_es,

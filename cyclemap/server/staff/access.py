@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from flask import (
     Blueprint,
@@ -70,6 +70,15 @@ def current_staff() -> StaffAccount | None:
     return account
 
 
+def signed_in_username() -> str:
+    """The signed-in account's username, in a view that ``login_required`` guards (there is
+    one: the guard ran first)."""
+    account = current_staff()
+    if account is None:
+        raise RuntimeError("signed_in_username() needs a view that login_required guards")
+    return account.username
+
+
 def sign_in(account: StaffAccount) -> None:
     """Start a new session for ``account`` (a fresh session: nothing carried over)."""
     session.clear()
@@ -111,8 +120,7 @@ def login_required(role: str | F = "editor") -> Callable[[F], F] | F:
                 return refuse_role(account, role)
             return view(*args, **kwargs)
 
-        guarded.staff_role = role  # type: ignore[attr-defined]
-        return guarded  # type: ignore[return-value]
+        return cast(F, guarded)  # wraps keeps view's signature, which its type cannot say
 
     return decorator
 
