@@ -551,13 +551,19 @@ def city_zones(
     today: dt.date | None = None,
 ) -> dict:
     """The city's live zones (or ``boundaries``) as display GeoJSON, with names and colours
-    (and each cycle's current notes)."""
+    (and each cycle's current notes, with their translations)."""
     config = city.config
     notes: dict[str, tuple[dict[str, Any], ...]] = {}
     if with_notes:
         for answer in city.cycles(today):
             notes[answer.cycle.id] = tuple(
-                {"title": n.title, "html": n.html, "updated": n.updated_on.isoformat()}
+                {
+                    "title": n.title,
+                    "html": n.html,
+                    "updated": n.updated_on.isoformat(),
+                    # the popups show the page's language when the note has it
+                    "translations": n.to_dict()["translations"],
+                }
                 for n in answer.notes
             )
     info = {

@@ -205,3 +205,39 @@ def test_the_map_shows_notes_in_spanish_or_marked_english(browser, base_url):  #
         s.check()
     finally:
         s.close()
+
+
+def test_the_exported_map_in_spanish(browser, base_url, live_app, tmp_path):  # noqa: F811
+    from cyclemap.cli.export_map import day_writer, translator
+    from cyclemap.maps import export_html
+    from cyclemap.server.assets import map_assets
+
+    gettext, lang = translator("es")
+    assert lang == "es"
+    path = tmp_path / "mapa.html"
+    path.write_text(
+        export_html(
+            live_app.extensions["cyclemap.city"],
+            assets=map_assets(),
+            tiles="none",
+            gettext=gettext,
+            lang=lang,
+            format_day=day_writer(lang),
+        ),
+        "utf-8",
+    )
+    s = Session(browser, base_url, **DESKTOP)  # an English browser: the file is Spanish
+    try:
+        page = s.page
+        page.goto(path.as_uri())
+        page.wait_for_function("() => window.cyclemap && cyclemap.map")
+        page.locator(".folium-map").click(position=map_point(page, *NORTHWEST))
+        popup = page.locator(".leaflet-popup-content")
+        popup.get_by_text("Facturas de febrero de los ciclos 1 y 2").wait_for()
+        english = popup.locator('span[lang="en"]', has_text="Cyber Issue - Current Impacts")
+        assert english.count() == 1
+        page.wait_for_timeout(400)  # the popup fades in
+        assert axe_violations(page) == []
+        assert not s.errors, s.errors
+    finally:
+        s.close()

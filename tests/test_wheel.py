@@ -224,7 +224,7 @@ def test_export_map_from_the_wheel(installed, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     html = spanish.read_text(encoding="utf-8")
-    assert '<html lang="es">' in html and "Hecho el 21 de febrero de 2020" in html
+    assert '<html lang="es">' in html and "Generado el 21 de febrero de 2020" in html
 
 
 def test_the_default_instance_folder_is_the_one_flask_picks(tmp_path, monkeypatch):
