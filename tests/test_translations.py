@@ -330,6 +330,18 @@ def test_links_keep_a_language_chosen_with_lang(client, matched_address):
     assert '<input type="hidden" name="lang" value="es">' in html  # the form keeps it
 
 
+def test_a_staff_error_page_is_english_without_a_language_switch(fresh_app):
+    from .staff import add_accounts, sign_in
+
+    add_accounts(fresh_app)
+    client = fresh_app.test_client()
+    assert sign_in(client, "eve").status_code == 302
+    response = client.get("/staff/notes/99999", headers={"Accept-Language": "es"})
+    assert response.status_code == 404
+    assert '<html lang="en">' in response.text and "Page not found" in response.text
+    assert 'class="language-switch' not in response.text
+
+
 def test_staff_pages_stay_english(app):
     client = app.test_client()
     client.get("/?lang=es")  # the resident's cookie says Spanish

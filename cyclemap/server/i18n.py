@@ -133,7 +133,10 @@ def language_name(tag: str) -> str:
 
 
 def language_links() -> list[LanguageLink]:
-    """This very page (its path and query) in each available language, as ``?lang=`` links."""
+    """This very page (its path and query) in each available language, as ``?lang=`` links
+    (none on a page that is English whatever is asked, such as a staff page's error)."""
+    if request.blueprint in ENGLISH_ONLY_BLUEPRINTS:
+        return []
     here = current_language()
     links = []
     for lang in available_languages():
