@@ -26,9 +26,9 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-# quick local runs: everything but the browser (Playwright) and PostgreSQL legs; CI runs `make test`
+# quick local runs: everything but the browser (Playwright), PostgreSQL and Redis legs; CI runs `make test`
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not browser and not postgres"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not browser and not postgres and not redis"
 
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench

@@ -5,7 +5,9 @@ dataclasses. It needs no database: notes come from ``notes.toml`` and schedule e
 ``city.toml``. Given a ``Store`` (the web app and the CLI pass one), the live boundary version,
 notes and exceptions come from the store instead, and ``refresh()`` swaps in a newly published
 boundary version without a restart. One lookup reads one snapshot, so an answer never mixes
-versions.
+versions. When the store cannot be read (the database is down), the city goes on answering from
+the last snapshot it read (``City.degraded`` says since when), logs one line when that starts
+and one when the store answers again, and recovers by itself.
 
 >>> city = open_city()                                   # the bundled demo city
 >>> city.lookup(lon=-89.58, lat=37.33).cycle_id           # the northwest is Cycle 2
@@ -17,6 +19,7 @@ versions.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
 import threading
 import time
@@ -36,7 +39,7 @@ from .boundaries import BoundarySet, cycle_sort_key, read_boundaries
 from .checks import open_folder
 from .config import DEFAULT_CITY, CityConfig, CycleConfig, default_instance_path
 from .decide import Status, candidate_points, candidate_xy, decide, place_labels
-from .errors import InputError, NotFoundError
+from .errors import InputError, NotFoundError, StoreUnavailableError
 from .geocode import (
     AddressLayer,
     Geocoder,
@@ -49,6 +52,8 @@ from .geocode import (
 if TYPE_CHECKING:
     from .store import Store
     from .store.versions import Activation
+
+logger = logging.getLogger(__name__)
 
 #: how long a process trusts its copy of the live boundary pointer before asking the store again
 REFRESH_SECONDS = 2.0
@@ -215,12 +220,46 @@ class CycleAnswer:
 
 
 @dataclass(frozen=True)
+class Degraded:
+    """Why a city answers from an older snapshot: its store could not be read.
+
+    ``since`` is the first refresh that failed, ``snapshot_at`` when the snapshot still served
+    was read (both UTC), ``reason`` the database's one-line message (for the log: it may name
+    hosts and paths).
+    """
+
+    since: dt.datetime
+    snapshot_at: dt.datetime
+    reason: str
+
+    def summary(self) -> str:
+        """What ``/healthz`` tells anyone: what is wrong and since when, no hosts or paths.
+
+        >>> t = dt.datetime(2020, 2, 21, 15, 4, 5, tzinfo=dt.UTC)
+        >>> print(Degraded(t, t - dt.timedelta(seconds=3), "connection refused").summary())
+        the database cannot be read since 2020-02-21T15:04:05Z: answering from the live data
+        read at 2020-02-21T15:04:02Z
+        """
+        return (
+            f"the database cannot be read since {_utc_text(self.since)}: answering from the "
+            f"live data read at {_utc_text(self.snapshot_at)}"
+        )
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     """The live state one lookup reads from start to end: zones, addresses, notes, exceptions.
 
     Built once for one city day and then only read, so an answer never mixes two boundary (or
     address) versions; the memo of next dates lives with the snapshot, so a new snapshot starts
-    it afresh. ``timeline`` is the boundary versions' activations, for answers on other days.
+    it afresh. ``timeline`` is the boundary versions' activations, for answers on other days;
+    ``upcoming`` the prepared zones of each scheduled version, so that a snapshot holds all a
+    lookup needs even while the store cannot be read (a scheduled version reaching its day then
+    included).
     """
 
     version: int
@@ -232,7 +271,10 @@ class _Snapshot:
     address_version: int = 0
     timeline: tuple[Activation, ...] = ()
     checked_at: float = field(default_factory=time.monotonic)
+    #: when the store was read for this snapshot (UTC wall clock, for ``Degraded``)
+    read_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     writes_seen: int = 0
+    upcoming: dict[int, BoundarySet] = field(default_factory=dict, repr=False)
     _schedules: dict[str, CycleSchedule] = field(default_factory=dict, repr=False)
     _next: dict[tuple[str, dt.date], ScheduleAnswer] = field(default_factory=dict, repr=False)
     #: answers already given from this snapshot, by query and day (see ``ANSWER_CACHE_SIZE``)
@@ -260,6 +302,7 @@ class City:
         self._clock = clock
         self._lock = threading.Lock()
         self._zones: OrderedDict[int, BoundarySet] = OrderedDict()
+        self._degraded: Degraded | None = None
         self._folder_geocoder = geocoder
         if store is None:
             path = config.notes_file
@@ -282,12 +325,21 @@ class City:
     @property
     def boundaries(self) -> BoundarySet:
         """The zones in force today (EPSG:4326)."""
-        return self._current().boundaries
+        return self._zones_on(self._current(), self.today())[1]
 
     @property
     def boundary_version(self) -> int:
         """The boundary version in force today (0 when read from the folder without a store)."""
-        return self._current().version
+        return self._zones_on(self._current(), self.today())[0]
+
+    @property
+    def degraded(self) -> Degraded | None:
+        """Why answers come from an older snapshot (the store could not be read), else None.
+
+        As of the last refresh: lookups, ``boundaries`` and ``boundary_version`` refresh when
+        one is due, so ask one of them first for a fresh verdict.
+        """
+        return self._degraded
 
     @property
     def geocoder(self) -> Geocoder:
@@ -311,13 +363,42 @@ class City:
         write through this process's store, and when the city's day changes), so a version
         published by any server, a scheduled version reaching its day, or a note edited
         anywhere, is live everywhere within seconds and without a restart.
+
+        When the store cannot be read, the snapshot already held stays (see ``degraded``) and
+        this answers False; the next refresh due tries again.
         """
         if self.store is None:
             return False
         with self._lock:
-            old = self._snapshot
-            self._snapshot = self._load_snapshot(self.store, old)
-            return self._snapshot.version != old.version
+            return self._refresh_locked(self.store)
+
+    def _refresh_locked(self, store: Store) -> bool:
+        old = self._snapshot
+        writes = store.writes
+        try:
+            new = self._load_snapshot(store, old)
+        except StoreUnavailableError as exc:
+            # keep answering from what was read last; try again when the next refresh is due
+            self._snapshot = replace(old, checked_at=time.monotonic(), writes_seen=writes)
+            if self._degraded is None:
+                self._degraded = Degraded(dt.datetime.now(dt.UTC), old.read_at, exc.message)
+                logger.warning(
+                    "cyclemap: the store cannot be read, so answers come from the live data "
+                    "read at %s until it can: %s",
+                    _utc_text(old.read_at),
+                    exc.message,
+                )
+            return False
+        self._snapshot = new
+        if self._degraded is not None:
+            down = (new.read_at - self._degraded.since).total_seconds()
+            logger.warning(
+                "cyclemap: the store can be read again after %.0f s: answers come from the "
+                "live data again",
+                down,
+            )
+            self._degraded = None
+        return new.version != old.version
 
     def _load_snapshot(self, store: Store, old: _Snapshot) -> _Snapshot:
         writes = store.writes  # read first: a write racing this load triggers another load
@@ -327,6 +408,7 @@ class City:
         live_version = _in_force(timeline, day)
         if live_version is not None and live_version != version:
             version, boundaries = live_version, self._zones_for(live_version, old.boundaries)
+        upcoming = {v: self._zones_for(v, boundaries) for _, v in _upcoming(timeline, day)}
         geocoder, address_version = old.geocoder, old.address_version
         live_addresses = store.live_address_version(on=day) or 0
         if live_addresses != address_version:
@@ -342,6 +424,7 @@ class City:
             address_version=address_version,
             timeline=timeline,
             writes_seen=writes,
+            upcoming=upcoming,
         )
 
     def _zones_for(self, version: int, like: BoundarySet) -> BoundarySet:
@@ -364,6 +447,8 @@ class City:
         version = _in_force(snapshot.timeline, day)
         if version is None or version == snapshot.version:
             return snapshot.version, snapshot.boundaries
+        if version in snapshot.upcoming:  # a scheduled version's day came (the store not asked)
+            return version, snapshot.upcoming[version]
         with self._lock:
             return version, self._zones_for(version, snapshot.boundaries)
 
@@ -387,15 +472,35 @@ class City:
         )
 
     def _current(self) -> _Snapshot:
-        snapshot = self._snapshot
-        if self.store is not None and (
-            self.store.writes != snapshot.writes_seen
-            or time.monotonic() - snapshot.checked_at > REFRESH_SECONDS
-            or self.today() != snapshot.day
-        ):
-            self.refresh()
-            snapshot = self._snapshot
-        return snapshot
+        snapshot, store = self._snapshot, self.store
+        if store is None:
+            return snapshot
+        due = time.monotonic() - snapshot.checked_at > REFRESH_SECONDS
+        if self._degraded is not None:
+            # the store is down: try it again every REFRESH_SECONDS beside the requests, so
+            # that no lookup waits on a database that may take seconds to refuse
+            if due and self._lock.acquire(blocking=False):
+                threading.Thread(target=self._retry, args=(store,), daemon=True).start()
+            return snapshot
+        wrote = store.writes != snapshot.writes_seen
+        if not (due or wrote or self.today() != snapshot.day):
+            return snapshot
+        # this process's own write is read back before answering (so wait for a refresh under
+        # way in another thread); otherwise that refresh is not waited for: a slow or
+        # unreachable store must not hold every lookup up, and its snapshot serves the next
+        if self._lock.acquire(blocking=wrote):
+            try:
+                self._refresh_locked(store)
+            finally:
+                self._lock.release()
+        return self._snapshot
+
+    def _retry(self, store: Store) -> None:
+        """One refresh while the store is down, in a thread of its own (holding the lock)."""
+        try:
+            self._refresh_locked(store)
+        finally:
+            self._lock.release()
 
     # -- notes and schedules -----------------------------------------------------------------
     def notes(self, cycle_id: str | None, today: dt.date | None = None) -> tuple[Note, ...]:
@@ -598,8 +703,10 @@ class City:
         changes = []
         current = cycle_id
         for day, version in _upcoming(snapshot.timeline, today):
-            with self._lock:
-                zones = self._zones_for(version, snapshot.boundaries)
+            zones = snapshot.upcoming.get(version)
+            if zones is None:  # upcoming as of another day than the snapshot's
+                with self._lock:
+                    zones = self._zones_for(version, snapshot.boundaries)
             then = zones.locate(location.lon, location.lat)
             if then != current:
                 changes.append(EffectiveChange(day, self._ref(then) if then else None))

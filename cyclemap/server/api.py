@@ -1,4 +1,4 @@
-"""The read-only JSON API, ``/api/v1/...`` and ``/healthz`` (interface.md, HTTP).
+"""The read-only JSON API, ``/api/v1/...``, ``/healthz`` and ``/readyz`` (interface.md, HTTP).
 
 Views are thin: parse the query string (a bad value is an ``InputError``, hence a 400 problem),
 call the ``City``, serialize. Bodies go through ``http.cached_response`` for ``ETag`` and
@@ -218,8 +218,34 @@ def problem_kind(code: str) -> Response:
     raise NotFoundError(f"there is no problem type {code!r}")
 
 
+def health() -> dict[str, Any]:
+    """``{"status": "ok", "boundary_version": N}``, or ``"degraded"`` with a ``reason`` while
+    the city answers from an older snapshot because the database cannot be read."""
+    city = current_city()
+    version = city.boundary_version  # refreshes when one is due: the verdict below is current
+    degraded = city.degraded
+    body: dict[str, Any] = {"status": "degraded" if degraded else "ok", "boundary_version": version}
+    if degraded is not None:
+        body["reason"] = degraded.summary()
+    return body
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Liveness and the live boundary version (never cached)."""
-    body = _dumps({"status": "ok", "boundary_version": current_city().boundary_version})
-    return Response(body, mimetype=JSON, headers={"Cache-Control": "no-store"})
+    """Liveness: 200 while this server answers, ``degraded`` and why (never cached).
+
+    A load balancer should use this one: during a database outage every server answers
+    lookups from its snapshot, and would all be taken out together by ``/readyz``.
+    """
+    return Response(_dumps(health()), mimetype=JSON, headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: 200 when the live data could be read, 503 (the same body) while degraded."""
+    body = health()
+    headers = {"Cache-Control": "no-store"}
+    if body["status"] == "ok":
+        return Response(_dumps(body), mimetype=JSON, headers=headers)
+    headers["Retry-After"] = "5"
+    return Response(_dumps(body), status=503, mimetype=JSON, headers=headers)

@@ -12,12 +12,17 @@ calling it again is harmless). What it does to every response:
   request and the header then allows ``'nonce-…'`` for ``script-src`` and ``style-src``. A page
   that needs more (a tile server for ``img-src``, inline ``style=""`` attributes) calls
   ``csp_allow("img-src", "https://tile.openstreetmap.org")`` while handling the request.
-- **CORS** for the read-only API (``/api/`` and ``/healthz``): origins from ``CORS_ORIGINS``
-  (``*`` or a comma-separated list; ``Vary: Origin`` when it is a list); preflight ``OPTIONS``
-  requests are answered ``204`` with the allowed methods and headers.
+- **CORS** for the read-only API (``/api/``, ``/healthz``, ``/readyz``): origins from
+  ``CORS_ORIGINS`` (``*`` or a comma-separated list; ``Vary: Origin`` when it is a list);
+  preflight ``OPTIONS`` requests are answered ``204`` with the allowed methods and headers.
 - **Rate limits** through flask-limiter from ``RATELIMIT`` (empty: off) with its counters in
-  ``RATELIMIT_STORAGE_URL``, per client address and route; ``/healthz``, static files and
-  preflights are exempt. Behind a load balancer or reverse proxy, set ``TRUSTED_PROXIES`` to the
+  ``RATELIMIT_STORAGE_URL``, per client address and route; ``/healthz``, ``/readyz``, static
+  files and preflights are exempt. When that storage (Redis) cannot be reached, each process
+  counts in its own memory instead (flask-limiter's in-memory fallback: lookups go on being
+  served, a client is limited per process), logs one warning, checks the storage again with a
+  growing pause (1 s up to 32 s) and goes back to it when it answers. Redis connections time
+  out after ``REDIS_TIMEOUT_S`` and are not retried, so an unreachable Redis costs a request
+  at most that. Behind a load balancer or reverse proxy, set ``TRUSTED_PROXIES`` to the
   number of proxies in front so that the client address comes from ``X-Forwarded-For``
   (werkzeug's ``ProxyFix``); otherwise every resident shares the proxy's one limit.
 
@@ -29,6 +34,7 @@ with the boundary version, the notes and the date alike), a ``Cache-Control`` ma
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -49,8 +55,13 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front (their X-Forwarded-For is believed)
 }
 
+#: the ``limits`` storage URL schemes of a plain Redis server (TCP, TLS, Unix socket)
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
+#: seconds a Redis connection or command may take before the limit storage counts as down
+REDIS_TIMEOUT_S = 0.5
+
 #: path prefixes of the read-only JSON API (CORS, problem+json, no-framing CSP)
-API_PREFIXES = ("/api/", "/healthz")
+API_PREFIXES = ("/api/", "/healthz", "/readyz")
 #: paths that may be framed by ``FRAME_ANCESTORS``
 EMBED_PATHS = frozenset({"/embed"})
 #: methods the read-only API allows cross-origin
@@ -245,26 +256,70 @@ def cached_response(
 def _exempt_from_limits() -> bool:
     return (
         request.method == "OPTIONS"
-        or request.path == "/healthz"
+        or request.path in ("/healthz", "/readyz")
         or request.endpoint in (None, "static")
         or request.endpoint.endswith(".static")
     )
 
 
+def redis_options(storage_url: str) -> dict[str, Any]:
+    """Options for the Redis client of a ``limits`` storage URL: short timeouts and no retries,
+    so that an unreachable Redis fails a call quickly (``{}`` for any other storage).
+
+    >>> redis_options("redis+unix:///run/redis.sock")["socket_timeout"], redis_options("memory://")
+    (0.5, {})
+    """
+    if not storage_url.startswith(REDIS_SCHEMES):
+        return {}
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "socket_timeout": REDIS_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_TIMEOUT_S,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
+class _ToCyclemapLog(logging.Handler):
+    """Hands flask-limiter's records to cyclemap's log (``cyclemap.ratelimit``): flask-limiter
+    logs to a logger of its own that ends in a ``NullHandler``, so that a Redis outage would
+    otherwise leave no trace where the app's other messages go."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger("cyclemap.ratelimit").handle(record)
+
+
+def _route_limiter_log() -> None:
+    """Send flask-limiter's warnings and notices (storage down, recovered) to cyclemap's log,
+    once per process."""
+    logger = logging.getLogger("flask-limiter")
+    if not any(isinstance(h, _ToCyclemapLog) for h in logger.handlers):
+        logger.addHandler(_ToCyclemapLog())
+        logger.setLevel(logging.INFO)  # "Rate limit storage recovered" is an INFO record
+        logger.propagate = False  # its records reach the root through cyclemap's logger, once
+
+
 def _make_limiter(app: Flask) -> Limiter:
     limit = (app.config.get("RATELIMIT") or "").strip()
+    storage_url = app.config.get("RATELIMIT_STORAGE_URL") or "memory://"
     limiter = Limiter(
         get_remote_address,
         default_limits=[limit] if limit else [],
         default_limits_exempt_when=_exempt_from_limits,
-        storage_uri=app.config.get("RATELIMIT_STORAGE_URL") or "memory://",
+        storage_uri=storage_url,
+        storage_options=redis_options(storage_url),
+        # a limit storage that is down must not take the lookups down with it: count in this
+        # process's memory meanwhile (one warning), and go back to the storage when it answers
+        in_memory_fallback_enabled=True,
         headers_enabled=True,
-        # a broken limit store must not take the lookups down with it: serve unlimited and log
+        # any other error of the limit store: serve unlimited and log
         swallow_errors=not app.testing,
         enabled=bool(limit),
         key_prefix="cyclemap",
     )
     limiter.init_app(app)
+    _route_limiter_log()
     return limiter
 
 

@@ -289,9 +289,26 @@ SCHEMAS: dict[str, Any] = {
             "suggestions": {"type": "array", "items": _ref("Suggestion"), "maxItems": 50},
         }
     ),
-    "Health": _obj(
-        {"status": {"const": "ok"}, "boundary_version": {"type": "integer", "minimum": 0}}
-    ),
+    "Health": {
+        "oneOf": [
+            _obj(
+                {"status": {"const": "ok"}, "boundary_version": {"type": "integer", "minimum": 0}}
+            ),
+            _obj(
+                {
+                    "status": {"const": "degraded"},
+                    "boundary_version": {"type": "integer", "minimum": 0},
+                    "reason": {"type": "string", "minLength": 1},
+                },
+                description=(
+                    "The database cannot be read: lookups, suggest, the pages and the map are "
+                    "answered from the live data read last (the reason says since when); "
+                    "changes and staff pages answer 503 until it is back."
+                ),
+            ),
+        ],
+        "description": "Whether this server answers from live data.",
+    },
     "Problem": _obj(
         {
             "type": {"type": "string", "format": "uri-reference"},
@@ -389,6 +406,14 @@ RESPONSES: dict[str, Any] = {
         "description": "An error on the server (logged there)",
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
     },
+    "Unavailable": {
+        "description": (
+            "The database cannot be reached right now; nothing was changed (answers that need "
+            "it, such as a lookup for a day whose zones this server has not read)"
+        ),
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    },
     "NotModified": {"description": "The client's copy (If-None-Match) is still current"},
 }
 
@@ -433,6 +458,7 @@ def _get(
     errors: tuple[str, ...] = (),
     cached: bool = True,
     limited: bool = True,
+    unavailable: dict | None = None,
 ) -> dict:
     responses: dict[str, Any] = {"200": ok}
     parameters = list(params or [])
@@ -440,6 +466,8 @@ def _get(
         responses["304"] = {"$ref": "#/components/responses/NotModified"}
         parameters.append({"$ref": "#/components/parameters/IfNoneMatch"})
     responses.update(_errors(*errors, *(("TooManyRequests",) if limited else ())))
+    if unavailable is not None:
+        responses["503"] = unavailable
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if parameters:
         op["parameters"] = parameters
@@ -474,6 +502,7 @@ PATHS: dict[str, Any] = {
             },
         ],
         errors=("BadRequest",),
+        unavailable={"$ref": "#/components/responses/Unavailable"},
     ),
     "/api/v1/suggest": _get(
         "Address completions as a resident types, best first",
@@ -523,7 +552,21 @@ PATHS: dict[str, Any] = {
         errors=("NotFound",),
     ),
     "/healthz": _get(
-        "Liveness and the live boundary version", _ok("Health"), cached=False, limited=False
+        "Liveness and the live boundary version: 200 while the server answers (degraded too)",
+        _ok("Health"),
+        cached=False,
+        limited=False,
+    ),
+    "/readyz": _get(
+        "Readiness: 200 when the live data can be read, 503 while answering from older data",
+        _ok("Health"),
+        cached=False,
+        limited=False,
+        unavailable={
+            "description": "Degraded: the database cannot be read (the same body as /healthz)",
+            "headers": {"Retry-After": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": _ref("Health")}},
+        },
     ),
 }
 
