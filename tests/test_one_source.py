@@ -31,7 +31,18 @@ STATUS_SPELLINGS = {
     ("decide.py", "Status"): {s.value for s in Status},
     ("geocode/types.py", "GeocodeStatus"): {s.value for s in GeocodeStatus},
 }
-STEP_NAMES = Counter({("geocode/steps.py", "not_found"): 2})
+STEP_NAMES = Counter(
+    {
+        ("geocode/steps.py", "not_found"): 2,  # the cascade's step of that name
+        # the miss tally's columns (lookup_misses.not_found / .ambiguous) and its JSON keys
+        ("store/schema.py", "not_found"): 1,
+        ("store/schema.py", "ambiguous"): 1,
+        ("store/migrations/versions/0006_misses_aliases.py", "not_found"): 1,
+        ("store/migrations/versions/0006_misses_aliases.py", "ambiguous"): 1,
+        ("store/aliases.py", "not_found"): 1,
+        ("store/aliases.py", "ambiguous"): 1,
+    }
+)
 
 
 def _status_literals() -> Counter:

@@ -127,6 +127,10 @@ def test_pages_load_nothing_from_outside(client):
         for tag, attrs in page.tags:
             src = attrs.get("src") if tag in ("script", "img", "iframe") else None
             href = attrs.get("href") if tag == "link" else None
+            if href is not None and attrs.get("rel") == "alternate":
+                # a feed reader's link to our own notes feed: never loaded by the page
+                assert re.fullmatch(r"/api/v1/(cycles/[^/]+/)?feed\.atom", href), (url, href)
+                continue
             for ref in (src, href):
                 if ref is not None and tag != "iframe":
                     assert ref.startswith("/static/"), (url, tag, ref)
@@ -204,7 +208,13 @@ def test_not_found_suggestions_are_links(client, demo_city):
     links = [a for a in page.find("a") if "data-lookup" in a]
     assert len(links) == min(len(answer.candidates), 10)
     for link, cand in zip(links, answer.candidates, strict=False):
-        assert parse_qs(urlsplit(link["href"]).query) == {"address": [cand.matched_address]}
+        # the link also carries what was typed and the place offered: following it confirms
+        # the choice (City.confirm_choice), which staff may make a correction
+        assert parse_qs(urlsplit(link["href"]).query) == {
+            "address": [cand.matched_address],
+            "from": ["100 Kingshighway"],
+            "chosen": [cand.matched_address],
+        }
 
 
 def test_ambiguous_street_in_the_demo_city(client, demo_city):
@@ -419,11 +429,14 @@ def test_every_resident_string_goes_through_babel(pseudo_app, demo_city, url):
     assert '<html lang="es">' in response.get_data(as_text=True)
     data = {demo_city.config.name, "573-339-6300", "cyclemap export-map billing-cycles-map.html"}
     data.update(str(e.get("text", "")) for e in demo_city.config.exceptions)
+    data.update(("English", "Español"))  # the language links: each language's own name
     for answer in demo_city.cycles():
         data.add(answer.cycle.name)
-        for note in answer.notes:
-            data.add(note.title)
-            data.update(" ".join(t.split()) for t in re.split(r"<[^>]+>", note.html) if t.strip())
+        for note in answer.notes:  # the city's words, in English and in Spanish
+            for text in (note.text_in("en"), note.text_in("es")):
+                data.add(text.title)
+                parts = re.split(r"<[^>]+>", text.html)
+                data.update(" ".join(t.split()) for t in parts if t.strip())
     untranslated = []
     for text in page.text:
         if "⟦" in text or text in data or re.fullmatch(r"[\W\d]+", text):

@@ -197,6 +197,7 @@ def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
     from . import (  # noqa: F401
         addresses,
+        aliases,
         assign,
         boundaries,
         db,

@@ -17,6 +17,7 @@ from .layer import AddressLayer, ImportReport, read_addresses
 from .normalize import (
     MAX_ADDRESS_LENGTH,
     ParsedAddress,
+    correction_key,
     exact_key,
     normalize_place,
     normalize_street,
@@ -38,6 +39,7 @@ __all__ = [
     "ParsedAddress",
     "Suggestion",
     "normalize_place",
+    "correction_key",
     "exact_key",
     "normalize_street",
     "parse_address",

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -185,7 +186,16 @@ def is_abbreviation(short: str, name: str) -> bool:
 
 
 class AddressIndex:
-    """The lookups the cascade steps use, built once from an ``AddressLayer``."""
+    """The lookups the cascade steps use, built once from an ``AddressLayer``.
+
+    ``with_aliases`` makes a light copy that also reads staff's street aliases and address
+    corrections (kept in the store, not compiled): the big tables are shared, not rebuilt.
+    """
+
+    #: street aliases from the store: a whole normalized street -> the layer streets it names
+    street_aliases: Mapping[str, list[int]] = MappingProxyType({})
+    #: address corrections from the store: ``correction_key`` -> the sites it names
+    corrections: Mapping[str, list[int]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -354,6 +364,39 @@ class AddressIndex:
         """The rows with a unit whose address has this ``exact_key``, in row order."""
         return self.exact_unit.get(key, self._row_key, digest)
 
+    def alias_sids(self, target: str) -> list[int]:
+        """The layer streets a street alias's target names: every street of that name, or
+        only the one with the target's directional when it has one."""
+        t = parse_street(target)
+        return [
+            sid
+            for sid, st in enumerate(self.streets)
+            if st.name == t.name
+            and (not (t.predir or t.postdir) or st.key == t.key)
+            and (not t.suffix or not st.suffix or st.suffix == t.suffix)
+        ]
+
+    def with_aliases(
+        self, streets: Mapping[str, list[int]], corrections: Mapping[str, list[int]]
+    ) -> AddressIndex:
+        """A copy of this index that also reads ``streets`` (a whole normalized street -> the
+        layer streets it is another name of) and ``corrections`` (``correction_key`` -> sites).
+
+        Only the name table is copied (a few thousand entries): a street alias's name finds its
+        streets as a layer name does, so ``12 MLK`` and ``12 N MLK BLVD`` read the alias too.
+        """
+        copy = object.__new__(AddressIndex)
+        copy.__dict__.update(self.__dict__)
+        by_name = dict(self.by_name)
+        for source, sids in streets.items():
+            name = parse_street(source).name
+            if name and sids:
+                by_name[name] = sorted(set(by_name.get(name, ())) | set(sids))
+        copy.by_name = by_name
+        copy.street_aliases = {k: list(v) for k, v in streets.items() if v}
+        copy.corrections = {k: list(v) for k, v in corrections.items() if v}
+        return copy
+
     def _add_alias(self, alias: str, target: str) -> None:
         a = parse_street(alias)
         t = parse_street(target)
@@ -447,6 +490,11 @@ class AddressIndex:
         """Layer streets whose normalized name equals a reading of the typed one (best tier)."""
         found: list[StreetMatch] = []
         for ri, reading in enumerate(parsed.readings):
+            for sid in self.street_aliases.get(reading.key, ()):
+                # staff said this whole street is that one: nothing is assumed
+                label = self.layer.street_labels[sid]
+                note = f"street alias: {reading.key} is {label}"
+                found.append(StreetMatch(sid, 1.0, OTHER_READING if ri else 1.0, (0, 0), (note,)))
             sids = self.by_name.get(reading.name)
             if sids is None:
                 generic = generic_highway(reading.name)

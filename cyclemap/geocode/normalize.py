@@ -644,6 +644,20 @@ class ParsedAddress:
         return " ".join(p for p in (self.number, self.street_key, self.unit) if p)
 
 
+def correction_key(parsed: ParsedAddress) -> str:
+    """The key an address correction is kept and found by: house number and normalized street
+    (no unit, town or ZIP: a correction is of one building), or "" when either is missing.
+
+    >>> correction_key(parse_address("12 old jackson road, Cape Girardeau MO"))
+    '12 OLD JACKSON RD'
+    >>> correction_key(parse_address("Old Jackson Rd"))
+    ''
+    """
+    if not parsed.number or not parsed.name:
+        return ""
+    return f"{parsed.number} {parsed.street_key}"
+
+
 #: words that name a kind of road, not a road (beside street types, directionals and units)
 _ROAD_WORDS = frozenset("HIGHWAY HWY ROUTE RT RTE US SR STATE COUNTY CR CO INTERSTATE I".split())
 

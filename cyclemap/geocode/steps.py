@@ -3,7 +3,8 @@
 Each step takes the index and the query and returns a ``GeocodeResult`` when it can answer, or
 None to pass the query on. ``STEPS`` is the order: ``exact`` (the key looked up before any parsing),
 ``unusable`` (empty text, a PO Box, a ZIP alone...), ``elsewhere`` (a ZIP, state or city that is
-not this city's), ``normalized``, ``fuzzy``, ``interpolated``, ``street``, and ``not_found`` last
+not this city's), ``corrected`` (an address staff corrected, see ``AddressIndex.with_aliases``),
+``normalized``, ``fuzzy``, ``interpolated``, ``street``, and ``not_found`` last
 (always answers, with the closest suggestions).
 
 Where the text fits several places the answer is ``ambiguous`` with every place as a candidate;
@@ -23,7 +24,13 @@ from functools import cached_property
 import numpy as np
 
 from .index import SAME_PLACE_M, AddressIndex, StreetMatch, metres
-from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, exact_key, normalize_number
+from .normalize import (
+    MAX_ADDRESS_LENGTH,
+    ParsedAddress,
+    correction_key,
+    exact_key,
+    normalize_number,
+)
 from .types import Candidate, GeocodeResult, GeocodeStatus, MatchType
 
 # Scores (0..1) by how a candidate was found; assumptions multiply them down.
@@ -579,6 +586,24 @@ def elsewhere(index: AddressIndex, query: Query) -> GeocodeResult | None:
     return query.result(GeocodeStatus.NOT_FOUND, cands, "elsewhere", why)
 
 
+def corrected(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """An address staff corrected (house number and normalized street, see ``correction_key``):
+    the place they named, as sure as a normalized match; the typed unit is kept when the
+    layer has it there."""
+    if not index.corrections:
+        return None
+    sites = index.corrections.get(correction_key(query.parsed))
+    if not sites:
+        return None
+    note = ("a staff correction of this address",)
+    cands = [
+        c
+        for s in sites
+        for c in _site_candidate(index, s, query, MatchType.NORMALIZED, SCORE_NORMALIZED, note)
+    ]
+    return _decide(query, cands, "corrected")
+
+
 def normalized(index: AddressIndex, query: Query) -> GeocodeResult | None:
     """The normalized number and street are a real address point (any of the best streets)."""
     p = query.parsed
@@ -767,6 +792,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("exact", exact),
     ("unusable", unusable),
     ("elsewhere", elsewhere),
+    ("corrected", corrected),
     ("normalized", normalized),
     ("fuzzy", fuzzy),
     ("interpolated", interpolated),

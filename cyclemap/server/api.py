@@ -13,15 +13,19 @@ import math
 import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
+from flask_babel import format_date, gettext
 
+from ..billing import CalendarWords
 from ..errors import InputError, NotFoundError
 from ..geocode import MAX_ADDRESS_LENGTH
 from . import http
 from .context import current_city
 from .errors import PROBLEMS, problem_type
+from .i18n import current_language, speaks
 from .openapi import document
 
 bp = Blueprint("api", __name__)
@@ -38,6 +42,9 @@ _DTSTAMP = re.compile(rb"^DTSTAMP:[^\r\n]*\r?\n", re.MULTILINE)
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 ICALENDAR = "text/calendar"
+ATOM = "application/atom+xml"
+#: the most changes one ``/api/v1/changes`` answer lists
+MAX_CHANGES = 1000
 
 
 @bp.record_once
@@ -123,7 +130,9 @@ def lookup() -> Response:
     lon, lat = _float_arg("lon"), _float_arg("lat")
     if address is None and lon is None and lat is None:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
-    answer = current_city().lookup(address, lon=lon, lat=lat, date=_date_arg("date"))
+    answer = current_city().lookup(
+        address, lon=lon, lat=lat, date=_date_arg("date"), record=address is not None
+    )
     # an address is what a resident typed: no shared cache keeps it (a point may be shared)
     return _json(answer.to_dict(), private=address is not None)
 
@@ -150,11 +159,24 @@ def cycle(cycle_id: str) -> Response:
     return _json(current_city().cycle(cycle_id).to_dict())
 
 
+def calendar_words() -> CalendarWords:
+    """The calendar's words in the request's language (``?lang=``, the cookie or
+    ``Accept-Language``, as a page's): its texts translated, its dates written the local way."""
+    if speaks("en"):
+        return CalendarWords()  # the words as written, unmarked
+    return CalendarWords(
+        gettext=gettext,
+        date=lambda day: format_date(day, format="long"),
+        language=current_language(),
+    )
+
+
 @bp.get("/api/v1/cycles/<cycle_id>/calendar.ics")
 def calendar(cycle_id: str) -> Response:
-    """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed."""
+    """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed, worded in the
+    request's language (the JSON routes are the same in every language)."""
     city = current_city()
-    body = city.calendar_ics(cycle_id)
+    body = city.calendar_ics(cycle_id, words=calendar_words())
     ref = city.cycle_refs[str(cycle_id)]
     filename = f"cycle-{ref.id}.ics" if ref.id.isalnum() else "cycle.ics"
     # DTSTAMP is the time of this very response, so the bytes differ every second: the tag is
@@ -165,7 +187,72 @@ def calendar(cycle_id: str) -> Response:
         etag=http.etag_for(_DTSTAMP.sub(b"", body)),
         weak=True,
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        last_modified=city.calendar_modified(),
     )
+
+
+def feed_url(cycle_id: str | None = None) -> str:
+    """The Atom feed of notes for one cycle (``/api/v1/cycles/{id}/feed.atom``) or all."""
+    if cycle_id is None:
+        return "/api/v1/feed.atom"
+    return f"/api/v1/cycles/{quote(str(cycle_id), safe='')}/feed.atom"
+
+
+def _feed(cycle_id: str | None) -> Response:
+    city = current_city()
+    root = request.url_root
+    feed = city.note_feed(cycle_id, link=root, self_link=root.rstrip("/") + feed_url(cycle_id))
+    body = feed.to_atom()
+    return http.cached_response(body, ATOM, last_modified=feed.updated)
+
+
+@bp.get("/api/v1/feed.atom")
+def feed_all() -> Response:
+    """Every cycle's notes posted, updated and expired, as an Atom feed."""
+    return _feed(None)
+
+
+@bp.get("/api/v1/cycles/<cycle_id>/feed.atom")
+def feed_cycle(cycle_id: str) -> Response:
+    """One cycle's notes (and those for every cycle) posted, updated and expired, as Atom."""
+    return _feed(cycle_id)
+
+
+def _time_arg(name: str) -> dt.datetime:
+    raw = request.args.get(name)
+    if raw is None:
+        raise InputError(
+            f"the query parameter '{name}' is required, e.g. {name}=2020-02-20T00:00:00Z"
+        )
+    try:
+        if len(raw) > 40:
+            raise ValueError
+        # a "+hh:mm" offset left unescaped in a query string arrives as " hh:mm"
+        moment = dt.datetime.fromisoformat(re.sub(r" (\d\d:?\d\d)$", r"+\1", raw.strip()))
+    except ValueError:
+        raise InputError(
+            f"'{name}' must be an ISO 8601 time like 2020-02-20T15:00:00Z (or a date)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@bp.get("/api/v1/changes")
+def changes() -> Response:
+    """What changed after ``since`` (notes, schedule exceptions, boundary versions), oldest
+    first, at most ``limit`` (``more`` says whether to ask again from ``next_since``)."""
+    since = _time_arg("since")
+    limit = _int_arg("limit", MAX_CHANGES, 1, MAX_CHANGES)
+    found = current_city().changes_since(since, limit=limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    body = {
+        "since": since.isoformat(),
+        "changes": [c.to_dict() for c in found],
+        "more": more,
+        # ask again from here: every change after it (the next page, or those yet to come)
+        "next_since": found[-1].at.isoformat() if found else since.isoformat(),
+    }
+    return _json(body, last_modified=found[-1].at if found else None)
 
 
 _geojson_lock = threading.Lock()

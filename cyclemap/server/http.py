@@ -33,6 +33,7 @@ with the boundary version, the notes and the date alike), a ``Cache-Control`` ma
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import secrets
@@ -42,6 +43,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.http import http_date
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: config keys this module reads, with their defaults (``create_app``'s DEFAULTS may set them too)
@@ -69,7 +71,9 @@ CORS_METHODS = "GET, HEAD, OPTIONS"
 #: request headers a cross-origin caller may send
 CORS_HEADERS = "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
 #: response headers a cross-origin caller may read
-CORS_EXPOSE = "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+CORS_EXPOSE = (
+    "ETag, Last-Modified, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+)
 
 #: the page policy before per-request additions; the order is the header's order
 BASE_CSP: dict[str, tuple[str, ...]] = {
@@ -230,6 +234,7 @@ def cached_response(
     max_age: int | None = None,
     headers: dict[str, str] | None = None,
     private: bool = False,
+    last_modified: dt.datetime | None = None,
 ) -> Response:
     """A ``200`` response with an ``ETag`` and ``Cache-Control``, or ``304`` if the client has it.
 
@@ -240,6 +245,10 @@ def cached_response(
 
     ``private=True`` is for answers about what a resident typed (an address): the browser may
     keep them, a shared cache (a proxy, a CDN) may not.
+
+    ``last_modified`` (an aware datetime: the newest change the body reflects) adds
+    ``Last-Modified``, and a request with ``If-Modified-Since`` at or after it (and no
+    ``If-None-Match``, which wins, RFC 9110 13.2.2) is answered ``304`` too.
     """
     tag = etag or etag_for(body)
     seconds = current_app.config["API_CACHE_SECONDS"] if max_age is None else max_age
@@ -247,8 +256,15 @@ def cached_response(
         "ETag": f'W/"{tag}"' if weak else f'"{tag}"',
         "Cache-Control": f"{'private' if private else 'public'}, max-age={int(seconds)}",
     }
-    if request.if_none_match.contains_weak(tag):
-        return Response(status=304, headers=fields)
+    if last_modified is not None:
+        fields["Last-Modified"] = http_date(last_modified.astimezone(dt.UTC))
+    if request.if_none_match:
+        if request.if_none_match.contains_weak(tag):
+            return Response(status=304, headers=fields)
+    elif last_modified is not None and request.if_modified_since is not None:
+        # HTTP dates have whole seconds: a change within the second is not "after"
+        if last_modified.replace(microsecond=0) <= request.if_modified_since:
+            return Response(status=304, headers=fields)
     return Response(body, mimetype=mimetype, headers={**fields, **(headers or {})})
 
 

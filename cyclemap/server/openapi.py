@@ -17,6 +17,7 @@ import functools
 from typing import Any
 
 from ..billing import EXCEPTION_KINDS as _KINDS
+from ..billing import NOTE_LANGUAGES
 from ..decide import Status
 from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 
@@ -106,6 +107,18 @@ SCHEMAS: dict[str, Any] = {
                     {"type": "array", "items": {"type": "string"}},
                     {"const": "all"},
                 ]
+            },
+            "translations": {
+                "type": "object",
+                "description": (
+                    "The note in other languages, by language tag (`es`); `{}` when it has "
+                    "none. `title` and `html` are English; the answer is the same whatever "
+                    "`Accept-Language` asks"
+                ),
+                "propertyNames": {"enum": list(NOTE_LANGUAGES)},
+                "additionalProperties": _obj(
+                    {"title": {"type": "string"}, "html": {"type": "string"}}
+                ),
             },
         },
         description="A billing-status note shown today.",
@@ -276,6 +289,43 @@ SCHEMAS: dict[str, Any] = {
             "suggestions": {"type": "array", "items": _ref("Suggestion"), "maxItems": 50},
         }
     ),
+    "Change": _obj(
+        {
+            "at": {"type": "string", "format": "date-time", "description": "When (UTC)"},
+            "kind": {"enum": ["note", "exception", "boundary_version"]},
+            "id": {
+                "type": ["string", "null"],
+                "description": "The note's or exception's id, or the boundary version",
+            },
+            "action": {
+                "type": "string",
+                "description": "seed, add, edit, expire (notes); add, remove (exceptions); "
+                "seed, publish, rollback (boundary versions)",
+            },
+            "detail": {
+                "type": "object",
+                "description": "What residents see of the thing after the change (before it, "
+                "for a removal): a note's title, cycles, dates; an exception's kind, dates, "
+                "cycles and text; a boundary version's live_version, effective day, message.",
+            },
+        }
+    ),
+    "ChangeList": _obj(
+        {
+            "since": {"type": "string", "format": "date-time"},
+            "changes": {"type": "array", "items": _ref("Change")},
+            "more": {
+                "type": "boolean",
+                "description": "true: more changes than ``limit``; ask again from next_since",
+            },
+            "next_since": {
+                "type": "string",
+                "format": "date-time",
+                "description": "The time of the last change listed (else since): the next "
+                "call's since",
+            },
+        }
+    ),
     "Health": {
         "oneOf": [
             _obj(
@@ -374,6 +424,15 @@ _HEADERS = {
     },
     "Cache-Control": {"schema": {"type": "string"}},
 }
+#: the headers of an answer that also says when it last changed (feeds, calendars, changes)
+_DATED_HEADERS = {
+    **_HEADERS,
+    "Last-Modified": {
+        "description": "When the newest change the body reflects was made. Send it back in "
+        "If-Modified-Since to get 304 (If-None-Match wins when both are sent).",
+        "schema": {"type": "string"},
+    },
+}
 
 RESPONSES: dict[str, Any] = {
     "BadRequest": {
@@ -401,7 +460,10 @@ RESPONSES: dict[str, Any] = {
         "headers": {"Retry-After": {"schema": {"type": "string"}}},
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
     },
-    "NotModified": {"description": "The client's copy (If-None-Match) is still current"},
+    "NotModified": {
+        "description": "The client's copy (If-None-Match, or If-Modified-Since where the "
+        "answer has a Last-Modified) is still current"
+    },
 }
 
 PARAMETERS: dict[str, Any] = {
@@ -411,6 +473,13 @@ PARAMETERS: dict[str, Any] = {
         "required": False,
         "schema": {"type": "string"},
         "description": "An ETag from an earlier answer: 304 if it is still current.",
+    },
+    "IfModifiedSince": {
+        "name": "If-Modified-Since",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "A Last-Modified from an earlier answer: 304 if nothing changed since.",
     },
     "CycleId": {
         "name": "cycle_id",
@@ -462,6 +531,12 @@ def _get(
 
 
 _QUERY_TEXT = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH}
+_IF_MODIFIED_SINCE = {"$ref": "#/components/parameters/IfModifiedSince"}
+_ATOM = {
+    "description": "An Atom feed",
+    "headers": _DATED_HEADERS,
+    "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+}
 
 PATHS: dict[str, Any] = {
     "/api/v1/lookup": _get(
@@ -515,11 +590,44 @@ PATHS: dict[str, Any] = {
         "The cycle's bill, due, penalty and disconnect dates (iCalendar, RFC 5545)",
         {
             "description": "An iCalendar feed",
-            "headers": _HEADERS,
+            "headers": _DATED_HEADERS,
             "content": {"text/calendar": {"schema": {"type": "string"}}},
         },
-        params=[{"$ref": "#/components/parameters/CycleId"}],
+        params=[{"$ref": "#/components/parameters/CycleId"}, _IF_MODIFIED_SINCE],
         errors=("NotFound",),
+    ),
+    "/api/v1/cycles/{cycle_id}/feed.atom": _get(
+        "The cycle's notes (and those for every cycle) posted, updated and expired (Atom, "
+        "RFC 4287; entry ids are tag: URIs that never change)",
+        _ATOM,
+        params=[{"$ref": "#/components/parameters/CycleId"}, _IF_MODIFIED_SINCE],
+        errors=("NotFound",),
+    ),
+    "/api/v1/feed.atom": _get(
+        "Every cycle's notes posted, updated and expired (Atom, RFC 4287)",
+        _ATOM,
+        params=[_IF_MODIFIED_SINCE],
+    ),
+    "/api/v1/changes": _get(
+        "What changed after a time: notes, schedule exceptions, boundary versions (oldest first)",
+        {**_ok("ChangeList"), "headers": _DATED_HEADERS},
+        params=[
+            {
+                "name": "since",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string", "maxLength": 40},
+                "description": "An ISO 8601 time (UTC when it has no offset) or date: "
+                "changes strictly after it",
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+            },
+        ],
+        errors=("BadRequest",),
     ),
     "/api/v1/boundaries.geojson": _get(
         "The live cycle zones (RFC 7946, WGS 84)", _ok("ZoneCollection", "application/geo+json")

@@ -15,7 +15,7 @@ file the connection still holds open.
 
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
-(True, '0004', '0004')
+(True, '0006', '0006')
 >>> base.audit_log()
 []
 """
@@ -170,8 +170,12 @@ class StoreBase:
         self.close()
 
     @contextlib.contextmanager
-    def _write(self, lock: int | None = None) -> Iterator[sa.Connection]:
-        """One write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: optional lock)."""
+    def _write(self, lock: int | None = None, *, counted: bool = True) -> Iterator[sa.Connection]:
+        """One write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: optional lock).
+
+        ``counted=False``: a write no cached reader depends on (miss counts), so ``writes``
+        stays put and no ``City`` reloads its snapshot for it.
+        """
         try:
             with self._writer.begin() as conn:
                 if lock is not None and self.backend == "postgresql":
@@ -185,7 +189,8 @@ class StoreBase:
                 f"{one_line(exc)}"
             ) from exc
         finally:
-            self.writes += 1
+            if counted:
+                self.writes += 1
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sa.Connection]:
@@ -283,7 +288,7 @@ class StoreBase:
         """The newest schema revision this code knows.
 
         >>> StoreBase.head_revision()
-        '0004'
+        '0006'
         """
         from alembic.script import ScriptDirectory
 

@@ -12,7 +12,7 @@ row to the audit log (who, when, what, before, after) in that same transaction.
 >>> import datetime as dt
 >>> store = Store("sqlite://")                      # in memory, for the example
 >>> store.upgrade()
-'0004'
+'0006'
 >>> nid = store.add_note(title="Disconnects", body="No services will be disconnected on 2/26/20.",
 ...                      cycles="all", author="clerk", today=dt.date(2020, 2, 20))
 >>> [n.title for n in store.list_notes(dt.date(2020, 2, 21), cycle="3")]
@@ -47,6 +47,8 @@ from ..billing.schedule import ScheduleException
 from ..config import DEFAULT_CITY, CityConfig
 from ..errors import ConfigError, InputError, NotFoundError
 from . import schema as t
+from .aliases import AliasStore
+from .changes import ChangeStore
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
 from .staff import StaffStore, hash_password, verify_password
 from .versions import (
@@ -81,7 +83,7 @@ __all__ = [
 _PG_SEED_LOCK = 0x6379_636C_0002
 #: the author recorded for rows seeded from the city folder
 SEED_AUTHOR = "city folder (seed)"
-_NOTE_FIELDS = ("title", "body", "cycles", "starts", "ends", "display_order")
+_NOTE_FIELDS = ("title", "body", "title_es", "body_es", "cycles", "starts", "ends", "display_order")
 
 
 def default_database_url(instance_path: str | Path, city_folder: str | Path | None = None) -> str:
@@ -111,6 +113,8 @@ def _note_columns(note: Note) -> dict[str, Any]:
     return {
         "title": note.title,
         "body": note.body_markdown,
+        "title_es": note.title_es,
+        "body_es": note.body_es,
         "cycles": _cycles_text(note.cycles),
         "updated": note.updated,
         "starts": note.starts,
@@ -127,12 +131,13 @@ def _cycles_value(text: str) -> Cycles:
     return ALL_CYCLES if text == ALL_CYCLES else tuple(json.loads(text))
 
 
-class Store(VersionStore, StagingStore, StaffStore):
+class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
     """The database of one city, over a SQLAlchemy URL (SQLite file or PostgreSQL).
 
     Notes, schedule exceptions and seeding here; boundary and address versions from
-    ``VersionStore``; staff accounts from ``StaffStore``; connections, migrations and the audit
-    log from ``StoreBase``.
+    ``VersionStore``; staff accounts from ``StaffStore``; lookup misses and aliases from
+    ``AliasStore``; what changed since a time from ``ChangeStore``; connections, migrations
+    and the audit log from ``StoreBase``.
     ``clock`` (in the constructor) returns the current aware datetime; tests may set it.
     """
 
@@ -144,7 +149,7 @@ class Store(VersionStore, StagingStore, StaffStore):
         >>> from cyclemap.config import load_city_config, DEFAULT_CITY
         >>> store = Store("sqlite://").start(load_city_config(DEFAULT_CITY))
         >>> store.revision(), len(store.list_notes(dt.date(2020, 2, 21), cycle="1"))
-        ('0004', 6)
+        ('0006', 6)
         """
         self.upgrade()
         if config is not None:
@@ -238,6 +243,8 @@ class Store(VersionStore, StagingStore, StaffStore):
             ends=row.ends,
             display_order=row.display_order,
             expired=row.expired_at is not None,
+            title_es=row.title_es,
+            body_es=row.body_es,
         )
 
     def _insert_note(self, conn: sa.Connection, note: Note, author: str, action: str) -> int:
@@ -293,10 +300,12 @@ class Store(VersionStore, StagingStore, StaffStore):
         ends: dt.date | str | None = None,
         display_order: int = 0,
         known_cycles: Iterable[str] | None = None,
+        title_es: str | None = None,
+        body_es: str | None = None,
     ) -> int:
         """Add a note posted ``today``; return its id. ``InputError`` says what is wrong
         (an empty ``body`` is refused, as is a ``display_order`` outside ``notes.MIN_ORDER`` ..
-        ``notes.MAX_ORDER``).
+        ``notes.MAX_ORDER``, or a Spanish title without a Spanish body and the reverse).
 
         ``known_cycles`` (the city's cycle ids), when given, rejects notes for unknown cycles.
         """
@@ -310,6 +319,8 @@ class Store(VersionStore, StagingStore, StaffStore):
             starts=parse_date(starts, "starts"),
             ends=parse_date(ends, "ends"),
             display_order=display_order,
+            title_es=title_es,
+            body_es=body_es,
         ).validated(known_cycles)
         note.require_body()
         with self._write() as conn:
@@ -324,8 +335,9 @@ class Store(VersionStore, StagingStore, StaffStore):
         known_cycles: Iterable[str] | None = None,
         **changes: Any,
     ) -> Note:
-        """Change fields of a note (``title``, ``body``, ``cycles``, ``starts``, ``ends``,
-        ``display_order``); ``updated`` becomes ``today``. Returns the note as changed.
+        """Change fields of a note (``title``, ``body``, ``title_es``, ``body_es``, ``cycles``,
+        ``starts``, ``ends``, ``display_order``); ``updated`` becomes ``today``. Returns the note
+        as changed. An empty ``title_es`` and ``body_es`` take the Spanish text away.
 
         >>> store = Store("sqlite://")
         >>> _ = store.upgrade()

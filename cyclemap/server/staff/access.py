@@ -42,6 +42,7 @@ NAV: list[tuple[str, str, str]] = [
     ("staff.exceptions", "Schedule exceptions", "editor"),
     ("staff.boundaries", "Boundaries", "publisher"),
     ("staff.addresses", "Address layer", "publisher"),
+    ("staff.misses", "Misses and aliases", "editor"),
     ("staff.audit", "Audit log", "editor"),
     ("staff.accounts", "Accounts", "admin"),
 ]
@@ -49,7 +50,7 @@ NAV: list[tuple[str, str, str]] = [
 #: what each role may do, in the words the refusal page uses
 ROLE_DUTIES = {
     "editor": "edit notes and schedule exceptions",
-    "publisher": "publish and roll back boundary and address versions",
+    "publisher": "publish and roll back boundary and address versions, and edit aliases",
     "admin": "manage staff accounts",
 }
 
