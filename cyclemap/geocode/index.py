@@ -247,15 +247,20 @@ class AddressIndex:
         self.site_value = layer.number_value[rep].astype(np.int64)
         self.site_lon = lon[rep]
         self.site_lat = lat[rep]
-        #: how far apart each site's rows (units) are, in metres (``site_spread_m``)
+        #: how far apart each site's rows (units) are, in metres (``site_spread_m``): the
+        #: corners of their box, found for all sites at once, measured by ``metres`` one by one
         self.site_spread = np.zeros(m, dtype=np.float64)
-        counts = np.bincount(row_site, minlength=m)
-        for s in np.flatnonzero(counts > 1).tolist():
-            rows = self.site_rows[s]
-            xs, ys = lon[rows], lat[rows]
-            self.site_spread[s] = metres(
-                float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
-            )
+        several = np.flatnonzero(np.bincount(row_site, minlength=m) > 1)
+        if len(several):
+            in_site = np.argsort(row_site, kind="stable")
+            first_rows = np.searchsorted(row_site[in_site], np.arange(m))
+            xs, ys = lon[in_site], lat[in_site]
+            box = [
+                f.reduceat(v, first_rows)[several].tolist()
+                for f, v in ((np.minimum, xs), (np.minimum, ys), (np.maximum, xs), (np.maximum, ys))
+            ]
+            for s, x0, y0, x1, y1 in zip(several.tolist(), *box, strict=True):
+                self.site_spread[s] = metres(x0, y0, x1, y1)
         # sites by (street, number text) and by (street, integer part), compactly (groups.py)
         self.by_number = PairGroups(self.site_sid, number_codes[rep])
         self.by_value = PairGroups(self.site_sid, self.site_value)
@@ -335,10 +340,28 @@ class AddressIndex:
 
         # -- exact index: each row's own text --------------------------------------------------
         #: sites by the ``exact_key`` of their address without a unit (``exact_sites``)
-        self.exact = KeyGroups([self._site_key(s) for s in range(m)], range(m))
-        unit_rows = np.flatnonzero(has_unit).tolist()
+        self.exact = KeyGroups(list(map(exact_key, self.site_addresses())), range(m))
+        unit_rows = np.flatnonzero(has_unit)
         #: rows with a unit by the ``exact_key`` of their address (``exact_unit_rows``)
-        self.exact_unit = KeyGroups([self._row_key(i) for i in unit_rows], unit_rows)
+        unit_texts = [
+            f"{number} {layer.street_labels[sid]} {unit}"
+            for number, sid, unit in zip(
+                layer.number.take(unit_rows),
+                layer.street_id[unit_rows].tolist(),
+                layer.unit.take(unit_rows),
+                strict=True,
+            )
+        ]
+        self.exact_unit = KeyGroups(list(map(exact_key, unit_texts)), unit_rows.tolist())
+
+    def site_addresses(self) -> list[str]:
+        """Each site's address without a unit, as the layer writes it (``layer.address(row,
+        unit=False)`` of its row), all made at once."""
+        labels = self.layer.street_labels
+        numbers = self.layer.number.take(self.site_row)
+        return [
+            f"{n} {labels[sid]}" for n, sid in zip(numbers, self.site_sid.tolist(), strict=True)
+        ]
 
     def _sids_by(self, column: TextColumn, rep: np.ndarray) -> dict[str, set[int]]:
         """The streets with a site of each text of a column (each ZIP's, each town's)."""

@@ -35,12 +35,17 @@ class SuggestIndex:
         self.index = index
         layer = index.layer
         n_sites = len(index.site_rows)
-        labels = [layer.address(int(index.site_row[s]), unit=False) for s in range(n_sites)]
+        labels = index.site_addresses()
         counts: dict[str, int] = {}
         for label in labels:
             counts[label] = counts.get(label, 0) + 1
         #: sites whose address reads like another site's: their label adds the ZIP
         self._with_zip = np.array([counts[label] > 1 for label in labels], dtype=bool)
+        zips = layer.zip.take(index.site_row)
+        shown = [
+            f"{label}, {z}" if twin else label
+            for label, z, twin in zip(labels, zips, self._with_zip.tolist(), strict=True)
+        ]
         # every street under several keys
         keys: dict[str, set[int]] = {}
         for sid, street in enumerate(index.streets):
@@ -59,17 +64,15 @@ class SuggestIndex:
         # each street's sites by number as text, and all sites by (number, label): flat arrays,
         # searched with ``bisect`` on the number of each site (``_number``)
         self._site_number = layer.number.codes[index.site_row]
+        numbers = layer.number.take(index.site_row)
         by_street = []
         for sid in range(len(index.streets)):
-            sites = index.street_all[sid]
+            sites = index.street_all[sid].tolist()
             by_street.append(
-                np.array(
-                    [s for _, s in sorted((self._number(int(s)), int(s)) for s in sites)],
-                    dtype=np.int64,
-                )
+                np.array([s for _, s in sorted((numbers[s], s) for s in sites)], dtype=np.int64)
             )
         self.street_numbers = Slices(by_street)
-        everything = sorted((self._number(s), self.site_label(s), s) for s in range(n_sites))
+        everything = sorted(zip(numbers, shown, range(n_sites), strict=True))
         self.all_sites = np.array([e[2] for e in everything], dtype=np.int64)
         # a point for each street: the middle of its spread
         self.street_point: list[int] = []
