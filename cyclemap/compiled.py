@@ -25,7 +25,10 @@ file is read: the arrays are read-only views of the file, so opening a million-p
 unpickles only its small Python objects (streets, names, towns) and the pages of an array are
 read from disk (or the page cache, shared by every process of the server) when a lookup first
 touches them. A file is never changed in place, so the mapping stays valid; POSIX keeps a
-replaced or pruned file readable for whoever has it mapped.
+replaced or pruned file readable for whoever has it mapped. (Not so a network share whose file
+another server prunes: NFS then refuses the pages not yet read. Pruning keeps the newest
+``KEEP_FILES`` of each kind, so that takes a server still answering from a layer that many
+versions old; where that can happen, give each server a folder of its own.)
 
 Where it lives: ``open_city(cache_dir=...)``; the CLI and the server pass ``CYCLEMAP_CACHE_DIR``
 when set, else ``cache/`` in the instance folder (beside the default SQLite file). Several

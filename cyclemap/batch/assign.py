@@ -5,7 +5,8 @@ bill) and spelt with small differences of case and spacing. ``Assigner`` answers
 
 1. each address gets a **key**: upper case, whitespace collapsed (``normalize_key``, the geocoder's
    own exact-step key); an address whose key was seen before is answered from a bounded cache,
-   so each distinct address is geocoded once;
+   so each distinct address is geocoded once (a text seen before as written is answered before
+   its key is even made: most rows of an export repeat an earlier row's text);
 2. new addresses are geocoded: the cascade's first step is the exact-match lookup of that
    key, before any parsing, so most rows of a clean export never reach ``usaddress``;
 3. the points of a whole batch are located with one vectorized ``BoundarySet.locate_xy`` call;
