@@ -61,19 +61,25 @@ class SuggestIndex:
                 keys.setdefault(form, set()).add(sid)
         self.street_keys = sorted(keys)
         self.street_key_sids = [sorted(keys[k]) for k in self.street_keys]
-        # each street's sites by number as text, and all sites by (number, label): flat arrays,
-        # searched with ``bisect`` on the number of each site (``_number``)
-        self._site_number = layer.number.codes[index.site_row]
-        numbers = layer.number.take(index.site_row)
+        # each street's sites by number as text, and all sites by (number, label): flat arrays.
+        # A number's place among the layer's distinct numbers sorted as text (a few thousand:
+        # ``_numbers``) is its rank; sites in number order are in rank order, and a typed
+        # number is found by one bisect in the short list, one searchsorted in the ranks
+        values = layer.number.values
+        order = sorted(range(len(values)), key=values.__getitem__)
+        self._numbers = [values[c] for c in order]
+        rank_of = np.empty(len(values), dtype=np.int32)
+        rank_of[np.asarray(order, dtype=np.int64)] = np.arange(len(values), dtype=np.int32)
+        self._site_rank = rank_of[layer.number.codes[index.site_row]]
         by_street = []
         for sid in range(len(index.streets)):
-            sites = index.street_all[sid].tolist()
-            by_street.append(
-                np.array([s for _, s in sorted((numbers[s], s) for s in sites)], dtype=np.int64)
-            )
+            sites = index.street_all[sid]
+            by_street.append(sites[np.lexsort((sites, self._site_rank[sites]))])
         self.street_numbers = Slices(by_street)
-        everything = sorted(zip(numbers, shown, range(n_sites), strict=True))
+        self._street_ranks = Slices([self._site_rank[sites] for sites in by_street])
+        everything = sorted(zip(self._site_rank.tolist(), shown, range(n_sites), strict=True))
         self.all_sites = np.array([e[2] for e in everything], dtype=np.int64)
+        self._all_ranks = self._site_rank[self.all_sites]
         # a point for each street: the middle of its spread
         self.street_point: list[int] = []
         for sid in range(len(index.streets)):
@@ -82,7 +88,11 @@ class SuggestIndex:
 
     def _number(self, site: int) -> str:
         """A site's house number as the layer writes it."""
-        return self.index.layer.number.values[self._site_number[site]]
+        return self._numbers[self._site_rank[site]]
+
+    def _first(self, ranks: np.ndarray, number: str) -> int:
+        """Where the first number not before ``number`` (as text) is, in ranks in order."""
+        return int(ranks.searchsorted(bisect.bisect_left(self._numbers, number)))
 
     def site_label(self, site: int) -> str:
         """A site's address as a suggestion shows it (with the ZIP when another reads the same)."""
@@ -184,9 +194,9 @@ class SuggestIndex:
                     break
             return out
         if streets is None:  # a number alone: every address whose number starts with it
-            every = self.all_sites
-            i = bisect.bisect_left(every, number, key=self._number)
-            while i < len(every) and self._number(every[i]).startswith(number):
+            every, ranks = self.all_sites, self._all_ranks
+            i = self._first(ranks, number)
+            while i < len(every) and self._numbers[ranks[i]].startswith(number):
                 out.append(self._suggestion(int(every[i])))
                 if len(out) >= limit:
                     break
@@ -194,12 +204,12 @@ class SuggestIndex:
             return out
         picks: list[tuple[tuple, int]] = []
         for order, (rank, sid) in enumerate(streets):
-            sites = self.street_numbers[sid]
-            i = bisect.bisect_left(sites, number, key=self._number)
+            sites, ranks = self.street_numbers[sid], self._street_ranks[sid]
+            i = self._first(ranks, number)
             taken = 0
             while i < len(sites) and taken < limit:
                 site = int(sites[i])
-                text = self._number(site)
+                text = self._numbers[ranks[i]]
                 if not text.startswith(number):
                     break
                 picks.append(((text != number, rank, len(text), text, order), site))
