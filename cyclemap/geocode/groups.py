@@ -101,9 +101,11 @@ class Slices:
         return len(self._starts) - 1
 
     def __getitem__(self, i: int) -> np.ndarray:
-        if not -len(self) <= i < len(self):
+        n = len(self._starts) - 1
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
             raise IndexError(i)
-        i %= len(self)
         return self._flat[self._starts[i] : self._starts[i + 1]]
 
 

@@ -92,14 +92,15 @@ class SuggestIndex:
 
     def _first(self, ranks: np.ndarray, number: str) -> int:
         """Where the first number not before ``number`` (as text) is, in ranks in order."""
-        return int(ranks.searchsorted(bisect.bisect_left(self._numbers, number)))
+        # (an int32 to search int32 ranks: a Python int would have numpy copy them to int64)
+        return int(ranks.searchsorted(np.int32(bisect.bisect_left(self._numbers, number))))
 
     def site_label(self, site: int) -> str:
         """A site's address as a suggestion shows it (with the ZIP when another reads the same)."""
         index = self.index
-        row = int(index.site_row[site])
-        label = index.layer.address(row, unit=False)
-        return f"{label}, {index.layer.zip[row]}" if self._with_zip[site] else label
+        layer = index.layer
+        label = f"{self._number(site)} {layer.street_labels[index.site_sid[site]]}"
+        return f"{label}, {layer.zip[index.site_row[site]]}" if self._with_zip[site] else label
 
     # -- query reading ---------------------------------------------------------------------------
     def _read(self, text: str) -> tuple[str, list[str], str]:
