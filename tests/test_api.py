@@ -151,7 +151,7 @@ def test_cycles_and_one_cycle(client):
     body = get_json(client, "/api/v1/cycles")
     assert [c["id"] for c in body["cycles"]] == ["1", "2", "3", "4"]
     for c in body["cycles"]:
-        assert set(c) == {"id", "name", "color", "notes", "schedule"}
+        assert set(c) == {"id", "name", "color", "translations", "notes", "schedule"}
     two = get_json(client, "/api/v1/cycles/2")
     assert two == body["cycles"][1]
     assert two["name"] == "Cycle 2"

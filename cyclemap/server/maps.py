@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from ..maps import MapParts, MapSpec, Marker, build_map, city_zones, render_parts, tile_spec
 from .context import current_city
 from .http import content_security_policy, csp_allow
-from .i18n import lang_args
+from .i18n import lang_args, local_cycle_name
 
 bp = Blueprint("maps", __name__)
 
@@ -92,7 +92,8 @@ def map_parts(
             "lang": lang,
         },
     )
-    parts = render_parts(build_map(zones, spec, gettext=gettext))
+    names = {cid: local_cycle_name(ref) for cid, ref in current_city().cycle_refs.items()}
+    parts = render_parts(build_map(zones, spec, gettext=gettext, names=names))
     if marker is None:
         cache[key] = parts
     return parts

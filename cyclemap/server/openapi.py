@@ -18,6 +18,7 @@ from typing import Any
 
 from ..billing import EXCEPTION_KINDS as _KINDS
 from ..billing import NOTE_LANGUAGES
+from ..config import CYCLE_NAME_LANGUAGES
 from ..decide import Status
 from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 
@@ -54,12 +55,25 @@ DATE = {"type": "string", "format": "date"}
 NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
 EMPTY_ARRAY = {"type": "array", "maxItems": 0}
 
+#: a cycle's name in other languages, as city.toml gives it (``name_es``): notes' pattern
+CYCLE_TRANSLATIONS = {
+    "type": "object",
+    "description": (
+        "The cycle's name in other languages, by language tag (`es`), as the city gives it; "
+        "`{}` when it gives none. `name` is English; the answer is the same whatever "
+        "`Accept-Language` asks"
+    ),
+    "propertyNames": {"enum": list(CYCLE_NAME_LANGUAGES)},
+    "additionalProperties": _obj({"name": {"type": "string"}}),
+}
+
 SCHEMAS: dict[str, Any] = {
     "CycleRef": _obj(
         {
             "id": {"type": "string", "description": 'The cycle id, e.g. "2"'},
             "name": {"type": "string"},
             "color": {"type": "string", "description": "A CSS colour for maps and legends"},
+            "translations": CYCLE_TRANSLATIONS,
         },
         description="A cycle as an answer names it.",
     ),
@@ -175,6 +189,7 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string"},
             "name": {"type": "string"},
             "color": {"type": "string"},
+            "translations": CYCLE_TRANSLATIONS,
             "notes": {"type": "array", "items": _ref("Note")},
             "schedule": _nullable(_ref("Schedule")),
         },
