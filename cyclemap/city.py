@@ -103,22 +103,23 @@ class CycleRef:
         return cycle_name_in(self.id, self.name, self.translations(), language, gettext)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape ``{"id", "name", "color", "translations"}``.
-
-        ``translations`` holds the city's own names in other languages, by language tag
-        (``{"es": {"name": "Ciclo 2"}}``), ``{}`` when it gives none, as a note's does: the
-        answer is the same whatever language the caller reads.
+        """The JSON shape of interface.md: ``{"id", "name", "color"}`` (a lookup's ``cycle``,
+        an effective change's). The city's names in other languages are in the cycles API
+        (``CycleAnswer.to_dict``: ``translations``), so an answer keeps its documented shape.
 
         >>> CycleRef("2", "Cycle 2", "#d95f02", "Ciclo 2").to_dict()
-        {'id': '2', 'name': 'Cycle 2', 'color': '#d95f02', 'translations': {'es': {'name': \
-'Ciclo 2'}}}
+        {'id': '2', 'name': 'Cycle 2', 'color': '#d95f02'}
         """
-        return {
-            "id": self.id,
-            "name": self.name,
-            "color": self.color,
-            "translations": {lang: {"name": name} for lang, name in self.translations().items()},
-        }
+        return {"id": self.id, "name": self.name, "color": self.color}
+
+    def translations_dict(self) -> dict[str, dict[str, str]]:
+        """``{"es": {"name": "Ciclo 2"}}``: the city's own names in other languages by language
+        tag, ``{}`` when it gives none (as a note's ``translations``).
+
+        >>> CycleRef("2", "Cycle 2", "#d95f02", "Ciclo 2").translations_dict()
+        {'es': {'name': 'Ciclo 2'}}
+        """
+        return {lang: {"name": name} for lang, name in self.translations().items()}
 
 
 @dataclass(frozen=True)
@@ -255,9 +256,12 @@ class CycleAnswer:
     schedule: ScheduleAnswer | None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"id", "name", "color", "notes", "schedule"}`` (``schedule`` null: no dates)."""
+        """``{"id", "name", "color", "translations", "notes", "schedule"}`` (``schedule`` null:
+        no dates; ``translations``: the city's names in other languages, the same in every
+        language asked, as a note's)."""
         return {
             **self.cycle.to_dict(),
+            "translations": self.cycle.translations_dict(),
             "notes": [note.to_dict() for note in self.notes],
             "schedule": self.schedule.to_dict() if self.schedule else None,
         }

@@ -209,7 +209,7 @@ def test_postgresql_stopped_and_started_again(cluster, tmp_path, monkeypatch, ca
     assert before[JSON_READS[0]]["effective_changes"] == [
         {
             "date": tomorrow.isoformat(),
-            "cycle": {"id": "1", "name": "Cycle 1", "color": "#000001", "translations": {}},
+            "cycle": {"id": "1", "name": "Cycle 1", "color": "#000001"},
         }
     ]
     assert staff("/staff/").status == 200 and staff("/staff/notes").status == 200

@@ -164,12 +164,7 @@ def test_a_version_scheduled_for_tomorrow_goes_live_tomorrow_without_anyone_acti
     assert body["effective_changes"] == [
         {
             "date": tomorrow.isoformat(),
-            "cycle": {
-                "id": "3",
-                "name": "Cycle 3",
-                "color": "#7570b3",
-                "translations": {"es": {"name": "Ciclo 3"}},
-            },
+            "cycle": {"id": "3", "name": "Cycle 3", "color": "#7570b3"},
         }
     ]
     page = client.get("/lookup", query_string={"address": address}).get_data(as_text=True)

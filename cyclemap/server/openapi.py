@@ -73,9 +73,8 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string", "description": 'The cycle id, e.g. "2"'},
             "name": {"type": "string"},
             "color": {"type": "string", "description": "A CSS colour for maps and legends"},
-            "translations": CYCLE_TRANSLATIONS,
         },
-        description="A cycle as an answer names it.",
+        description="A cycle as an answer names it (its names in other languages: `Cycle`).",
     ),
     "Location": _obj(
         {
