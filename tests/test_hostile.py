@@ -438,9 +438,10 @@ def test_header_settings_come_from_the_config(tiny_app):  # noqa: F811
         response = client.get(path)
         assert response.headers["Permissions-Policy"] == "geolocation=()"
         assert response.headers["Referrer-Policy"] == "no-referrer"
-    assert "frame-ancestors https://city.example" in client.get("/embed").headers[
-        "Content-Security-Policy"
-    ]
+    assert (
+        "frame-ancestors https://city.example"
+        in client.get("/embed").headers["Content-Security-Policy"]
+    )
     # a header a view sets itself is kept, not doubled
     response = client.get("/map")
     assert len(response.headers.getlist("Content-Security-Policy")) == 1
