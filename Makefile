@@ -26,18 +26,20 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-# quick local runs: everything but the browser (Playwright) and PostgreSQL legs; CI runs `make test`
+# quick local runs: everything but the browser (Playwright), PostgreSQL and Redis legs; CI runs `make test`
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not browser and not postgres"
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not browser and not postgres and not redis"
 
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
 
+# ruff (style) and mypy (types, over the package: pyproject.toml [tool.mypy]); both must be clean
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
-# the type checker over the package (pyproject.toml [tool.mypy]); not yet clean (issue 21), so not yet in lint
+# the type checker alone
 typecheck: $(STAMP)
 	$(BIN)/mypy
 

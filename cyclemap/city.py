@@ -5,7 +5,9 @@ dataclasses. It needs no database: notes come from ``notes.toml`` and schedule e
 ``city.toml``. Given a ``Store`` (the web app and the CLI pass one), the live boundary version,
 notes and exceptions come from the store instead, and ``refresh()`` swaps in a newly published
 boundary version without a restart. One lookup reads one snapshot, so an answer never mixes
-versions.
+versions. When the store cannot be read (the database is down), the city goes on answering from
+the last snapshot it read (``City.degraded`` says since when), logs one line when that starts
+and one when the store answers again, and recovers by itself.
 
 >>> city = open_city()                                   # the bundled demo city
 >>> city.lookup(lon=-89.58, lat=37.33).cycle_id           # the northwest is Cycle 2
@@ -17,6 +19,7 @@ versions.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
 import threading
 import time
@@ -30,25 +33,32 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from . import compiled
+from .billing.feed import FEED_ENTRIES, TAG_AUTHORITY, Feed, NoteEvent, city_slug, note_entries
 from .billing.notes import Note, notes_for, read_notes_toml
 from .billing.schedule import CycleSchedule, ScheduleAnswer, calendar_ics
 from .boundaries import BoundarySet, cycle_sort_key, read_boundaries
 from .checks import open_folder
 from .config import DEFAULT_CITY, CityConfig, CycleConfig, default_instance_path
 from .decide import Status, candidate_points, candidate_xy, decide, place_labels
-from .errors import InputError, NotFoundError
+from .errors import InputError, NotFoundError, StoreUnavailableError
 from .geocode import (
     AddressLayer,
     Geocoder,
     GeocodeResult,
+    GeocodeStatus,
     MatchType,
     Suggestion,
+    correction_key,
+    normalize_street,
     read_addresses,
 )
+from .misses import MissCounter
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .store import Alias, Change, Store
     from .store.versions import Activation
+
+logger = logging.getLogger(__name__)
 
 #: how long a process trusts its copy of the live boundary pointer before asking the store again
 REFRESH_SECONDS = 2.0
@@ -215,12 +225,46 @@ class CycleAnswer:
 
 
 @dataclass(frozen=True)
+class Degraded:
+    """Why a city answers from an older snapshot: its store could not be read.
+
+    ``since`` is the first refresh that failed, ``snapshot_at`` when the snapshot still served
+    was read (both UTC), ``reason`` the database's one-line message (for the log: it may name
+    hosts and paths).
+    """
+
+    since: dt.datetime
+    snapshot_at: dt.datetime
+    reason: str
+
+    def summary(self) -> str:
+        """What ``/healthz`` tells anyone: what is wrong and since when, no hosts or paths.
+
+        >>> t = dt.datetime(2020, 2, 21, 15, 4, 5, tzinfo=dt.UTC)
+        >>> print(Degraded(t, t - dt.timedelta(seconds=3), "connection refused").summary())
+        the database cannot be read since 2020-02-21T15:04:05Z: answering from the live data
+        read at 2020-02-21T15:04:02Z
+        """
+        return (
+            f"the database cannot be read since {_utc_text(self.since)}: answering from the "
+            f"live data read at {_utc_text(self.snapshot_at)}"
+        )
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     """The live state one lookup reads from start to end: zones, addresses, notes, exceptions.
 
     Built once for one city day and then only read, so an answer never mixes two boundary (or
     address) versions; the memo of next dates lives with the snapshot, so a new snapshot starts
-    it afresh. ``timeline`` is the boundary versions' activations, for answers on other days.
+    it afresh. ``timeline`` is the boundary versions' activations, for answers on other days;
+    ``upcoming`` the prepared zones of each scheduled version, so that a snapshot holds all a
+    lookup needs even while the store cannot be read (a scheduled version reaching its day then
+    included).
     """
 
     version: int
@@ -231,12 +275,23 @@ class _Snapshot:
     day: dt.date | None = None
     address_version: int = 0
     timeline: tuple[Activation, ...] = ()
+    #: the aliases in force (street aliases, address corrections) that ``geocoder`` reads, over
+    #: ``base_geocoder`` (the compiled one, without them); what could not be applied, and why
+    aliases: tuple[Alias, ...] = ()
+    base_geocoder: Geocoder | None = None
+    alias_problems: tuple[str, ...] = ()
     checked_at: float = field(default_factory=time.monotonic)
+    #: when the store was read for this snapshot (UTC wall clock, for ``Degraded``)
+    read_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     writes_seen: int = 0
+    upcoming: dict[int, BoundarySet] = field(default_factory=dict, repr=False)
     _schedules: dict[str, CycleSchedule] = field(default_factory=dict, repr=False)
     _next: dict[tuple[str, dt.date], ScheduleAnswer] = field(default_factory=dict, repr=False)
     #: answers already given from this snapshot, by query and day (see ``ANSWER_CACHE_SIZE``)
     _answers: dict[tuple[Any, ...], Answer] = field(default_factory=dict, repr=False)
+    #: the miss key (normalized street) of each address that missed, from its geocoding's own
+    #: parse, so that counting a miss never parses the text again
+    _miss_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 class City:
@@ -260,7 +315,10 @@ class City:
         self._clock = clock
         self._lock = threading.Lock()
         self._zones: OrderedDict[int, BoundarySet] = OrderedDict()
+        self._degraded: Degraded | None = None
         self._folder_geocoder = geocoder
+        #: lookups that missed, counted for staff (``lookup(record=True)``); None without a store
+        self.misses: MissCounter | None = MissCounter(store) if store is not None else None
         if store is None:
             path = config.notes_file
             notes = tuple(read_notes_toml(path)) if path.is_file() else ()
@@ -282,12 +340,21 @@ class City:
     @property
     def boundaries(self) -> BoundarySet:
         """The zones in force today (EPSG:4326)."""
-        return self._current().boundaries
+        return self._zones_on(self._current(), self.today())[1]
 
     @property
     def boundary_version(self) -> int:
         """The boundary version in force today (0 when read from the folder without a store)."""
-        return self._current().version
+        return self._zones_on(self._current(), self.today())[0]
+
+    @property
+    def degraded(self) -> Degraded | None:
+        """Why answers come from an older snapshot (the store could not be read), else None.
+
+        As of the last refresh: lookups, ``boundaries`` and ``boundary_version`` refresh when
+        one is due, so ask one of them first for a fresh verdict.
+        """
+        return self._degraded
 
     @property
     def geocoder(self) -> Geocoder:
@@ -311,13 +378,42 @@ class City:
         write through this process's store, and when the city's day changes), so a version
         published by any server, a scheduled version reaching its day, or a note edited
         anywhere, is live everywhere within seconds and without a restart.
+
+        When the store cannot be read, the snapshot already held stays (see ``degraded``) and
+        this answers False; the next refresh due tries again.
         """
         if self.store is None:
             return False
         with self._lock:
-            old = self._snapshot
-            self._snapshot = self._load_snapshot(self.store, old)
-            return self._snapshot.version != old.version
+            return self._refresh_locked(self.store)
+
+    def _refresh_locked(self, store: Store) -> bool:
+        old = self._snapshot
+        writes = store.writes
+        try:
+            new = self._load_snapshot(store, old)
+        except StoreUnavailableError as exc:
+            # keep answering from what was read last; try again when the next refresh is due
+            self._snapshot = replace(old, checked_at=time.monotonic(), writes_seen=writes)
+            if self._degraded is None:
+                self._degraded = Degraded(dt.datetime.now(dt.UTC), old.read_at, exc.message)
+                logger.warning(
+                    "cyclemap: the store cannot be read, so answers come from the live data "
+                    "read at %s until it can: %s",
+                    _utc_text(old.read_at),
+                    exc.message,
+                )
+            return False
+        self._snapshot = new
+        if self._degraded is not None:
+            down = (new.read_at - self._degraded.since).total_seconds()
+            logger.warning(
+                "cyclemap: the store can be read again after %.0f s: answers come from the "
+                "live data again",
+                down,
+            )
+            self._degraded = None
+        return new.version != old.version
 
     def _load_snapshot(self, store: Store, old: _Snapshot) -> _Snapshot:
         writes = store.writes  # read first: a write racing this load triggers another load
@@ -327,11 +423,18 @@ class City:
         live_version = _in_force(timeline, day)
         if live_version is not None and live_version != version:
             version, boundaries = live_version, self._zones_for(live_version, old.boundaries)
-        geocoder, address_version = old.geocoder, old.address_version
+        upcoming = {v: self._zones_for(v, boundaries) for _, v in _upcoming(timeline, day)}
+        base, address_version = old.base_geocoder or old.geocoder, old.address_version
         live_addresses = store.live_address_version(on=day) or 0
         if live_addresses != address_version:
-            geocoder = self._geocoder_for(store, live_addresses)
+            base = self._geocoder_for(store, live_addresses)
             address_version = live_addresses
+        aliases = tuple(store.list_aliases())
+        geocoder, problems = old.geocoder, old.alias_problems
+        if aliases != old.aliases or base is not (old.base_geocoder or old.geocoder):
+            # a light copy that reads the aliases: the compiled tables are not rebuilt
+            geocoder, found = _with_aliases(base, aliases)
+            problems = tuple(found)
         return _Snapshot(
             version,
             boundaries,
@@ -341,7 +444,11 @@ class City:
             day=day,
             address_version=address_version,
             timeline=timeline,
+            aliases=aliases,
+            base_geocoder=base,
+            alias_problems=problems,
             writes_seen=writes,
+            upcoming=upcoming,
         )
 
     def _zones_for(self, version: int, like: BoundarySet) -> BoundarySet:
@@ -364,6 +471,8 @@ class City:
         version = _in_force(snapshot.timeline, day)
         if version is None or version == snapshot.version:
             return snapshot.version, snapshot.boundaries
+        if version in snapshot.upcoming:  # a scheduled version's day came (the store not asked)
+            return version, snapshot.upcoming[version]
         with self._lock:
             return version, self._zones_for(version, snapshot.boundaries)
 
@@ -387,15 +496,35 @@ class City:
         )
 
     def _current(self) -> _Snapshot:
-        snapshot = self._snapshot
-        if self.store is not None and (
-            self.store.writes != snapshot.writes_seen
-            or time.monotonic() - snapshot.checked_at > REFRESH_SECONDS
-            or self.today() != snapshot.day
-        ):
-            self.refresh()
-            snapshot = self._snapshot
-        return snapshot
+        snapshot, store = self._snapshot, self.store
+        if store is None:
+            return snapshot
+        due = time.monotonic() - snapshot.checked_at > REFRESH_SECONDS
+        if self._degraded is not None:
+            # the store is down: try it again every REFRESH_SECONDS beside the requests, so
+            # that no lookup waits on a database that may take seconds to refuse
+            if due and self._lock.acquire(blocking=False):
+                threading.Thread(target=self._retry, args=(store,), daemon=True).start()
+            return snapshot
+        wrote = store.writes != snapshot.writes_seen
+        if not (due or wrote or self.today() != snapshot.day):
+            return snapshot
+        # this process's own write is read back before answering (so wait for a refresh under
+        # way in another thread); otherwise that refresh is not waited for: a slow or
+        # unreachable store must not hold every lookup up, and its snapshot serves the next
+        if self._lock.acquire(blocking=wrote):
+            try:
+                self._refresh_locked(store)
+            finally:
+                self._lock.release()
+        return self._snapshot
+
+    def _retry(self, store: Store) -> None:
+        """One refresh while the store is down, in a thread of its own (holding the lock)."""
+        try:
+            self._refresh_locked(store)
+        finally:
+            self._lock.release()
 
     # -- notes and schedules -----------------------------------------------------------------
     def notes(self, cycle_id: str | None, today: dt.date | None = None) -> tuple[Note, ...]:
@@ -441,29 +570,103 @@ class City:
             now=dt.datetime.now(dt.UTC),
         )
 
+    def calendar_modified(self, today: dt.date | None = None) -> dt.datetime:
+        """When the calendars last changed: the newest schedule exception change, or the start
+        of this month (city time; a calendar runs from the first of the month), later first."""
+        today = today or self.today()
+        month = dt.datetime.combine(today.replace(day=1), dt.time(), ZoneInfo(self.config.timezone))
+        changed = self.store.newest_change("exception") if self.store is not None else None
+        return max(month.astimezone(dt.UTC), changed or month)
+
+    # -- feeds and changes -------------------------------------------------------------------
+    def note_events(
+        self, cycle_id: str | None = None, limit: int = FEED_ENTRIES
+    ) -> list[NoteEvent]:
+        """The latest notes posted, updated or expired (for ``cycle_id``, else any), newest
+        first: off the store's audit log, or ``notes.toml``'s dates without a store."""
+        if cycle_id is not None:
+            cycle_id = self._cycle_ref(cycle_id).id
+        if self.store is None:
+            events = [
+                NoteEvent(
+                    dt.datetime.combine(n.updated or n.posted, dt.time(), dt.UTC),
+                    "add" if n.updated == n.posted else "edit",
+                    {**n.to_record(), "id": n.id or i + 1},
+                )
+                for i, n in enumerate(self._current().notes)
+            ]
+        else:
+            # several events per note at most, and a cycle's notes among every cycle's: look
+            # further back than ``limit`` so that a cycle's own feed is full too
+            found = self.store.audit_log(entity="note", limit=limit * 20)
+            events = [
+                NoteEvent(e.at, e.action, e.after or e.before or {}, e.before)
+                for e in found
+                if e.action in ("seed", "add", "edit", "expire")
+            ]
+        events = [e for e in events if e.concerns(cycle_id)]
+        events.sort(key=lambda e: e.at, reverse=True)
+        return events[:limit]
+
+    def note_feed(self, cycle_id: str | None = None, *, link: str, self_link: str) -> Feed:
+        """The Atom feed of notes posted, updated and expired, for one cycle or all.
+
+        ``link`` is the resident page, ``self_link`` the feed's own address; the feed's
+        ``updated`` is its newest event (the HTTP layer's Last-Modified).
+        """
+        events = self.note_events(cycle_id)
+        name = self.config.name
+        if cycle_id is None:
+            title, path = f"Billing notices · {name}", "notes"
+        else:
+            ref = self._cycle_ref(cycle_id)
+            title, path = f"{ref.name} billing notices · {name}", f"cycles/{ref.id}/notes"
+        updated = events[0].at if events else dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        return Feed(
+            id=f"tag:{TAG_AUTHORITY}:{city_slug(name)}/{path}",
+            title=title,
+            updated=updated,
+            link=link,
+            self_link=self_link,
+            entries=note_entries(events, city=name, link=link),
+            subtitle="Notices about utility bills: new, updated and taken down.",
+        )
+
+    def changes_since(self, since: dt.datetime, limit: int = 1000) -> list[Change]:
+        """What changed after ``since`` (notes, schedule exceptions, boundary versions), oldest
+        first; ``InputError`` for a city without a store (nothing is kept to compare)."""
+        if self.store is None:
+            raise InputError("changes are kept in the store: open the city with one")
+        return self.store.changes_since(since, limit=limit)
+
     # -- lookups -----------------------------------------------------------------------------
     def lookup(
         self,
         address: str | None = None,
         *,
-        lon: float | None = None,
-        lat: float | None = None,
+        lon: float | str | None = None,
+        lat: float | str | None = None,
         today: dt.date | None = None,
         date: dt.date | None = None,
+        record: bool = False,
     ) -> Answer:
         """Geocode an address (or take a point) and say which cycle it is in on a day.
 
         ``date`` (or its older name ``today``; default: today in the city) picks the boundary
         version in force that day, the notes shown and the next dates. An answer for today
         lists in ``effective_changes`` each scheduled version that moves this place to
-        another cycle. ``InputError`` when neither an address nor both coordinates are given,
+        another cycle. ``record=True`` (a resident's lookup: the pages and the API) counts an
+        address that ends ``not_found`` or ``ambiguous`` for staff (``misses``; never fails the
+        lookup). ``InputError`` when neither an address nor both coordinates are given,
         when the address is empty (bad input everywhere: the API's 400, the CLI's exit 2), or
-        when the coordinates are not numbers in range.
+        when the coordinates are not numbers in range (they may be given as text, as a query
+        string has them).
         """
         if date is not None and today is not None and date != today:
             raise InputError("give the day once: date or today")
         today = date or today or self.today()
         base = self._current()
+        point: tuple[float, float] | None = None  # the checked (lon, lat) when no address
         if address is not None:
             if lon is not None or lat is not None:
                 raise InputError("give either an address or lon and lat, not both")
@@ -471,11 +674,13 @@ class City:
                 raise InputError("the address is empty: give a street address, such as 12 Main St")
             key: tuple[Any, ...] = ("address", address, today)
         else:
-            lon, lat = _check_point(lon, lat)
-            key = ("point", lon, lat, today)
+            point = _check_point(lon, lat)
+            key = ("point", *point, today)
         answers = base._answers
         kept = answers.get(key) if isinstance(address, str | None) else None
         if kept is not None:
+            if record:
+                self._count_miss(base, address, kept)
             return kept
         snapshot = base
         version, zones = self._zones_on(snapshot, today)
@@ -484,13 +689,126 @@ class City:
         if address is not None:
             result = snapshot.geocoder.geocode(address)
             answer = self._answer_for_geocode({"address": address}, result, snapshot, today)
+            parsed = result.parsed
+            if parsed is not None and answer.status in (Status.NOT_FOUND, Status.AMBIGUOUS):
+                keys = base._miss_keys
+                if len(keys) >= ANSWER_CACHE_SIZE:
+                    keys.clear()
+                keys[address] = parsed.street_key if parsed.kind == "street" and parsed.name else ""
         else:
-            location = Location(lon, lat, "", MatchType.POINT, 1.0)
-            answer = self._answer_at({"lon": lon, "lat": lat}, location, snapshot, today)
+            assert point is not None  # checked above: no address means a point
+            x, y = point
+            location = Location(x, y, "", MatchType.POINT, 1.0)
+            answer = self._answer_at({"lon": x, "lat": y}, location, snapshot, today)
         if len(answers) >= ANSWER_CACHE_SIZE:
             answers.clear()
         answers[key] = answer
+        if record:
+            self._count_miss(base, address, answer)
         return answer
+
+    # -- misses and aliases ------------------------------------------------------------------
+    def _count_miss(self, snapshot: _Snapshot, address: Any, answer: Answer) -> None:
+        """Count a resident's address lookup that missed, by its street alone (best effort)."""
+        if self.misses is None or not isinstance(address, str):
+            return
+        if answer.status not in (Status.NOT_FOUND, Status.AMBIGUOUS):
+            return
+        try:
+            street = snapshot._miss_keys.get(address)
+            if street is None:
+                street, _ = snapshot.geocoder.miss_keys(address)
+            self.misses.count("street", street, str(answer.status))
+        except Exception:  # pragma: no cover - counting must never fail a lookup
+            return
+
+    def confirm_choice(self, typed: str, chosen: str) -> bool:
+        """A resident who got ``not_found`` or ``ambiguous`` for ``typed`` picked ``chosen``
+        (one of the places offered): count the pair, so staff may make it a correction.
+
+        Only then is a whole address kept (the typed one as ``correction_key``, the one chosen
+        as the layer writes it). Returns whether it was counted: ``chosen`` must be one of the
+        answer's candidates, and the answer a miss.
+        """
+        if self.misses is None or not isinstance(typed, str) or not typed.strip():
+            return False
+        try:
+            answer = self.lookup(typed)
+        except InputError:
+            return False
+        if answer.status not in (Status.NOT_FOUND, Status.AMBIGUOUS):
+            return False
+        if chosen not in {c.matched_address for c in answer.candidates}:
+            return False
+        _, key = self._current().geocoder.miss_keys(typed)
+        if not key:
+            return False
+        self.misses.count("address", key, str(answer.status), chosen=chosen)
+        return True
+
+    @property
+    def aliases(self) -> tuple[Alias, ...]:
+        """The aliases in force that the geocoder reads (street aliases, address corrections)."""
+        return self._current().aliases
+
+    @property
+    def alias_problems(self) -> tuple[str, ...]:
+        """Aliases in force that the address layer in force cannot apply, each with why."""
+        return self._current().alias_problems
+
+    def check_alias(self, kind: str, source: str, target: str) -> tuple[str, str]:
+        """An alias as it is kept, normalized and checked against the address layer in force:
+        ``(source, target)``, else ``InputError`` saying what is wrong.
+
+        A street alias (``kind`` street) is from a whole street to a layer street
+        (``"MLK Blvd"`` -> ``("MLK BLVD", "MARTIN LUTHER KING JR BLVD")``); a correction
+        (``kind`` address) from a number and street to one address of the layer, kept as the
+        layer writes it.
+        """
+        snapshot = self._current()
+        base = snapshot.base_geocoder or snapshot.geocoder
+        if kind == "street":
+            key, goal = normalize_street(source or ""), normalize_street(target or "")
+            if not key:
+                raise InputError("type the street residents write, such as MLK Blvd")
+            if not base.index.alias_sids(goal):
+                raise InputError(
+                    f"{target!r} is not a street of the address layer: type it as the layer "
+                    "writes it, such as N KINGSHIGHWAY"
+                )
+            if key in _layer_street_keys(base):
+                raise InputError(f"{key} is already a street of the address layer")
+            return key, goal
+        if kind == "address":
+            key = correction_key(base.index.parse(source or ""))
+            if not key:
+                raise InputError("type the address residents write, with its house number")
+            found = base.geocode(target or "")
+            if found.status != GeocodeStatus.MATCHED or found.candidates[0].row is None:
+                raise InputError(
+                    f"{target!r} is not one address of the layer: type an address that a "
+                    "lookup finds (matched)"
+                )
+            return key, found.candidates[0].matched_address
+        raise InputError(f"an alias is of kind street or address, not {kind!r}")
+
+    def add_alias(
+        self, kind: str, source: str, target: str, *, author: str, message: str = ""
+    ) -> Alias:
+        """Check an alias (``check_alias``) and keep it in the store: every server's geocoder
+        reads it within ``REFRESH_SECONDS`` (this one at its next lookup)."""
+        if self.store is None:
+            raise InputError("aliases are kept in the store: open the city with one")
+        key, goal = self.check_alias(kind, source, target)
+        return self.store.add_alias(kind, key, goal, author=author, message=message)
+
+    def edit_alias(self, alias_id: int, target: str, *, author: str, message: str = "") -> Alias:
+        """A new version of an alias with another target (checked as ``add_alias`` does)."""
+        if self.store is None:
+            raise InputError("aliases are kept in the store: open the city with one")
+        old = self.store.get_alias(alias_id)
+        _, goal = self.check_alias(old.kind, old.source, target)
+        return self.store.edit_alias(alias_id, goal, author=author, message=message)
 
     def suggest(self, query: str, limit: int = 10) -> list[Suggestion]:
         """Address completions for what a resident has typed so far, best first."""
@@ -586,8 +904,10 @@ class City:
         changes = []
         current = cycle_id
         for day, version in _upcoming(snapshot.timeline, today):
-            with self._lock:
-                zones = self._zones_for(version, snapshot.boundaries)
+            zones = snapshot.upcoming.get(version)
+            if zones is None:  # upcoming as of another day than the snapshot's
+                with self._lock:
+                    zones = self._zones_for(version, snapshot.boundaries)
             then = zones.locate(location.lon, location.lat)
             if then != current:
                 changes.append(EffectiveChange(day, self._ref(then) if then else None))
@@ -634,6 +954,17 @@ class City:
         from .batch import assign_addresses
 
         return assign_addresses(self, addresses, column=column, workers=workers)
+
+
+def _with_aliases(base: Geocoder, aliases: tuple[Alias, ...]) -> tuple[Geocoder, list[str]]:
+    """``base`` reading the aliases in force (see ``Geocoder.with_aliases``)."""
+    streets = {a.source: a.target for a in aliases if a.kind == "street"}
+    corrections = {a.source: a.target for a in aliases if a.kind == "address"}
+    return base.with_aliases(streets, corrections)
+
+
+def _layer_street_keys(geocoder: Geocoder) -> set[str]:
+    return {st.key for st in geocoder.index.streets}
 
 
 def _in_force(timeline: tuple[Activation, ...], day: dt.date) -> int | None:

@@ -23,13 +23,14 @@ from enum import StrEnum
 import numpy as np
 
 from .boundaries import BoundarySet
-from .geocode import Candidate, Geocoder, GeocodeResult, MatchType
+from .geocode import Candidate, Geocoder, GeocodeResult, GeocodeStatus, MatchType
 
 
 class Status(StrEnum):
     """The status of an answer: the one list that lookups, batch rows, the CLI's exit codes and
     the OpenAPI document are made from. A member is its string (``Status.MATCHED == "matched"``),
-    so JSON and templates see the plain value.
+    so JSON and templates see the plain value. ``decide`` makes it from the geocoder's outcome
+    (``GeocodeStatus``, spelt the same for the three they share) and the zones.
 
     >>> [str(s) for s in Status]
     ['matched', 'ambiguous', 'not_found', 'outside_service_area']
@@ -99,7 +100,7 @@ def place_labels(
 def candidate_points(result: GeocodeResult) -> list[Candidate]:
     """The candidates whose cycles ``decide`` needs: the first for a match, else all."""
     cands = result.candidates
-    return cands[:1] if result.status == "matched" and cands else list(cands)
+    return cands[:1] if result.status is GeocodeStatus.MATCHED and cands else list(cands)
 
 
 def decide(
@@ -109,11 +110,11 @@ def decide(
     ``candidate_points(result)``, in order.
 
     >>> from cyclemap.geocode import GeocodeResult
-    >>> decide(GeocodeResult("not_found", []), [], None, None).status
+    >>> decide(GeocodeResult(GeocodeStatus.NOT_FOUND, []), [], None, None).status
     <Status.NOT_FOUND: 'not_found'>
     """
     cands = result.candidates
-    if result.status == "matched" and cands:
+    if result.status is GeocodeStatus.MATCHED and cands:
         best, cid = cands[0], cycle_ids[0]
         if best.between:
             around = [str(c) for c in boundaries.locate_xy(*candidate_xy(best.between))]
@@ -127,14 +128,14 @@ def decide(
                     choice_cycles=tuple(around),
                 )
         return Decision(Status.MATCHED if cid else Status.OUTSIDE, best, cid or None)
-    if result.status == "not_found" or not cands:
+    if result.status is GeocodeStatus.NOT_FOUND or not cands:
         return Decision(Status.NOT_FOUND)
     ids = set(cycle_ids)
     shared = next(iter(ids)) if len(ids) == 1 and "" not in ids else None
     if shared and all(c.match_type is MatchType.STREET for c in cands):
         typed = result.parsed
         lons, lats = geocoder.street_points(
-            (c.row for c in cands),
+            (c.row for c in cands if c.row is not None),  # a street point is a layer row
             zip_code=typed.zip if typed else "",
             city=typed.city if typed else "",
         )

@@ -59,6 +59,17 @@ class StoreError(CyclemapError):
     code = "store"
 
 
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached or read right now (stopped, unreachable, an unreadable
+    file); nothing was changed, and the same request may work once it is back.
+
+    Lookups keep being answered from the last snapshot a ``City`` read (see
+    ``City.degraded``); writes and whatever must read the database fail with this error.
+    """
+
+    code = "store-unavailable"
+
+
 class RefusedError(CyclemapError):
     """A file was read but fails validation, so it was not published; nothing changed.
 

@@ -40,7 +40,7 @@ from urllib.parse import urlsplit
 import folium
 import numpy as np
 import shapely
-from branca.element import CssLink, JavascriptLink, MacroElement
+from branca.element import CssLink, Figure, JavascriptLink, MacroElement
 from folium import plugins
 from folium.template import Template
 from shapely.geometry import mapping, shape
@@ -399,7 +399,8 @@ def zones_bounds(zones: Mapping[str, Any]) -> tuple[float, float, float, float] 
     geoms = [shape(f["geometry"]) for f in zones.get("features", []) if f.get("geometry")]
     if not geoms:
         return None
-    return tuple(float(v) for v in shapely.total_bounds(np.array(geoms, dtype=object)))
+    west, south, east, north = shapely.total_bounds(np.array(geoms, dtype=object)).tolist()
+    return west, south, east, north
 
 
 def near_bounds(
@@ -456,7 +457,8 @@ def build_map(
         },
         highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.55},
         smooth_factor=0.5,
-    ).add_to(m)
+    )
+    layer.add_to(m)  # (not chained: branca types add_to as returning a plain Element)
     marker = None
     if spec.marker is not None:
         marker = folium.Marker(
@@ -465,7 +467,8 @@ def build_map(
             title=spec.marker.label,
             keyboard=False,
             interactive=False,
-        ).add_to(m)
+        )
+        marker.add_to(m)
     if spec.fullscreen:
         _Fullscreen(
             position="topleft",
@@ -520,6 +523,7 @@ class MapParts:
 def render_parts(m: folium.Map) -> MapParts:
     """Render a map built by ``build_map`` into parts; refuse any asset not vendored here."""
     figure = m.get_root()
+    assert isinstance(figure, Figure)  # a folium.Map puts itself in a Figure when made
     figure.render()
     js: list[str] = []
     css: list[str] = []
@@ -551,7 +555,7 @@ def city_zones(
     if with_notes:
         for answer in city.cycles(today):
             notes[answer.cycle.id] = tuple(
-                {"title": n.title, "html": n.html, "updated": n.updated.isoformat()}
+                {"title": n.title, "html": n.html, "updated": n.updated_on.isoformat()}
                 for n in answer.notes
             )
     info = {
@@ -612,7 +616,8 @@ def export_html(
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(
+    # added by the jinja2.ext.i18n extension at run time, so unknown to jinja2's type hints
+    env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, lambda s, p, n: gettext(s if n == 1 else p), newstyle=True
     )
     template = env.get_template("export_map.html")

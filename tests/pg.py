@@ -97,6 +97,10 @@ class PgCluster:
         )
         if res.returncode:
             raise RuntimeError(f"initdb failed: {res.stderr or res.stdout}")
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on the existing data directory (after ``halt``) and wait for it."""
         options = f"-k {self.sockdir} -c listen_addresses='' -c fsync=off -c full_page_writes=off"
         options += " -c synchronous_commit=off -c max_connections=50"
         res = self._run(
@@ -113,6 +117,14 @@ class PgCluster:
         if res.returncode:
             log = (self.root / "server.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"pg_ctl start failed: {res.stderr or res.stdout}\n{log}")
+
+    def halt(self) -> None:
+        """Stop the server as an outage would (connections cut), keeping its data for ``resume``."""
+        res = self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"
+        )
+        if res.returncode:
+            raise RuntimeError(f"pg_ctl stop failed: {res.stderr or res.stdout}")
 
     def stop(self) -> None:
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop")
@@ -170,6 +182,23 @@ def _stop_at_exit() -> None:
     if _cluster is not None:
         _cluster.stop()
         _cluster = None
+
+
+def own_cluster() -> PgCluster:
+    """A new private cluster of its own (for a test that stops and starts it), not the
+    session's; skips when PostgreSQL is not installed. The caller stops it (``stop``)."""
+    bindir = find_pg_bindir()
+    if bindir is None:
+        pytest.skip(INSTALL_HINT)
+    root = Path(tempfile.mkdtemp(prefix="cyclemap-pg-", dir="/tmp"))
+    root.chmod(0o755)
+    cluster = PgCluster(bindir=bindir, root=root, run_as="postgres" if os.geteuid() == 0 else None)
+    try:
+        cluster.start()
+    except Exception:
+        cluster.stop()
+        raise
+    return cluster
 
 
 @pytest.fixture(scope="session")

@@ -372,6 +372,16 @@ def test_address_points_outside_every_zone(tmp_path):
     assert "hold only 25% of the city's address points" in report.problems[0].message
 
 
+def test_address_points_none_of_them_usable_and_no_map_centre(tmp_path):
+    """Points that are all NaN (and no map centre) leave nothing to compare with: no finding,
+    not a traceback (it unpacked the missing map centre)."""
+    import numpy as np
+
+    nan = np.full(3, np.nan)
+    report = validate_boundaries(write(tmp_path, GRID), address_points=(nan, nan))
+    assert report.valid and not report.warnings, report.to_dict()
+
+
 def test_an_unclosed_ring_is_reported_not_a_traceback(tmp_path):
     from cyclemap.errors import BoundaryFileError
 

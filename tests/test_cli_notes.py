@@ -43,8 +43,8 @@ def env(tmp_path: Path):
 def test_db_upgrade(env) -> None:
     result = env("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "revision 0004" in result.output
-    assert Store(env.url).revision() == "0004"
+    assert "revision 0006" in result.output
+    assert Store(env.url).revision() == "0006"
 
 
 def test_list_seeds_on_first_use(env) -> None:

@@ -16,6 +16,7 @@ from cyclemap.errors import (
     NotFoundError,
     RefusedError,
     StoreError,
+    StoreUnavailableError,
 )
 from cyclemap.server.errors import PROBLEMS, status_for
 
@@ -126,6 +127,7 @@ def test_one_table_of_statuses():
         InputError: 400,
         NotFoundError: 404,
         StoreError: 409,
+        StoreUnavailableError: 503,
         BoundaryFileError: 422,
         AddressFileError: 422,
         RefusedError: 422,

@@ -83,8 +83,8 @@ def addresses(result) -> list[str]:
 # -- the cascade ----------------------------------------------------------------------------------
 def test_the_cascade_is_a_list_of_named_steps():
     assert [name for name, _ in STEPS] == [
-        "exact", "unusable", "elsewhere", "normalized", "fuzzy", "interpolated", "street",
-        "not_found",
+        "exact", "unusable", "elsewhere", "corrected", "normalized", "fuzzy", "interpolated",
+        "street", "not_found",
     ]  # fmt: skip
     assert [m.value for m in MatchType] == [
         "exact", "normalized", "fuzzy", "interpolated", "street", "point",

@@ -3,10 +3,13 @@ and the exact-match key are each defined once, and everything that states them d
 
 from __future__ import annotations
 
+import ast
 import itertools
 import json
 import subprocess
 import sys
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -16,10 +19,52 @@ from cyclemap.boundaries import cycle_sort_key
 from cyclemap.cli import main
 from cyclemap.cli.lookup import STATUS_EXIT
 from cyclemap.decide import Status
-from cyclemap.geocode import MAX_ADDRESS_LENGTH, MatchType, exact_key
+from cyclemap.geocode import MAX_ADDRESS_LENGTH, GeocodeResult, GeocodeStatus, MatchType, exact_key
 from cyclemap.server import api, openapi, public
 
 pytestmark = pytest.mark.xdist_group("one_source")
+
+PACKAGE = Path(__file__).resolve().parent.parent / "cyclemap"
+#: where a status's string may be written: the members of the two enums, and the cascade step
+#: named ``not_found`` (a step's name, in its table and in the result it gives)
+STATUS_SPELLINGS = {
+    ("decide.py", "Status"): {s.value for s in Status},
+    ("geocode/types.py", "GeocodeStatus"): {s.value for s in GeocodeStatus},
+}
+STEP_NAMES = Counter(
+    {
+        ("geocode/steps.py", "not_found"): 2,  # the cascade's step of that name
+        # the miss tally's columns (lookup_misses.not_found / .ambiguous) and its JSON keys
+        ("store/schema.py", "not_found"): 1,
+        ("store/schema.py", "ambiguous"): 1,
+        ("store/migrations/versions/0006_misses_aliases.py", "not_found"): 1,
+        ("store/migrations/versions/0006_misses_aliases.py", "ambiguous"): 1,
+        ("store/aliases.py", "not_found"): 1,
+        ("store/aliases.py", "ambiguous"): 1,
+    }
+)
+
+
+def _status_literals() -> Counter:
+    """(file, string) of each status string written in the package's code, with how often
+    (docstrings and doctests left out: they show what a value prints as)."""
+    words = {s.value for s in Status}
+    found: Counter = Counter()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = path.relative_to(PACKAGE).as_posix()
+        tree = ast.parse(path.read_text(), name)
+        skip: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+                skip.add(id(node.value))  # a docstring, or a bare string statement
+            if isinstance(node, ast.ClassDef) and (name, node.name) in STATUS_SPELLINGS:
+                for item in node.body:
+                    if isinstance(item, ast.Assign) and isinstance(item.value, ast.Constant):
+                        skip.add(id(item.value))  # the enum's own members
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in words and id(node) not in skip:
+                found[(name, node.value)] += 1
+    return found
 
 
 def test_one_status_enum_everywhere():
@@ -38,6 +83,26 @@ def test_one_status_enum_everywhere():
     assert set(mapping) == {s.value for s in Status}
 
 
+def test_each_status_string_is_written_once_in_its_enum():
+    # each enum spells its own members once; everywhere else uses the members
+    for (_where, _enum), spelled in STATUS_SPELLINGS.items():
+        assert spelled <= {s.value for s in Status}
+    assert _status_literals() == STEP_NAMES
+
+
+def test_the_geocoder_speaks_the_answers_words(demo_city):
+    # the geocoder's outcomes are a different thing (no zones, so no outside_service_area),
+    # spelt as the answer statuses they usually become
+    assert [str(s) for s in GeocodeStatus] == ["matched", "ambiguous", "not_found"]
+    assert {s.value for s in GeocodeStatus} < {s.value for s in Status}
+    result = demo_city.geocoder.geocode("111 Academy Ln")
+    assert result.status is GeocodeStatus.MATCHED
+    assert type(result.to_dict()["status"]) is str and result.to_dict()["status"] == "matched"
+    assert GeocodeResult("not_found").status is GeocodeStatus.NOT_FOUND
+    with pytest.raises(ValueError):
+        GeocodeResult("matchd")
+
+
 def test_an_answer_status_is_the_enum_and_its_json_a_plain_string(demo_city):
     answer = demo_city.lookup("111 Academy Ln")
     assert answer.status is Status.MATCHED
@@ -46,7 +111,8 @@ def test_an_answer_status_is_the_enum_and_its_json_a_plain_string(demo_city):
     assert json.loads(json.dumps(data))["status"] == "matched"
     (row,) = demo_city.assign(["111 academy ln"])
     assert row.status is Status.MATCHED
-    assert row.to_row()[1] == "matched"
+    assert row.to_row()[1] == "matched" and type(row.to_row()[1]) is str
+    assert type(row.to_dict()["status"]) is str
 
 
 def test_one_address_limit():
@@ -62,7 +128,7 @@ def test_the_address_limit_is_the_same_in_the_api_and_the_geocoder(client, demo_
     assert demo_city.lookup(at_limit).status == Status.MATCHED
     assert client.get("/api/v1/lookup", query_string={"address": at_limit}).status_code == 200
     over = at_limit + "x"
-    assert demo_city.geocoder.geocode(over).status == "not_found"
+    assert demo_city.geocoder.geocode(over).status is GeocodeStatus.NOT_FOUND
     assert client.get("/api/v1/lookup", query_string={"address": over}).status_code == 400
 
 

@@ -99,7 +99,7 @@ def test_every_schema_is_valid_draft_2020_12(doc):
 def test_every_api_route_is_documented_and_nothing_else(app, doc):
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/") or rule.rule == "/healthz":
+        if rule.rule.startswith("/api/") or rule.rule in ("/healthz", "/readyz"):
             template = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
             routes.add(template)
             assert template in doc["paths"], f"{rule.rule} is not in openapi.json"
@@ -157,6 +157,7 @@ def test_every_status_validates_on_a_tiny_city(tiny_app, doc, registry):  # noqa
         "/api/v1/boundaries.geojson",
         "/api/v1/problems/invalid-input",
         "/healthz",
+        "/readyz",
     ],
 )
 def test_other_answers_validate(client, doc, registry, path):

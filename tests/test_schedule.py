@@ -195,6 +195,9 @@ def test_exceptions_for_other_cycles_are_ignored() -> None:
         ({"bill_rule": RULE.format(k=1), "due_after_days": -1}, "whole number"),
         ({"bill_rule": RULE.format(k=1), "due_after_days": "21"}, "whole number"),
         ({"bill_dates": ["3/4/2020"], "due_after_days": 21}, "YYYY-MM-DD"),
+        # an empty date was kept as None and failed later, in a comparison
+        ({"bill_dates": ["", "2020-03-04"], "due_after_days": 21}, "cannot be empty"),
+        ({"bill_dates": "2020-03-04", "due_after_days": 21}, "must be a list"),
     ],
 )
 def test_bad_schedule_config(schedule: dict, message: str) -> None:

@@ -106,8 +106,8 @@ def city(tmp_path: Path) -> CityConfig:
 def test_upgrade_from_empty(store_url: str) -> None:  # noqa: F811
     s = Store(store_url)
     assert s.revision() is None
-    assert s.upgrade() == Store.head_revision() == "0004"
-    assert s.upgrade() == "0004"  # again: nothing to do
+    assert s.upgrade() == Store.head_revision() == "0006"
+    assert s.upgrade() == "0006"  # again: nothing to do
     names = set(sa.inspect(s.engine).get_table_names())
     assert set(store_schema.metadata.tables) <= names
     assert s.live_boundaries() is None and s.live_addresses() is None
@@ -151,7 +151,7 @@ def test_upgrade_from_the_previous_revision_keeps_the_data(store_url: str) -> No
         conn.execute(
             audit.insert().values(at=at, actor="clerk", action="add", entity="note", entity_id="1")
         )
-    assert s.upgrade() == "0004"
+    assert s.upgrade() == "0006"
     note = s.get_note(1)
     assert (note.title, note.cycles, note.ends, note.display_order) == (
         "Disconnects",
@@ -577,7 +577,7 @@ def test_migration_0003_keeps_a_rolled_back_pointer_live(store_url: str) -> None
                 )  # fmt: skip
             )
         conn.execute(live.update().values(boundary_version=1, changed=at))  # a rollback to 1
-    assert s.upgrade() == "0004"
+    assert s.upgrade() == "0006"
     assert s.live_boundaries(on=D(2020, 2, 21)) == (1, fc("v1"))
     history = s.boundary_history(today=D(2020, 2, 21))
     assert [(h.version, h.action, h.state) for h in history] == [

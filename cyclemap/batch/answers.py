@@ -35,10 +35,10 @@ class Assignment:
     ``csv_fields`` holds the ``FIELDS`` as CSV text, made once per answer (rows of one address
     share one answer, so a million-row file formats each distinct address once).
 
-    >>> a = Assignment("matched", "2", MatchType.EXACT, 1.0, "12 S SPRIGG ST", -89.52, 37.3)
+    >>> a = Assignment(Status.MATCHED, "2", MatchType.EXACT, 1.0, "12 S SPRIGG ST", -89.52, 37.3)
     >>> a.to_row()
     ['2', 'matched', 'exact', '1.0', '12 S SPRIGG ST', '-89.52', '37.3']
-    >>> Assignment("not_found", reason="no address in the layer is close").to_row()
+    >>> Assignment(Status.NOT_FOUND, reason="no address in the layer is close").to_row()
     ['', 'not_found', '', '', '', '', '']
     """
 
@@ -64,7 +64,7 @@ class Assignment:
         """The fields as plain JSON-ready data (``match_type`` as its string value)."""
         return {
             "cycle": self.cycle,
-            "status": self.status,
+            "status": str(self.status),
             "match_type": self.match_type.value if self.match_type else None,
             "score": None if self.score is None else round(self.score, 3),
             "matched_address": self.matched_address,
@@ -80,7 +80,7 @@ class Assignment:
     def _format(self) -> tuple[str, ...]:
         return (
             self.cycle or "",
-            self.status,
+            str(self.status),  # the plain string, as every other field
             self.match_type.value if self.match_type else "",
             "" if self.score is None else repr(round(self.score, 3)),
             self.matched_address or "",
@@ -94,8 +94,8 @@ class Tally:
     """Counts over a run: rows by status and by match type, distinct addresses, time taken.
 
     >>> t = Tally()
-    >>> t.add(Assignment("matched", "1", MatchType.EXACT, 1.0, "1 A ST", 0.0, 0.0))
-    >>> t.rows, t.by_status["matched"], t.by_match_type["exact"]
+    >>> t.add(Assignment(Status.MATCHED, "1", MatchType.EXACT, 1.0, "1 A ST", 0.0, 0.0))
+    >>> t.rows, t.by_status[Status.MATCHED], t.by_match_type["exact"]
     (1, 1, 1)
     """
 

@@ -170,6 +170,7 @@ def assign_csv(
                 for rows, answers in answered:
                     lines, before = line_queue.popleft()
                     added = list(map(_CSV_FIELDS, answers))
+                    out_rows: Sequence[list[str]]
                     if replaced or max(map(len, rows)) > width:
                         report.ragged += sum(len(r) > width for r in rows)
                         out_rows = [
@@ -183,7 +184,7 @@ def assign_csv(
                     writer.writerows(out_rows)
                     if rejected is not None and lines is not None:
                         for i, a in enumerate(answers):
-                            if a.status != "matched":
+                            if a.needs_review:
                                 fields = rows[i][:keep]
                                 rejected.writerow([lines[i], *fields, a.status, a.reason])
                                 report.rejects += 1
@@ -195,7 +196,9 @@ def assign_csv(
     return report
 
 
-def _with_kept_rows(rows: list[list[str]], before: dict[int, list[list[str]]]) -> list[list[str]]:
+def _with_kept_rows(
+    rows: Sequence[list[str]], before: dict[int, list[list[str]]]
+) -> list[list[str]]:
     """``rows`` with the rows kept without a lookup put back in front of the ones they preceded.
 
     >>> _with_kept_rows([["a"], ["b"]], {1: [[]]})

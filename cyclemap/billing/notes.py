@@ -39,6 +39,7 @@ Cycles = tuple[str, ...] | Literal["all"]
 MAX_TITLE = 200
 #: the display order a note may have (the store keeps it in a 32-bit integer column)
 MIN_ORDER, MAX_ORDER = -(2**31), 2**31 - 1
+_NO_POSTED = "a note needs a posted date"
 
 _ALLOWED_TAGS = {
     "a",
@@ -150,6 +151,20 @@ def parse_date(value: Any, what: str = "date") -> dt.date | None:
     raise InputError(f"{what} must be a date written YYYY-MM-DD, not {value!r}")
 
 
+def parse_required_date(value: Any, what: str, missing: str) -> dt.date:
+    """``parse_date`` where no date is wrong too: ``InputError(missing)``.
+
+    >>> parse_required_date("", "posted", "a note needs a posted date")
+    Traceback (most recent call last):
+    ...
+    cyclemap.errors.InputError: a note needs a posted date
+    """
+    date = parse_date(value, what)
+    if date is None:
+        raise InputError(missing)
+    return date
+
+
 @dataclass(frozen=True)
 class Note:
     """One billing-status note.
@@ -173,6 +188,18 @@ class Note:
     def __post_init__(self) -> None:
         if self.updated is None:
             object.__setattr__(self, "updated", self.posted)
+
+    @property
+    def stored_id(self) -> int:
+        """The store's id of a note read from it (``InputError`` for one not saved yet)."""
+        if self.id is None:
+            raise InputError("this note is not saved yet: it has no id")
+        return self.id
+
+    @property
+    def updated_on(self) -> dt.date:
+        """The day the note last changed: ``updated``, which is ``posted`` unless given."""
+        return self.updated or self.posted
 
     @functools.cached_property
     def html(self) -> str:
@@ -226,9 +253,7 @@ class Note:
                     f"no such cycle: {', '.join(unknown)} (the city's cycles are "
                     f"{', '.join(known)})"
                 )
-        posted = parse_date(self.posted, "posted")
-        if posted is None:
-            raise InputError("a note needs a posted date")
+        posted = parse_required_date(self.posted, "posted", _NO_POSTED)
         updated = parse_date(self.updated, "updated") or posted
         starts = parse_date(self.starts, "starts")
         ends = parse_date(self.ends, "ends")
@@ -355,7 +380,7 @@ display_order=0, expired=False)
         title=entry.get("title", ""),
         body_markdown=entry.get("body", ""),
         cycles=entry["cycles"],
-        posted=entry.get("posted"),
+        posted=parse_required_date(entry.get("posted"), "posted", _NO_POSTED),
         updated=entry.get("updated"),
         starts=entry.get("starts"),
         ends=entry.get("ends"),

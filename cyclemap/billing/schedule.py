@@ -46,7 +46,7 @@ from dateutil.rrule import rrule, rruleset, rrulestr
 
 from ..config import CycleConfig
 from ..errors import ConfigError, InputError
-from .notes import ALL_CYCLES, Cycles, normalize_cycles, parse_date
+from .notes import ALL_CYCLES, Cycles, normalize_cycles, parse_date, parse_required_date
 
 #: the kinds of schedule exception
 EXCEPTION_KINDS = ("no_bill", "bill_moved", "no_penalty", "no_disconnect")
@@ -219,11 +219,16 @@ class ScheduleAnswer:
         }
 
 
-def _offset(table: Mapping[str, Any], key: str, cycle_id: str, required: bool) -> int | None:
+def _required_offset(table: Mapping[str, Any], key: str, cycle_id: str) -> int:
+    value = _offset(table, key, cycle_id)
+    if value is None:
+        raise ConfigError(f"city.toml: [cycles.{cycle_id}.schedule] needs {key}")
+    return value
+
+
+def _offset(table: Mapping[str, Any], key: str, cycle_id: str) -> int | None:
     value = table.get(key)
     if value is None:
-        if required:
-            raise ConfigError(f"city.toml: [cycles.{cycle_id}.schedule] needs {key}")
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(
@@ -276,10 +281,15 @@ class CycleSchedule:
                 rule = rrulestr(str(rule_text), forceset=True, cache=True)
             except (ValueError, TypeError) as exc:
                 raise ConfigError(f"city.toml: {where} bill_rule cannot be read: {exc}") from exc
+        elif not isinstance(dates_list, list | tuple):
+            raise ConfigError(f'city.toml: {where} bill_dates must be a list: ["2020-03-04", ...]')
         else:
+            empty = "a bill date cannot be empty"
             try:
-                dates = tuple(sorted({parse_date(d, "bill date") for d in dates_list}))
-            except (InputError, TypeError) as exc:
+                dates = tuple(
+                    sorted({parse_required_date(d, "bill date", empty) for d in dates_list})
+                )
+            except InputError as exc:
                 raise ConfigError(f"city.toml: {where} bill_dates: {exc}") from exc
         parsed = []
         for i, exc_entry in enumerate(exceptions, start=1):
@@ -292,9 +302,9 @@ class CycleSchedule:
                 parsed.append(exc_entry)
         return cls(
             cycle_id=cycle.id,
-            due_after_days=_offset(table, "due_after_days", cycle.id, required=True),
-            penalty_after_days=_offset(table, "penalty_after_days", cycle.id, required=False),
-            disconnect_after_days=_offset(table, "disconnect_after_days", cycle.id, False),
+            due_after_days=_required_offset(table, "due_after_days", cycle.id),
+            penalty_after_days=_offset(table, "penalty_after_days", cycle.id),
+            disconnect_after_days=_offset(table, "disconnect_after_days", cycle.id),
             bill_rule=rule,
             bill_dates=dates,
             exceptions=tuple(sorted(parsed, key=lambda e: (e.date, e.kind))),
@@ -423,12 +433,13 @@ class CycleSchedule:
         ('2020-02-05', '2020-02-26', '2020-03-04')
         """
         horizon = dt.timedelta(days=HORIZON_DAYS)
-        sent = [p for p in self.periods(today - horizon, today + horizon) if p.bill is not None]
-        past = [p for p in sent if p.bill <= today]
-        future = [p for p in sent if p.bill > today]
+        periods = self.periods(today - horizon, today + horizon)
+        sent = [(p.bill, p) for p in periods if p.bill is not None]  # (the date it went out, p)
+        past = [(bill, p) for bill, p in sent if bill <= today]
+        future = [(bill, p) for bill, p in sent if bill > today]
         return (
-            max(past, key=lambda p: p.bill) if past else None,
-            min(future, key=lambda p: p.bill) if future else None,
+            max(past, key=lambda bp: bp[0])[1] if past else None,
+            min(future, key=lambda bp: bp[0])[1] if future else None,
         )
 
 

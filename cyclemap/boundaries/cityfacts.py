@@ -170,26 +170,28 @@ def placement_problems(
     if area is None or area.is_empty or (address_points is None and map_center is None):
         return problems, warnings
     swapped = _swap_xy(area)
-    lons = lats = None
+    points: tuple[np.ndarray, np.ndarray] | None = None  # the finite address points
     if address_points is not None:
         lons = np.asarray(address_points[0], dtype=float)
         lats = np.asarray(address_points[1], dtype=float)
         keep = np.isfinite(lons) & np.isfinite(lats)
-        lons, lats = lons[keep], lats[keep]
-        if not len(lons):
-            lons = lats = None
+        if keep.any():
+            points = (lons[keep], lats[keep])
     centroid = area.envelope.centroid
     here = (round(float(centroid.x), 7), round(float(centroid.y), 7))
 
-    if lons is not None:
+    inside: np.ndarray | None = None
+    if points is not None:
+        lons, lats = points
         share, inside = _share(area, lons, lats)
         swapped_share, _ = _share(swapped, lons, lats)
         is_swapped = share < SWAPPED_SHARE and swapped_share >= MIN_ADDRESS_SHARE
-    else:
+    elif map_center is not None:
         share = swapped_share = math.nan
-        inside = None
-        lon, lat = map_center  # type: ignore[misc]
+        lon, lat = map_center
         is_swapped = not _near(area, lon, lat) and _near(swapped, lon, lat)
+    else:  # no usable address point (none finite) and no map centre: nothing to compare with
+        return problems, warnings
 
     if is_swapped:
         facts = []
@@ -199,11 +201,11 @@ def placement_problems(
                 f"{km:,.0f} km from the city's map centre ({map_center[0]:.4f}, "
                 f"{map_center[1]:.4f})"
             )
-        if lons is not None:
-            facts.append(f"holding {share:.0%} of the city's {len(lons):,} address points")
+        if points is not None:
+            facts.append(f"holding {share:.0%} of the city's {len(points[0]):,} address points")
         after = (
             f"they would hold {swapped_share:.0%} of them"
-            if lons is not None
+            if points is not None
             else "they would lie around the map centre"
         )
         msg = (
@@ -215,7 +217,8 @@ def placement_problems(
         problems.append(Problem("swapped-axes", msg, location=here))
         return problems, warnings
 
-    if inside is not None and lons is not None:
+    if inside is not None and points is not None:
+        lons, lats = points
         outside = np.flatnonzero(~inside)
         if len(outside):
             total = len(lons)

@@ -65,7 +65,7 @@ def _load(
         raise BoundaryFileError(message, problems=problems)
     features = examined.features
     return BoundarySet(
-        [f.cycle_id for f in features],
+        [f.checked_id for f in features],
         [f.geometry for f in features],
         id_property=id_property,
         properties=[f.properties for f in features],
@@ -166,9 +166,12 @@ class BoundarySet:
             raise InputError("BoundarySet needs at least one zone")
         if len(set(ids)) != len(ids) or "" in ids:
             raise InputError("cycle ids must be non-empty and distinct")
-        geoms = [polygonal(g) for g in geometries]
-        if any(g is None for g in geoms):
-            raise InputError("every zone must be a non-empty Polygon or MultiPolygon")
+        geoms: list[BaseGeometry] = []
+        for g in geometries:
+            zone = polygonal(g)
+            if zone is None:
+                raise InputError("every zone must be a non-empty Polygon or MultiPolygon")
+            geoms.append(zone)
         order = sorted(range(len(ids)), key=lambda i: cycle_sort_key(ids[i]))
         self.id_property = id_property
         self.source_crs = source_crs
@@ -183,9 +186,10 @@ class BoundarySet:
         for geom, box in zip(self._geoms, self._boxes, strict=True):
             # build GEOS's lazy point-in-area index now, not in a first request's thread
             shapely.intersects_xy(geom, box[0], box[1])
-        self._scan = [
-            (*map(float, box), geom, cid)
-            for box, geom, cid in zip(self._boxes, self._geoms, self._ids, strict=True)
+        # (x0, y0, x1, y1, zone, id) of each zone: its bounding box first, as plain floats
+        self._scan: list[tuple[float, float, float, float, BaseGeometry, str]] = [
+            (float(x0), float(y0), float(x1), float(y1), geom, cid)
+            for (x0, y0, x1, y1), geom, cid in zip(self._boxes, self._geoms, self._ids, strict=True)
         ]
         self.metric_crs = local_metric_crs(self.bounds)
         self._to_metric = metric_transformer(self.metric_crs)

@@ -124,6 +124,14 @@ class Feature:
     valid: bool
     properties: dict[str, Any]
 
+    @property
+    def checked_id(self) -> str:
+        """The cycle id of a feature :func:`examine` let through (a missing id is a
+        ``missing-id`` problem there, and no repair is offered for it)."""
+        if self.cycle_id is None:
+            raise InputError(f"the {_ordinal(self.index + 1)} feature has no cycle id")
+        return self.cycle_id
+
 
 @dataclass
 class Examined:

@@ -298,7 +298,7 @@ def _repair(
     """One zone per id: the (already ``make_valid``-repaired) features merged by cycle id."""
     merged: dict[str, list[Feature]] = {}
     for f in features:
-        merged.setdefault(f.cycle_id, []).append(f)
+        merged.setdefault(f.checked_id, []).append(f)
     ids = list(merged)
     geoms = [
         polygonal(polygonal_part(shapely.union_all([f.geometry for f in merged[cid]])))

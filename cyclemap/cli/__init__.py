@@ -31,12 +31,16 @@ from ..errors import (
     NotFoundError,
     RefusedError,
     StoreError,
+    StoreUnavailableError,
 )
 
-#: core error class -> exit status; the one translation table of the CLI
+#: core error class -> exit status; the one translation table of the CLI. A database that
+#: cannot be reached is 2, like a wrong setting (what an operator must fix before trying
+#: again), for every command: ``serve`` then exits at once with the reason on one line.
 EXIT_CODES: dict[type[CyclemapError], int] = {
     InputError: 2,
     ConfigError: 2,
+    StoreUnavailableError: 2,
     BoundaryFileError: 2,
     AddressFileError: 2,
     NotFoundError: 4,
@@ -193,6 +197,7 @@ def _register() -> None:
     # Each command family lives in its own module and adds itself to ``main``.
     from . import (  # noqa: F401
         addresses,
+        aliases,
         assign,
         boundaries,
         db,

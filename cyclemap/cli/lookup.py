@@ -90,7 +90,7 @@ def describe(answer) -> str:
         then = change.cycle.name if change.cycle else "outside every billing cycle"
         lines.append(f"  From {change.date.isoformat()} (a scheduled boundary change): {then}")
     for note in answer.notes:
-        lines.append(f"* {note.title} ({note.updated.isoformat()})")
+        lines.append(f"* {note.title} ({note.updated_on.isoformat()})")
     if answer.cycle is not None and not answer.notes:
         lines.append("No billing notes are posted for this cycle today.")
     return "\n".join(lines)

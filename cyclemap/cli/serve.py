@@ -272,5 +272,9 @@ def serve(
         app = create_app(config)
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return
+    # the app is built here, before gunicorn starts (gunicorn's preload builds it once in the
+    # master anyway): a database that cannot be reached, or a wrong setting, is then one line
+    # and exit status 2 (``handles_errors``), not a traceback from inside gunicorn
+    app = create_app(config)
     options = gunicorn_options(host, port, workers, threads, access_log=access_log)
-    run_gunicorn(lambda: create_app(config), options)
+    run_gunicorn(lambda: app, options)

@@ -17,29 +17,29 @@ from .layer import AddressLayer, ImportReport, read_addresses
 from .normalize import (
     MAX_ADDRESS_LENGTH,
     ParsedAddress,
+    correction_key,
     exact_key,
     normalize_place,
     normalize_street,
     parse_address,
 )
 from .steps import STEPS
-from .types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType, Suggestion
+from .types import Candidate, GeocodeResult, GeocodeStatus, MatchType, Suggestion
 
 __all__ = [
-    "AMBIGUOUS",
-    "MATCHED",
     "MAX_ADDRESS_LENGTH",
-    "NOT_FOUND",
     "STEPS",
     "AddressLayer",
     "Candidate",
     "GeocodeResult",
+    "GeocodeStatus",
     "Geocoder",
     "ImportReport",
     "MatchType",
     "ParsedAddress",
     "Suggestion",
     "normalize_place",
+    "correction_key",
     "exact_key",
     "normalize_street",
     "parse_address",

@@ -2,7 +2,8 @@
 
 ``Geocoder(layer)`` precomputes its lookups once (well under a second for 20,000 points).
 ``geocode(text)`` runs the cascade of named steps (``cyclemap.geocode.steps.STEPS``): ``exact``,
-``normalized``, ``fuzzy``, ``interpolated``, ``street``, and answers a ``GeocodeResult``:
+``normalized``, ``fuzzy``, ``interpolated``, ``street``, and answers a ``GeocodeResult`` whose
+``status`` is a ``GeocodeStatus``:
 
 - ``matched``: one place; ``candidates[0]`` with its ``match_type`` and ``score``;
 - ``ambiguous``: the text fits several places (``101 MAIN ST`` when both N and S MAIN ST have a
@@ -22,9 +23,9 @@ empty text, emoji, punctuation, a ZIP or a number alone, a PO Box are all ``not_
 >>> g = Geocoder(layer)
 >>> r = g.geocode("101 n main street")
 >>> r.status, r.candidates[0].matched_address, r.candidates[0].match_type.value
-('matched', '101 N MAIN ST', 'normalized')
+(<GeocodeStatus.MATCHED: 'matched'>, '101 N MAIN ST', 'normalized')
 >>> g.geocode("101 Main St").status                   # N or S?
-'ambiguous'
+<GeocodeStatus.AMBIGUOUS: 'ambiguous'>
 >>> g.geocode("103 N Main St").candidates[0].match_type.value
 'interpolated'
 >>> g.geocode("12 Oak Avneue").candidates[0].matched_address
@@ -35,6 +36,7 @@ empty text, emoji, punctuation, a ZIP or a number alone, a PO Box are all ``not_
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -42,27 +44,17 @@ import numpy as np
 from ..errors import InputError
 from .index import AddressIndex
 from .layer import AddressLayer
-from .normalize import MAX_ADDRESS_LENGTH
+from .normalize import MAX_ADDRESS_LENGTH, correction_key, parse_street
 from .steps import STEPS, Query, exact, place_sites, run
 from .suggest import SuggestIndex
-from .types import (
-    AMBIGUOUS,
-    MATCHED,
-    NOT_FOUND,
-    Candidate,
-    GeocodeResult,
-    MatchType,
-    Suggestion,
-)
+from .types import Candidate, GeocodeResult, GeocodeStatus, MatchType, Suggestion
 
 __all__ = [
-    "AMBIGUOUS",
-    "MATCHED",
     "MAX_ADDRESS_LENGTH",
-    "NOT_FOUND",
     "STEPS",
     "Candidate",
     "GeocodeResult",
+    "GeocodeStatus",
     "Geocoder",
     "MatchType",
     "Suggestion",
@@ -108,6 +100,72 @@ class Geocoder:
         """Whether the layer's addresses are in more than one town (its city column): then an
         answer names the town and ZIP of every place, so that no two read the same."""
         return len(self.index.cities) > 1
+
+    def with_aliases(
+        self, streets: Mapping[str, str] | None = None, corrections: Mapping[str, str] | None = None
+    ) -> tuple[Geocoder, list[str]]:
+        """This geocoder also reading staff's aliases, and what could not be applied.
+
+        ``streets`` maps another name of a street to a layer street (``{"MLK BLVD": "MARTIN
+        LUTHER KING JR BLVD"}``, ``{"OLD JACKSON RD": "N KINGSHIGHWAY"}``); ``corrections`` maps
+        an address (number and street) to a layer address. Nothing is rebuilt: the copy shares
+        this geocoder's tables (see ``AddressIndex.with_aliases``), so a new alias set costs
+        milliseconds. An alias whose target is not in this layer (a street renamed in a newer
+        layer version) is left out and named in the list returned, with why.
+
+        >>> from cyclemap.geocode.layer import AddressLayer
+        >>> g = Geocoder(AddressLayer.from_records([
+        ...     {"number": "12", "street": "N KINGSHIGHWAY", "lon": 0.0, "lat": 0.0},
+        ...     {"number": "14", "street": "OAK AVE", "lon": 0.001, "lat": 0.0}]))
+        >>> g2, problems = g.with_aliases({"Old Jackson Rd": "Kingshighway"},
+        ...                               {"99 Elm St": "14 Oak Ave"})
+        >>> [g.geocode("12 Old Jackson Rd").status, g2.geocode("12 Old Jackson Rd").status]
+        ['not_found', 'matched']
+        >>> g2.geocode("99 elm street").candidates[0].matched_address, problems
+        ('14 OAK AVE', [])
+        """
+        index = self.index
+        problems: list[str] = []
+        street_sids: dict[str, list[int]] = {}
+        for source, target in (streets or {}).items():
+            key = parse_street(source).key
+            sids = index.alias_sids(target)
+            if not key or not sids:
+                problems.append(f"street alias {source} -> {target}: no such street in the layer")
+                continue
+            street_sids[key] = sids
+        site_sids: dict[str, list[int]] = {}
+        for source, target in (corrections or {}).items():
+            key = correction_key(index.parse(source))
+            found = run(index, target)
+            rows = [c.row for c in found.candidates if c.row is not None]
+            if not key or found.status != GeocodeStatus.MATCHED or not rows:
+                problems.append(f"correction {source} -> {target}: not one address of the layer")
+                continue
+            site_sids[key] = sorted({int(index.row_site[r]) for r in rows})
+        if not street_sids and not site_sids:
+            return self, problems
+        aliased = copy.copy(self)
+        aliased.index = index.with_aliases(street_sids, site_sids)
+        return aliased, problems
+
+    def miss_keys(self, text: str) -> tuple[str, str]:
+        """What a missed lookup is counted by: ``(street, address)``, the normalized street
+        alone (no house number) and ``correction_key`` (number and street; kept only when the
+        resident confirms a place). ``("", "")`` for text without a street.
+
+        >>> from cyclemap.geocode.layer import AddressLayer
+        >>> g = Geocoder(AddressLayer.from_records(
+        ...     [{"number": "12", "street": "OAK AVE", "lon": 0.0, "lat": 0.0}]))
+        >>> g.miss_keys("12 old jackson road apt 3")
+        ('OLD JACKSON RD', '12 OLD JACKSON RD')
+        """
+        if not isinstance(text, str) or len(text) > MAX_ADDRESS_LENGTH:
+            return "", ""
+        parsed = self.index.parse(text)
+        if parsed.kind != "street" or not parsed.name:
+            return "", ""
+        return parsed.street_key, correction_key(parsed)
 
     def geocode(self, text: str) -> GeocodeResult:
         """Where ``text`` is: ``matched``, ``ambiguous`` or ``not_found`` with candidates."""

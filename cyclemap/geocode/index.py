@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -182,7 +183,16 @@ def is_abbreviation(short: str, name: str) -> bool:
 
 
 class AddressIndex:
-    """The lookups the cascade steps use, built once from an ``AddressLayer``."""
+    """The lookups the cascade steps use, built once from an ``AddressLayer``.
+
+    ``with_aliases`` makes a light copy that also reads staff's street aliases and address
+    corrections (kept in the store, not compiled): the big tables are shared, not rebuilt.
+    """
+
+    #: street aliases from the store: a whole normalized street -> the layer streets it names
+    street_aliases: Mapping[str, list[int]] = MappingProxyType({})
+    #: address corrections from the store: ``correction_key`` -> the sites it names
+    corrections: Mapping[str, list[int]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -207,20 +217,20 @@ class AddressIndex:
 
         # -- sites: (street, number, ZIP) -> rows ------------------------------------------------
         site_of: dict[tuple[int, str, str], int] = {}
-        self.site_rows: list[list[int]] = []
+        site_rows: list[list[int]] = []  # while building; RowGroups below
         row_site = np.empty(n, dtype=np.int64)
         for i in range(n):
             key = (int(sid_arr[i]), number[i], zips[i])
             s = site_of.get(key)
             if s is None:
-                s = site_of[key] = len(self.site_rows)
-                self.site_rows.append([])
-            self.site_rows[s].append(i)
+                s = site_of[key] = len(site_rows)
+                site_rows.append([])
+            site_rows[s].append(i)
             row_site[i] = s
         self.row_site = row_site
-        m = len(self.site_rows)
+        m = len(site_rows)
         rep = np.empty(m, dtype=np.int64)
-        for s, rows in enumerate(self.site_rows):
+        for s, rows in enumerate(site_rows):
             rep[s] = next((r for r in rows if not units[r]), rows[0])
         self.site_row = rep
         self.site_sid = sid_arr[rep].astype(np.int64)
@@ -301,9 +311,11 @@ class AddressIndex:
         # each name a town is written by (its key), to the layer's own spelling of the town
         self.town_of: dict[str, str] = {_place_key(c): c for c in self.cities}
         for alias, town in place_aliases.items():
-            key = _place_key(alias)
-            if key:
-                self.town_of.setdefault(key, self.town_of.get(_place_key(town), clean_text(town)))
+            alias_key = _place_key(alias)
+            if alias_key:
+                self.town_of.setdefault(
+                    alias_key, self.town_of.get(_place_key(town), clean_text(town))
+                )
         # what the city is, to tell a typed ZIP, state or city that is somewhere else
         self.state = tables().states.get(clean_text(state), "") if state else ""
         self.zips = frozenset(
@@ -321,7 +333,40 @@ class AddressIndex:
             if units[i]:
                 self.exact_unit.setdefault(exact_key(layer.address(i)), []).append(i)
         # each site's rows, compactly (the lists were only needed to build the above)
-        self.site_rows = RowGroups(row_site, m)  # type: ignore[assignment]
+        self.site_rows = RowGroups(row_site, m)
+
+    def alias_sids(self, target: str) -> list[int]:
+        """The layer streets a street alias's target names: every street of that name, or
+        only the one with the target's directional when it has one."""
+        t = parse_street(target)
+        return [
+            sid
+            for sid, st in enumerate(self.streets)
+            if st.name == t.name
+            and (not (t.predir or t.postdir) or st.key == t.key)
+            and (not t.suffix or not st.suffix or st.suffix == t.suffix)
+        ]
+
+    def with_aliases(
+        self, streets: Mapping[str, list[int]], corrections: Mapping[str, list[int]]
+    ) -> AddressIndex:
+        """A copy of this index that also reads ``streets`` (a whole normalized street -> the
+        layer streets it is another name of) and ``corrections`` (``correction_key`` -> sites).
+
+        Only the name table is copied (a few thousand entries): a street alias's name finds its
+        streets as a layer name does, so ``12 MLK`` and ``12 N MLK BLVD`` read the alias too.
+        """
+        copy = object.__new__(AddressIndex)
+        copy.__dict__.update(self.__dict__)
+        by_name = dict(self.by_name)
+        for source, sids in streets.items():
+            name = parse_street(source).name
+            if name and sids:
+                by_name[name] = sorted(set(by_name.get(name, ())) | set(sids))
+        copy.by_name = by_name
+        copy.street_aliases = {k: list(v) for k, v in streets.items() if v}
+        copy.corrections = {k: list(v) for k, v in corrections.items() if v}
+        return copy
 
     def _add_alias(self, alias: str, target: str) -> None:
         a = parse_street(alias)
@@ -416,6 +461,11 @@ class AddressIndex:
         """Layer streets whose normalized name equals a reading of the typed one (best tier)."""
         found: list[StreetMatch] = []
         for ri, reading in enumerate(parsed.readings):
+            for sid in self.street_aliases.get(reading.key, ()):
+                # staff said this whole street is that one: nothing is assumed
+                label = self.layer.street_labels[sid]
+                note = f"street alias: {reading.key} is {label}"
+                found.append(StreetMatch(sid, 1.0, OTHER_READING if ri else 1.0, (0, 0), (note,)))
             sids = self.by_name.get(reading.name)
             if sids is None:
                 generic = generic_highway(reading.name)

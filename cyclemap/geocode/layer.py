@@ -462,10 +462,12 @@ def addresses_from_frame(
     idx = np.flatnonzero(keep)
     seen: dict[tuple, int] = {}
     dup_of: dict[int, int] = {}
-    for i in idx:
+    for i in idx.tolist():
+        street_key = street_keys[i]
+        assert street_key is not None  # a row without a street was rejected above
         key = (
             numbers[i],
-            street_keys[i][0].key,
+            street_key[0].key,
             unit[i],
             zips[i],
             round(lon[i], 7),
@@ -511,8 +513,10 @@ def addresses_from_frame(
     label_counts: list[dict[str, int]] = []
     street_index: dict[str, int] = {}
     street_id = np.empty(len(used), dtype=np.int32)
-    for j, i in enumerate(used):
-        street, label = street_keys[i]
+    for j, i in enumerate(used.tolist()):
+        street_key = street_keys[i]
+        assert street_key is not None  # a row without a street was rejected above
+        street, label = street_key
         sid = street_index.get(street.key)
         if sid is None:
             sid = street_index[street.key] = len(streets)

@@ -23,7 +23,7 @@ import csv
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +89,9 @@ class Tables:
     number_words: dict[str, tuple[int, bool]]
     #: highway prefixes as token tuples, longest first, with their canonical form
     highways: tuple[tuple[tuple[str, ...], str], ...]
+    #: the same, grouped by first token (in the same order), so a street is compared only with
+    #: the highway forms that can start it: 1,060 forms with the states spelled out
+    highways_by_first: dict[str, tuple[tuple[tuple[str, ...], str], ...]]
     #: words inside names written several ways, as token tuples, longest first
     name_words: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
 
@@ -134,6 +137,9 @@ def tables() -> Tables:
         else:
             highways.append((tuple(variant.split()), r["canonical"]))
     highways.sort(key=lambda item: -len(item[0]))
+    by_first: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for item in highways:
+        by_first.setdefault(item[0][0], []).append(item)
     name_words = sorted(
         (
             (tuple(r["variant"].split()), tuple(r["standard"].split()))
@@ -149,6 +155,7 @@ def tables() -> Tables:
         states=states,
         number_words=number_words,
         highways=tuple(highways),
+        highways_by_first={first: tuple(items) for first, items in by_first.items()},
         name_words=tuple(name_words),
     )
 
@@ -186,9 +193,11 @@ def clean_text(text: str) -> str:
     >>> clean_text("58½ William"), clean_text("58 ¾"), clean_text("58 1\u20442")
     ('58 1/2 WILLIAM', '58 3/4', '58 1/2')
     """
-    text = _VULGAR_FRACTIONS.sub(lambda m: _vulgar_fraction(m.group()), str(text))
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = str(text)
+    if not text.isascii():  # ASCII (nearly every address) has no accents or fractions to fold
+        text = _VULGAR_FRACTIONS.sub(lambda m: _vulgar_fraction(m.group()), text)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _NOT_ASCII_PRINTABLE.sub(" ", text.replace("\t", " "))
     return _SPACES.sub(" ", text).strip().upper()
 
@@ -300,12 +309,15 @@ def _is_route_id(token: str, letters_allowed: bool) -> bool:
 
 def _highway(tokens: list[str]) -> tuple[str, list[str]] | None:
     """``[US, HWY, 61, N]`` -> ``("US HIGHWAY 61", [N])``: the highway name and the tokens after."""
-    for variant, canonical in tables().highways:
+    if not tokens:
+        return None
+    t = tables()
+    for variant, canonical in t.highways_by_first.get(tokens[0], ()):
         n = len(variant)
         if len(tokens) > n and tuple(tokens[:n]) == variant:
             # Bare one-word prefixes (US, SR, MO, I) only before a numbered route; longer ones
             # (HIGHWAY, ROUTE, STATE HIGHWAY) also before a lettered route: "ROUTE K".
-            letters = n > 1 or len(variant[0]) >= 3 and variant[0] not in tables().states
+            letters = n > 1 or len(variant[0]) >= 3 and variant[0] not in t.states
             if _is_route_id(tokens[n], letters):
                 return f"{canonical} {tokens[n]}", tokens[n + 1 :]
     return None
@@ -638,6 +650,20 @@ class ParsedAddress:
         return " ".join(p for p in (self.number, self.street_key, self.unit) if p)
 
 
+def correction_key(parsed: ParsedAddress) -> str:
+    """The key an address correction is kept and found by: house number and normalized street
+    (no unit, town or ZIP: a correction is of one building), or "" when either is missing.
+
+    >>> correction_key(parse_address("12 old jackson road, Cape Girardeau MO"))
+    '12 OLD JACKSON RD'
+    >>> correction_key(parse_address("Old Jackson Rd"))
+    ''
+    """
+    if not parsed.number or not parsed.name:
+        return ""
+    return f"{parsed.number} {parsed.street_key}"
+
+
 #: words that name a kind of road, not a road (beside street types, directionals and units)
 _ROAD_WORDS = frozenset("HIGHWAY HWY ROUTE RT RTE US SR STATE COUNTY CR CO INTERSTATE I".split())
 
@@ -772,19 +798,32 @@ def _simple_tag(text: str) -> dict[str, str]:
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _longest_first(phrases: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(sorted(phrases, key=len, reverse=True))
+def _strip_trailing(text: str, phrases: Collection[str]) -> tuple[str, str]:
+    """Remove the longest of ``phrases`` ending ``text`` after a space or comma (or all of it).
 
+    The longest phrase that ends the text is the one that starts leftmost, so each place where a
+    phrase may start (the text's start, after each space or comma) is tried from the left: a few
+    set lookups, where trying every phrase (120 state forms) cost more than the parse itself.
 
-def _strip_trailing(text: str, phrases: Iterable[str]) -> tuple[str, str]:
-    """Remove the longest of ``phrases`` ending ``text`` after a space or comma (or all of it)."""
-    for phrase in _longest_first(tuple(phrases)):
-        if phrase and text.endswith(phrase):
-            head = text[: -len(phrase)]
-            if not head or head[-1] in " ,":
-                return head.rstrip(" ,"), phrase
+    >>> _strip_trailing("12 MAIN ST, NEW YORK", {"YORK", "NEW YORK"})
+    ('12 MAIN ST', 'NEW YORK')
+    >>> _strip_trailing("12 NEWYORK", {"YORK"})
+    ('12 NEWYORK', '')
+    """
+    if not isinstance(phrases, (set, frozenset, dict)):
+        phrases = frozenset(phrases)
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch in " ,"]
+    for start in starts:
+        tail = text[start:]
+        if tail and tail in phrases:
+            return text[:start].rstrip(" ,"), tail
     return text, ""
+
+
+@functools.lru_cache(maxsize=64)
+def _clean_places(places: tuple[str, ...]) -> frozenset[str]:
+    # a geocoder passes the same towns to every parse: clean them once, not per address
+    return frozenset(p for p in (clean_text(p) for p in places) if p)
 
 
 def parse_address(text: str, places: Iterable[str] = ()) -> ParsedAddress:
@@ -811,7 +850,7 @@ def parse_address(text: str, places: Iterable[str] = ()) -> ParsedAddress:
     if len(text) > MAX_ADDRESS_LENGTH:
         return ParsedAddress(kind="too_long")
     t = tables()
-    places = tuple(p for p in (clean_text(p) for p in places) if p)
+    places = _clean_places(tuple(places))
     # periods go ("N." is N, "ST.LOUIS" is ST LOUIS); punctuation other than , # / - & is a space
     s = _PERIOD_BEFORE_LETTER.sub(" ", clean_text(text)).replace(".", "").replace("'", "")
     s = " ".join(_ADDRESS_PUNCTUATION.sub(" ", s).split()).strip(" ,-&")

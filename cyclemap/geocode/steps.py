@@ -3,7 +3,8 @@
 Each step takes the index and the query and returns a ``GeocodeResult`` when it can answer, or
 None to pass the query on. ``STEPS`` is the order: ``exact`` (a dict lookup before any parsing),
 ``unusable`` (empty text, a PO Box, a ZIP alone...), ``elsewhere`` (a ZIP, state or city that is
-not this city's), ``normalized``, ``fuzzy``, ``interpolated``, ``street``, and ``not_found`` last
+not this city's), ``corrected`` (an address staff corrected, see ``AddressIndex.with_aliases``),
+``normalized``, ``fuzzy``, ``interpolated``, ``street``, and ``not_found`` last
 (always answers, with the closest suggestions).
 
 Where the text fits several places the answer is ``ambiguous`` with every place as a candidate;
@@ -21,8 +22,14 @@ from dataclasses import replace
 from functools import cached_property
 
 from .index import SAME_PLACE_M, AddressIndex, StreetMatch, metres
-from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, exact_key, normalize_number
-from .types import AMBIGUOUS, MATCHED, NOT_FOUND, Candidate, GeocodeResult, MatchType
+from .normalize import (
+    MAX_ADDRESS_LENGTH,
+    ParsedAddress,
+    correction_key,
+    exact_key,
+    normalize_number,
+)
+from .types import Candidate, GeocodeResult, GeocodeStatus, MatchType
 
 # Scores (0..1) by how a candidate was found; assumptions multiply them down.
 SCORE_EXACT = 1.0
@@ -94,7 +101,7 @@ class Query:
         ]
 
     def result(
-        self, status: str, candidates: list[Candidate], step: str, message: str = ""
+        self, status: GeocodeStatus, candidates: list[Candidate], step: str, message: str = ""
     ) -> GeocodeResult:
         parsed = self.__dict__.get("parsed")
         return GeocodeResult(status, candidates, parsed, self.text, step, message)
@@ -164,13 +171,14 @@ def place_sites(
     A typed ZIP and town that name different places ("Ashford 00002" when 00002 is Brookfield's)
     keep the sites of both: which one the resident meant is theirs to say.
     """
-    factor, notes = 1.0, ()
+    factor = 1.0
+    notes: tuple[str, ...] = ()
     if zip_code and city and len(sites) > 1:
         layer = index.layer
-        in_zip = {s for s in sites if layer.zip[int(index.site_row[s])] == zip_code}
-        in_city = {s for s in sites if layer.city[int(index.site_row[s])] == city}
-        if in_zip and in_city and not in_zip & in_city:
-            return [s for s in sites if s in in_zip | in_city], factor, notes
+        zip_set = {s for s in sites if layer.zip[int(index.site_row[s])] == zip_code}
+        city_set = {s for s in sites if layer.city[int(index.site_row[s])] == city}
+        if zip_set and city_set and not zip_set & city_set:
+            return [s for s in sites if s in zip_set | city_set], factor, notes
     if zip_code and len(sites) > 0:
         in_zip = [s for s in sites if index.layer.zip[int(index.site_row[s])] == zip_code]
         if in_zip:
@@ -201,9 +209,9 @@ def _decide(query: Query, candidates: list[Candidate], step: str) -> GeocodeResu
         for c in candidates[1:]
     )
     if same_place:
-        return query.result(MATCHED, [first], step)
+        return query.result(GeocodeStatus.MATCHED, [first], step)
     message = f"the address fits {len(candidates)} places"
-    return query.result(AMBIGUOUS, candidates, step, message)
+    return query.result(GeocodeStatus.AMBIGUOUS, candidates, step, message)
 
 
 def _number_kind(number: str) -> str:
@@ -219,7 +227,7 @@ def _number_sites(
 ) -> list[tuple[StreetMatch, int, float, tuple[str, ...]]]:
     """Real sites with the typed house number on the given streets (same-lot number next)."""
     p = query.parsed
-    found = []
+    found: list[tuple[StreetMatch, int, float, tuple[str, ...]]] = []
     for m in matches:
         for s in index.sites_for(m.sid, p.number):
             found.append((m, s, 1.0, ()))
@@ -392,7 +400,7 @@ def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
     layer: never fuzzy-matched to one."""
     if len(query.text) > MAX_ADDRESS_LENGTH:
         return query.result(
-            NOT_FOUND,
+            GeocodeStatus.NOT_FOUND,
             [],
             "unusable",
             f"the text is too long to be an address ({len(query.text)} characters; "
@@ -408,7 +416,7 @@ def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
                 replace(c, score=round(min(c.score, SCORE_SUGGESTION), 4)) for c in inner.candidates
             ]
         return query.result(
-            NOT_FOUND,
+            GeocodeStatus.NOT_FOUND,
             cands,
             "unusable",
             f"the text holds {junk.group()!r}, which is no part of an address: type the "
@@ -417,17 +425,22 @@ def unusable(index: AddressIndex, query: Query) -> GeocodeResult | None:
     p = query.parsed
     if p.kind == "po_box":
         return query.result(
-            NOT_FOUND, [], "unusable", "a PO Box is not a place: type the street address"
+            GeocodeStatus.NOT_FOUND,
+            [],
+            "unusable",
+            "a PO Box is not a place: type the street address",
         )
     if p.kind == "empty" or not p.name and not p.number:
         what = "a ZIP code alone is" if p.zip else "the text is"
-        return query.result(NOT_FOUND, [], "unusable", f"{what} not a street address")
+        return query.result(GeocodeStatus.NOT_FOUND, [], "unusable", f"{what} not a street address")
     if not p.name:
         cands = _same_number_elsewhere(index, p)
-        return query.result(NOT_FOUND, cands, "unusable", "a house number needs a street")
+        return query.result(
+            GeocodeStatus.NOT_FOUND, cands, "unusable", "a house number needs a street"
+        )
     if not p.has_street_name and not query.exact_streets:
         # "12 Ave", "5 ★ St": a street type alone is no street, and no name is close to it
-        return query.result(NOT_FOUND, [], "unusable", "the text names no street")
+        return query.result(GeocodeStatus.NOT_FOUND, [], "unusable", "the text names no street")
     return None
 
 
@@ -446,7 +459,25 @@ def elsewhere(index: AddressIndex, query: Query) -> GeocodeResult | None:
         replace(c, score=round(min(c.score, SCORE_SUGGESTION), 4), notes=(*c.notes, note))
         for c in inner.candidates
     ]
-    return query.result(NOT_FOUND, cands, "elsewhere", why)
+    return query.result(GeocodeStatus.NOT_FOUND, cands, "elsewhere", why)
+
+
+def corrected(index: AddressIndex, query: Query) -> GeocodeResult | None:
+    """An address staff corrected (house number and normalized street, see ``correction_key``):
+    the place they named, as sure as a normalized match; the typed unit is kept when the
+    layer has it there."""
+    if not index.corrections:
+        return None
+    sites = index.corrections.get(correction_key(query.parsed))
+    if not sites:
+        return None
+    note = ("a staff correction of this address",)
+    cands = [
+        c
+        for s in sites
+        for c in _site_candidate(index, s, query, MatchType.NORMALIZED, SCORE_NORMALIZED, note)
+    ]
+    return _decide(query, cands, "corrected")
 
 
 def normalized(index: AddressIndex, query: Query) -> GeocodeResult | None:
@@ -565,9 +596,9 @@ def street(index: AddressIndex, query: Query) -> GeocodeResult | None:
     if not cands:
         return None
     if total == 1:
-        return query.result(MATCHED, cands, "street")
+        return query.result(GeocodeStatus.MATCHED, cands, "street")
     return query.result(
-        AMBIGUOUS,
+        GeocodeStatus.AMBIGUOUS,
         cands,
         "street",
         "a street without a house number: points along it",
@@ -615,7 +646,7 @@ def not_found(index: AddressIndex, query: Query) -> GeocodeResult:
             message = "no street named like that has this house number"
         else:
             message = "no street of that name"
-    return query.result(NOT_FOUND, cands, "not_found", message)
+    return query.result(GeocodeStatus.NOT_FOUND, cands, "not_found", message)
 
 
 def _same_number_elsewhere(index: AddressIndex, p: ParsedAddress, k: int = 5) -> list[Candidate]:
@@ -637,6 +668,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("exact", exact),
     ("unusable", unusable),
     ("elsewhere", elsewhere),
+    ("corrected", corrected),
     ("normalized", normalized),
     ("fuzzy", fuzzy),
     ("interpolated", interpolated),

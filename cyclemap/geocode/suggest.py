@@ -187,8 +187,9 @@ class SuggestIndex:
                 i += 1
         picks.sort(key=lambda p: p[0])
         out = [self._suggestion(site) for _, site in picks[:limit]]
-        if not out:  # no such number: where it would be, between its neighbours
-            value = int(re.match(r"\d+", number).group())
+        digits = re.match(r"\d+", number)  # a number starts with digits (``_NUMBER_START``)
+        if not out and digits:  # no such number: where it would be, between its neighbours
+            value = int(digits.group())
             for _, sid in streets[:limit]:
                 point = self.index.interpolate(sid, value)
                 if point is not None:

@@ -8,9 +8,22 @@ from typing import Any
 
 from .normalize import ParsedAddress
 
-MATCHED = "matched"
-AMBIGUOUS = "ambiguous"
-NOT_FOUND = "not_found"
+
+class GeocodeStatus(enum.StrEnum):
+    """What the geocoder made of the text: one place, several, or none.
+
+    This is the geocoder's outcome, not the answer's status (``cyclemap.decide.Status``): only
+    the zones can tell ``outside_service_area``, and a geocoder match between two cycles is an
+    ambiguous answer. The answer statuses spell the three outcomes the same way (a test holds
+    them to it), so a member is its string as there.
+
+    >>> GeocodeStatus.NOT_FOUND == "not_found", [str(s) for s in GeocodeStatus]
+    (True, ['matched', 'ambiguous', 'not_found'])
+    """
+
+    MATCHED = "matched"
+    AMBIGUOUS = "ambiguous"
+    NOT_FOUND = "not_found"
 
 
 class MatchType(enum.Enum):
@@ -68,29 +81,35 @@ class Candidate:
 
 @dataclass(frozen=True)
 class GeocodeResult:
-    """The geocoder's answer: ``status`` is ``matched``, ``ambiguous`` or ``not_found``.
+    """The geocoder's answer: ``status`` (a ``GeocodeStatus``; its string is accepted too) is
+    ``matched``, ``ambiguous`` or ``not_found``.
 
     ``candidates`` are best first: the match (``matched``), the places the text fits
     (``ambiguous``), or the closest suggestions (``not_found``, possibly empty). ``step`` names the
     cascade step that answered; ``message`` says in words why an answer is not a match.
     """
 
-    status: str
+    status: GeocodeStatus
     candidates: list[Candidate] = field(default_factory=list)
     parsed: ParsedAddress | None = None
     query: str = ""
     step: str = ""
     message: str = ""
 
+    def __post_init__(self) -> None:
+        # a plain string names its member (and a misspelt one fails here, not in a comparison)
+        object.__setattr__(self, "status", GeocodeStatus(self.status))
+
     @property
     def best(self) -> Candidate | None:
-        """The match when ``status == "matched"``, else None."""
-        return self.candidates[0] if self.status == MATCHED and self.candidates else None
+        """The match when ``status`` is ``matched``, else None."""
+        matched = self.status is GeocodeStatus.MATCHED
+        return self.candidates[0] if matched and self.candidates else None
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready data."""
         return {
-            "status": self.status,
+            "status": self.status.value,
             "query": self.query,
             "step": self.step,
             "message": self.message,

@@ -1,4 +1,4 @@
-"""The read-only JSON API, ``/api/v1/...`` and ``/healthz`` (interface.md, HTTP).
+"""The read-only JSON API, ``/api/v1/...``, ``/healthz`` and ``/readyz`` (interface.md, HTTP).
 
 Views are thin: parse the query string (a bad value is an ``InputError``, hence a 400 problem),
 call the ``City``, serialize. Bodies go through ``http.cached_response`` for ``ETag`` and
@@ -13,8 +13,9 @@ import math
 import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, json, request
+from flask import Blueprint, Flask, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
 
 from ..errors import InputError, NotFoundError
@@ -38,21 +39,30 @@ _DTSTAMP = re.compile(rb"^DTSTAMP:[^\r\n]*\r?\n", re.MULTILINE)
 JSON = "application/json"
 GEOJSON = "application/geo+json"
 ICALENDAR = "text/calendar"
+ATOM = "application/atom+xml"
+#: the most changes one ``/api/v1/changes`` answer lists
+MAX_CHANGES = 1000
 
 
 @bp.record_once
 def _install_http(state: BlueprintSetupState) -> None:
     # The API brings the app-wide HTTP behaviour with it (headers, CORS, rate limits);
     # ``http.init_app`` is idempotent, so ``create_app`` may also call it directly.
+    assert isinstance(state.app, Flask)  # Flask types a blueprint's app as its base class
     http.init_app(state.app)
 
 
 # -- parsing ---------------------------------------------------------------------------------
-def _text_arg(name: str, *, required: bool) -> str | None:
+def _required_text_arg(name: str) -> str:
+    value = _text_arg(name)
+    if value is None:
+        raise InputError(f"the query parameter '{name}' is required")
+    return value
+
+
+def _text_arg(name: str) -> str | None:
     value = request.args.get(name)
     if value is None:
-        if required:
-            raise InputError(f"the query parameter '{name}' is required")
         return None
     if len(value) > MAX_QUERY_CHARS:
         raise InputError(
@@ -113,11 +123,13 @@ def _json(data: Any, mimetype: str = JSON, **kwargs: Any) -> Response:
 @bp.get("/api/v1/lookup")
 def lookup() -> Response:
     """Which cycle is this address (``address``) or point (``lon`` and ``lat``) in."""
-    address = _text_arg("address", required=False)
+    address = _text_arg("address")
     lon, lat = _float_arg("lon"), _float_arg("lat")
     if address is None and lon is None and lat is None:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
-    answer = current_city().lookup(address, lon=lon, lat=lat, date=_date_arg("date"))
+    answer = current_city().lookup(
+        address, lon=lon, lat=lat, date=_date_arg("date"), record=address is not None
+    )
     # an address is what a resident typed: no shared cache keeps it (a point may be shared)
     return _json(answer.to_dict(), private=address is not None)
 
@@ -125,7 +137,7 @@ def lookup() -> Response:
 @bp.get("/api/v1/suggest")
 def suggest() -> Response:
     """Address completions for what a resident has typed so far, best first."""
-    query = _text_arg("q", required=True)
+    query = _required_text_arg("q")
     limit = _int_arg("limit", DEFAULT_SUGGEST_LIMIT, 1, MAX_SUGGEST_LIMIT)
     found = current_city().suggest(query, limit=limit) if query.strip() else []
     suggestions = [{"address": s.address, "lon": s.lon, "lat": s.lat} for s in found]
@@ -159,7 +171,72 @@ def calendar(cycle_id: str) -> Response:
         etag=http.etag_for(_DTSTAMP.sub(b"", body)),
         weak=True,
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        last_modified=city.calendar_modified(),
     )
+
+
+def feed_url(cycle_id: str | None = None) -> str:
+    """The Atom feed of notes for one cycle (``/api/v1/cycles/{id}/feed.atom``) or all."""
+    if cycle_id is None:
+        return "/api/v1/feed.atom"
+    return f"/api/v1/cycles/{quote(str(cycle_id), safe='')}/feed.atom"
+
+
+def _feed(cycle_id: str | None) -> Response:
+    city = current_city()
+    root = request.url_root
+    feed = city.note_feed(cycle_id, link=root, self_link=root.rstrip("/") + feed_url(cycle_id))
+    body = feed.to_atom()
+    return http.cached_response(body, ATOM, last_modified=feed.updated)
+
+
+@bp.get("/api/v1/feed.atom")
+def feed_all() -> Response:
+    """Every cycle's notes posted, updated and expired, as an Atom feed."""
+    return _feed(None)
+
+
+@bp.get("/api/v1/cycles/<cycle_id>/feed.atom")
+def feed_cycle(cycle_id: str) -> Response:
+    """One cycle's notes (and those for every cycle) posted, updated and expired, as Atom."""
+    return _feed(cycle_id)
+
+
+def _time_arg(name: str) -> dt.datetime:
+    raw = request.args.get(name)
+    if raw is None:
+        raise InputError(
+            f"the query parameter '{name}' is required, e.g. {name}=2020-02-20T00:00:00Z"
+        )
+    try:
+        if len(raw) > 40:
+            raise ValueError
+        # a "+hh:mm" offset left unescaped in a query string arrives as " hh:mm"
+        moment = dt.datetime.fromisoformat(re.sub(r" (\d\d:?\d\d)$", r"+\1", raw.strip()))
+    except ValueError:
+        raise InputError(
+            f"'{name}' must be an ISO 8601 time like 2020-02-20T15:00:00Z (or a date)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@bp.get("/api/v1/changes")
+def changes() -> Response:
+    """What changed after ``since`` (notes, schedule exceptions, boundary versions), oldest
+    first, at most ``limit`` (``more`` says whether to ask again from ``next_since``)."""
+    since = _time_arg("since")
+    limit = _int_arg("limit", MAX_CHANGES, 1, MAX_CHANGES)
+    found = current_city().changes_since(since, limit=limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    body = {
+        "since": since.isoformat(),
+        "changes": [c.to_dict() for c in found],
+        "more": more,
+        # ask again from here: every change after it (the next page, or those yet to come)
+        "next_since": found[-1].at.isoformat() if found else since.isoformat(),
+    }
+    return _json(body, last_modified=found[-1].at if found else None)
 
 
 _geojson_lock = threading.Lock()
@@ -196,8 +273,34 @@ def problem_kind(code: str) -> Response:
     raise NotFoundError(f"there is no problem type {code!r}")
 
 
+def health() -> dict[str, Any]:
+    """``{"status": "ok", "boundary_version": N}``, or ``"degraded"`` with a ``reason`` while
+    the city answers from an older snapshot because the database cannot be read."""
+    city = current_city()
+    version = city.boundary_version  # refreshes when one is due: the verdict below is current
+    degraded = city.degraded
+    body: dict[str, Any] = {"status": "degraded" if degraded else "ok", "boundary_version": version}
+    if degraded is not None:
+        body["reason"] = degraded.summary()
+    return body
+
+
 @bp.get("/healthz")
 def healthz() -> Response:
-    """Liveness and the live boundary version (never cached)."""
-    body = _dumps({"status": "ok", "boundary_version": current_city().boundary_version})
-    return Response(body, mimetype=JSON, headers={"Cache-Control": "no-store"})
+    """Liveness: 200 while this server answers, ``degraded`` and why (never cached).
+
+    A load balancer should use this one: during a database outage every server answers
+    lookups from its snapshot, and would all be taken out together by ``/readyz``.
+    """
+    return Response(_dumps(health()), mimetype=JSON, headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: 200 when the live data could be read, 503 (the same body) while degraded."""
+    body = health()
+    headers = {"Cache-Control": "no-store"}
+    if body["status"] == "ok":
+        return Response(_dumps(body), mimetype=JSON, headers=headers)
+    headers["Retry-After"] = "5"
+    return Response(_dumps(body), status=503, mimetype=JSON, headers=headers)

@@ -11,9 +11,16 @@
   log line has the address's keyed digest instead and the traceback's messages are withheld
   (``privacy.py``).
 
-On ``/api/`` and ``/healthz`` the body is problem+json. Other paths are the resident's pages:
-the handler renders the template ``error.html`` when there is one (it receives ``status``,
+On ``/api/``, ``/healthz`` and ``/readyz`` the body is problem+json, and on any other path
+for a client that asks for JSON rather than HTML (``Accept: application/problem+json`` or
+``application/json``); a 503 for an unreachable database is problem+json on every path unless
+the client names ``text/html`` (a browser). Otherwise the path is a page for a person: the
+handler renders the template ``error.html`` when there is one (it receives ``status``,
 ``title``, ``detail`` and ``problem``, the same dict the API would send), else plain text.
+
+``StoreUnavailableError`` (the database cannot be reached or read) is ``503`` with a
+``Retry-After`` header and a detail saying that nothing was changed; its real message (which
+names the database) goes to the log only.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, json, render_template, request
+from flask_babel import gettext as _
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests
 from werkzeug.sansio.response import Response as BaseResponse
@@ -35,6 +43,7 @@ from ..errors import (
     NotFoundError,
     RefusedError,
     StoreError,
+    StoreUnavailableError,
 )
 from . import privacy
 from .http import is_api_path
@@ -49,6 +58,7 @@ PROBLEMS: dict[type[CyclemapError], tuple[int, str]] = {
     InputError: (400, "Invalid request"),
     NotFoundError: (404, "Not found"),
     StoreError: (409, "Conflict with the live data"),
+    StoreUnavailableError: (503, "Service unavailable"),
     BoundaryFileError: (422, "Unusable boundary file"),
     AddressFileError: (422, "Unusable address file"),
     RefusedError: (422, "Refused: the file fails validation"),
@@ -58,6 +68,10 @@ PROBLEMS: dict[type[CyclemapError], tuple[int, str]] = {
 
 #: the ``detail`` of every 5xx answer: the real message goes to the log, not to the caller
 SERVER_ERROR_DETAIL = "Something went wrong on the server. The error has been logged."
+#: seconds a client is asked to wait (``Retry-After``) when the database cannot be reached
+RETRY_AFTER_SECONDS = 30
+#: what a problem+json answer is sent as (and what a client asks for to get one on any path)
+JSON_TYPES = (PROBLEM_MIMETYPE, "application/json")
 
 
 def status_for(error: CyclemapError) -> tuple[int, str]:
@@ -115,11 +129,19 @@ def _jsonable(item: Any) -> Any:
 
 
 def problem_response(
-    body: dict[str, Any], headers: list[tuple[str, str]] | None = None
+    body: dict[str, Any],
+    headers: list[tuple[str, str]] | None = None,
+    *,
+    json_unless_page_asked: bool = False,
 ) -> Response:
-    """Render a problem: problem+json on API paths, the ``error.html`` page (or text) elsewhere."""
+    """Render a problem: problem+json on API paths, the ``error.html`` page (or text) elsewhere.
+
+    ``json_unless_page_asked``: problem+json on every path unless the client asks for HTML by
+    name (a browser's ``Accept: text/html,...``), for answers scripts must read too.
+    """
     status = body["status"]
-    if is_api_path(request.path):
+    json_body = wants_json() or (json_unless_page_asked and not wants_page())
+    if is_api_path(request.path) or json_body:
         text = json.dumps(body, separators=(",", ":"))
         response = Response(text, status=status, mimetype=PROBLEM_MIMETYPE)
     else:
@@ -129,6 +151,18 @@ def problem_response(
             response.headers[name] = value
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def wants_json() -> bool:
+    """True when the client asks for JSON rather than HTML (``Accept``, the most specific and
+    best match); no ``Accept``, ``*/*`` and a browser's ``text/html,...`` get the page."""
+    return request.accept_mimetypes.best_match(("text/html", *JSON_TYPES)) in JSON_TYPES
+
+
+def wants_page() -> bool:
+    """True when the client names ``text/html`` in ``Accept`` and prefers it to JSON."""
+    accept = request.accept_mimetypes
+    return "text/html" in accept.values() and not wants_json()
 
 
 def _page(body: dict[str, Any]) -> Response:
@@ -150,6 +184,20 @@ def _page(body: dict[str, Any]) -> Response:
 def handle_cyclemap_error(error: CyclemapError) -> Response:
     """A core error: its status from ``PROBLEMS``, its message as ``detail``."""
     status, title = status_for(error)
+    if isinstance(error, StoreUnavailableError):
+        # a state of the database, not a bug: one line (its message names the database)
+        current_app.logger.error(
+            "%s %s answered 503: %s", request.method, request.path, error.message
+        )
+        detail = _(
+            "The database cannot be reached right now, so nothing was changed. Try again in "
+            "a minute."
+        )
+        headers = [("Retry-After", str(RETRY_AFTER_SECONDS))]
+        # problem+json for scripts and load balancers; a page for a clerk's browser
+        return problem_response(
+            problem(status, title, detail, code=error.code), headers, json_unless_page_asked=True
+        )
     if status >= 500:
         name = type(error).__name__
         if privacy.request_addresses():  # the message might quote the address: not logged

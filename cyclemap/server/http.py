@@ -18,17 +18,22 @@ calling it again is harmless). What it does to every response:
   ``'nonce-…'`` for ``script-src`` and ``style-src``. A page that needs more (a tile server for
   ``img-src``) calls ``csp_allow("img-src", "https://tile.openstreetmap.org")`` while handling
   the request. Only such pages build a CSP per request.
-- **CORS** for the read-only API (``/api/`` and ``/healthz``): origins from ``CORS_ORIGINS``
-  (``*`` or a comma-separated list; ``Vary: Origin`` when it is a list); preflight ``OPTIONS``
-  requests are answered ``204`` with the allowed methods and headers.
+- **CORS** for the read-only API (``/api/``, ``/healthz``, ``/readyz``): origins from
+  ``CORS_ORIGINS`` (``*`` or a comma-separated list; ``Vary: Origin`` when it is a list);
+  preflight ``OPTIONS`` requests are answered ``204`` with the allowed methods and headers.
 - **Request size limits**: a query string over ``MAX_QUERY_BYTES`` is ``414``; a body over
   ``MAX_CONTENT_LENGTH`` (1 MiB) is ``413`` before it is read, except on views marked with
   ``body_limit`` (the staff uploads); form fields and parts are bounded by Flask's
   ``MAX_FORM_MEMORY_SIZE`` and ``MAX_FORM_PARTS``. Whole numbers in paths (``<int:id>``) stop at
   ``MAX_ID`` (the database's INTEGER), so a huge id is a 404, not an overflow.
 - **Rate limits** through flask-limiter from ``RATELIMIT`` (empty: off) with its counters in
-  ``RATELIMIT_STORAGE_URL``, per client address and route; ``/healthz``, static files and
-  preflights are exempt. Behind a load balancer or reverse proxy, set ``TRUSTED_PROXIES`` to the
+  ``RATELIMIT_STORAGE_URL``, per client address and route; ``/healthz``, ``/readyz``, static
+  files and preflights are exempt. When that storage (Redis) cannot be reached, each process
+  counts in its own memory instead (flask-limiter's in-memory fallback: lookups go on being
+  served, a client is limited per process), logs one warning, checks the storage again with a
+  growing pause (1 s up to 32 s) and goes back to it when it answers. Redis connections time
+  out after ``REDIS_TIMEOUT_S`` and are not retried, so an unreachable Redis costs a request
+  at most that. Behind a load balancer or reverse proxy, set ``TRUSTED_PROXIES`` to the
   number of proxies in front so that the client address comes from ``X-Forwarded-For``
   (werkzeug's ``ProxyFix``); otherwise every resident shares the proxy's one limit.
 
@@ -43,7 +48,9 @@ running app.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -53,6 +60,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import RequestURITooLarge
+from werkzeug.http import http_date
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -77,8 +85,13 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "MAX_QUERY_BYTES": 16 * 1024,
 }
 
+#: the ``limits`` storage URL schemes of a plain Redis server (TCP, TLS, Unix socket)
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
+#: seconds a Redis connection or command may take before the limit storage counts as down
+REDIS_TIMEOUT_S = 0.5
+
 #: path prefixes of the read-only JSON API (CORS, problem+json, no-framing CSP)
-API_PREFIXES = ("/api/", "/healthz")
+API_PREFIXES = ("/api/", "/healthz", "/readyz")
 #: paths that may be framed by ``FRAME_ANCESTORS``
 EMBED_PATHS = frozenset({"/embed"})
 #: methods the read-only API allows cross-origin
@@ -86,7 +99,9 @@ CORS_METHODS = "GET, HEAD, OPTIONS"
 #: request headers a cross-origin caller may send
 CORS_HEADERS = "Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since"
 #: response headers a cross-origin caller may read
-CORS_EXPOSE = "ETag, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+CORS_EXPOSE = (
+    "ETag, Last-Modified, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+)
 #: the largest id the store's INTEGER columns hold (PostgreSQL's; SQLite holds more): a path part
 #: (``<int:id>``) or a form's id above it is no id at all (404), not an overflow in the driver
 MAX_ID = 2**31 - 1
@@ -290,6 +305,7 @@ def cached_response(
     max_age: int | None = None,
     headers: dict[str, str] | None = None,
     private: bool = False,
+    last_modified: dt.datetime | None = None,
 ) -> Response:
     """A ``200`` response with an ``ETag`` and ``Cache-Control``, or ``304`` if the client has it.
 
@@ -300,6 +316,10 @@ def cached_response(
 
     ``private=True`` is for answers about what a resident typed (an address): the browser may
     keep them, a shared cache (a proxy, a CDN) may not.
+
+    ``last_modified`` (an aware datetime: the newest change the body reflects) adds
+    ``Last-Modified``, and a request with ``If-Modified-Since`` at or after it (and no
+    ``If-None-Match``, which wins, RFC 9110 13.2.2) is answered ``304`` too.
     """
     tag = etag or etag_for(body)
     seconds = current_app.config["API_CACHE_SECONDS"] if max_age is None else max_age
@@ -307,8 +327,15 @@ def cached_response(
         "ETag": f'W/"{tag}"' if weak else f'"{tag}"',
         "Cache-Control": f"{'private' if private else 'public'}, max-age={int(seconds)}",
     }
-    if request.if_none_match.contains_weak(tag):
-        return Response(status=304, headers=fields)
+    if last_modified is not None:
+        fields["Last-Modified"] = http_date(last_modified.astimezone(dt.UTC))
+    if request.if_none_match:
+        if request.if_none_match.contains_weak(tag):
+            return Response(status=304, headers=fields)
+    elif last_modified is not None and request.if_modified_since is not None:
+        # HTTP dates have whole seconds: a change within the second is not "after"
+        if last_modified.replace(microsecond=0) <= request.if_modified_since:
+            return Response(status=304, headers=fields)
     return Response(body, mimetype=mimetype, headers={**fields, **(headers or {})})
 
 
@@ -316,26 +343,70 @@ def cached_response(
 def _exempt_from_limits() -> bool:
     return (
         request.method == "OPTIONS"
-        or request.path == "/healthz"
+        or request.path in ("/healthz", "/readyz")
         or request.endpoint in (None, "static")
         or request.endpoint.endswith(".static")
     )
 
 
+def redis_options(storage_url: str) -> dict[str, Any]:
+    """Options for the Redis client of a ``limits`` storage URL: short timeouts and no retries,
+    so that an unreachable Redis fails a call quickly (``{}`` for any other storage).
+
+    >>> redis_options("redis+unix:///run/redis.sock")["socket_timeout"], redis_options("memory://")
+    (0.5, {})
+    """
+    if not storage_url.startswith(REDIS_SCHEMES):
+        return {}
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "socket_timeout": REDIS_TIMEOUT_S,
+        "socket_connect_timeout": REDIS_TIMEOUT_S,
+        "retry": Retry(NoBackoff(), 0),
+    }
+
+
+class _ToCyclemapLog(logging.Handler):
+    """Hands flask-limiter's records to cyclemap's log (``cyclemap.ratelimit``): flask-limiter
+    logs to a logger of its own that ends in a ``NullHandler``, so that a Redis outage would
+    otherwise leave no trace where the app's other messages go."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logging.getLogger("cyclemap.ratelimit").handle(record)
+
+
+def _route_limiter_log() -> None:
+    """Send flask-limiter's warnings and notices (storage down, recovered) to cyclemap's log,
+    once per process."""
+    logger = logging.getLogger("flask-limiter")
+    if not any(isinstance(h, _ToCyclemapLog) for h in logger.handlers):
+        logger.addHandler(_ToCyclemapLog())
+        logger.setLevel(logging.INFO)  # "Rate limit storage recovered" is an INFO record
+        logger.propagate = False  # its records reach the root through cyclemap's logger, once
+
+
 def _make_limiter(app: Flask) -> Limiter:
     limit = (app.config.get("RATELIMIT") or "").strip()
+    storage_url = app.config.get("RATELIMIT_STORAGE_URL") or "memory://"
     limiter = Limiter(
         get_remote_address,
         default_limits=[limit] if limit else [],
         default_limits_exempt_when=_exempt_from_limits,
-        storage_uri=app.config.get("RATELIMIT_STORAGE_URL") or "memory://",
+        storage_uri=storage_url,
+        storage_options=redis_options(storage_url),
+        # a limit storage that is down must not take the lookups down with it: count in this
+        # process's memory meanwhile (one warning), and go back to the storage when it answers
+        in_memory_fallback_enabled=True,
         headers_enabled=True,
-        # a broken limit store must not take the lookups down with it: serve unlimited and log
+        # any other error of the limit store: serve unlimited and log
         swallow_errors=not app.testing,
         enabled=bool(limit),
         key_prefix="cyclemap",
     )
     limiter.init_app(app)
+    _route_limiter_log()
     return limiter
 
 
@@ -505,6 +576,7 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies > 0:
+        # Flask's documented way to add WSGI middleware; its type hints declare a method
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
         )

@@ -276,9 +276,63 @@ SCHEMAS: dict[str, Any] = {
             "suggestions": {"type": "array", "items": _ref("Suggestion"), "maxItems": 50},
         }
     ),
-    "Health": _obj(
-        {"status": {"const": "ok"}, "boundary_version": {"type": "integer", "minimum": 0}}
+    "Change": _obj(
+        {
+            "at": {"type": "string", "format": "date-time", "description": "When (UTC)"},
+            "kind": {"enum": ["note", "exception", "boundary_version"]},
+            "id": {
+                "type": ["string", "null"],
+                "description": "The note's or exception's id, or the boundary version",
+            },
+            "action": {
+                "type": "string",
+                "description": "seed, add, edit, expire (notes); add, remove (exceptions); "
+                "seed, publish, rollback (boundary versions)",
+            },
+            "detail": {
+                "type": "object",
+                "description": "What residents see of the thing after the change (before it, "
+                "for a removal): a note's title, cycles, dates; an exception's kind, dates, "
+                "cycles and text; a boundary version's live_version, effective day, message.",
+            },
+        }
     ),
+    "ChangeList": _obj(
+        {
+            "since": {"type": "string", "format": "date-time"},
+            "changes": {"type": "array", "items": _ref("Change")},
+            "more": {
+                "type": "boolean",
+                "description": "true: more changes than ``limit``; ask again from next_since",
+            },
+            "next_since": {
+                "type": "string",
+                "format": "date-time",
+                "description": "The time of the last change listed (else since): the next "
+                "call's since",
+            },
+        }
+    ),
+    "Health": {
+        "oneOf": [
+            _obj(
+                {"status": {"const": "ok"}, "boundary_version": {"type": "integer", "minimum": 0}}
+            ),
+            _obj(
+                {
+                    "status": {"const": "degraded"},
+                    "boundary_version": {"type": "integer", "minimum": 0},
+                    "reason": {"type": "string", "minLength": 1},
+                },
+                description=(
+                    "The database cannot be read: lookups, suggest, the pages and the map are "
+                    "answered from the live data read last (the reason says since when); "
+                    "changes and staff pages answer 503 until it is back."
+                ),
+            ),
+        ],
+        "description": "Whether this server answers from live data.",
+    },
     "Problem": _obj(
         {
             "type": {"type": "string", "format": "uri-reference"},
@@ -357,6 +411,15 @@ _HEADERS = {
     },
     "Cache-Control": {"schema": {"type": "string"}},
 }
+#: the headers of an answer that also says when it last changed (feeds, calendars, changes)
+_DATED_HEADERS = {
+    **_HEADERS,
+    "Last-Modified": {
+        "description": "When the newest change the body reflects was made. Send it back in "
+        "If-Modified-Since to get 304 (If-None-Match wins when both are sent).",
+        "schema": {"type": "string"},
+    },
+}
 
 RESPONSES: dict[str, Any] = {
     "BadRequest": {
@@ -380,7 +443,18 @@ RESPONSES: dict[str, Any] = {
         "description": "An error on the server (logged there)",
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
     },
-    "NotModified": {"description": "The client's copy (If-None-Match) is still current"},
+    "Unavailable": {
+        "description": (
+            "The database cannot be reached right now; nothing was changed (answers that need "
+            "it, such as a lookup for a day whose zones this server has not read)"
+        ),
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    },
+    "NotModified": {
+        "description": "The client's copy (If-None-Match, or If-Modified-Since where the "
+        "answer has a Last-Modified) is still current"
+    },
 }
 
 PARAMETERS: dict[str, Any] = {
@@ -390,6 +464,13 @@ PARAMETERS: dict[str, Any] = {
         "required": False,
         "schema": {"type": "string"},
         "description": "An ETag from an earlier answer: 304 if it is still current.",
+    },
+    "IfModifiedSince": {
+        "name": "If-Modified-Since",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "A Last-Modified from an earlier answer: 304 if nothing changed since.",
     },
     "CycleId": {
         "name": "cycle_id",
@@ -427,6 +508,7 @@ def _get(
     errors: tuple[str, ...] = (),
     cached: bool = True,
     limited: bool = True,
+    unavailable: dict | None = None,
 ) -> dict:
     responses: dict[str, Any] = {"200": ok}
     parameters = list(params or [])
@@ -434,6 +516,8 @@ def _get(
         responses["304"] = {"$ref": "#/components/responses/NotModified"}
         parameters.append({"$ref": "#/components/parameters/IfNoneMatch"})
     responses.update(_errors(*errors, *(("TooManyRequests",) if limited else ())))
+    if unavailable is not None:
+        responses["503"] = unavailable
     op: dict[str, Any] = {"summary": summary, "responses": responses}
     if parameters:
         op["parameters"] = parameters
@@ -442,6 +526,12 @@ def _get(
 
 #: what a resident types: up to the geocoder's limit, and never a NUL (refused: 400)
 _QUERY_TEXT = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH, "pattern": "^[^\\u0000]*$"}
+_IF_MODIFIED_SINCE = {"$ref": "#/components/parameters/IfModifiedSince"}
+_ATOM = {
+    "description": "An Atom feed",
+    "headers": _DATED_HEADERS,
+    "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+}
 
 PATHS: dict[str, Any] = {
     "/api/v1/lookup": _get(
@@ -491,6 +581,7 @@ PATHS: dict[str, Any] = {
             },
         ],
         errors=("BadRequest",),
+        unavailable={"$ref": "#/components/responses/Unavailable"},
     ),
     "/api/v1/suggest": _get(
         "Address completions as a resident types, best first",
@@ -525,11 +616,44 @@ PATHS: dict[str, Any] = {
         "The cycle's bill, due, penalty and disconnect dates (iCalendar, RFC 5545)",
         {
             "description": "An iCalendar feed",
-            "headers": _HEADERS,
+            "headers": _DATED_HEADERS,
             "content": {"text/calendar": {"schema": {"type": "string"}}},
         },
-        params=[{"$ref": "#/components/parameters/CycleId"}],
+        params=[{"$ref": "#/components/parameters/CycleId"}, _IF_MODIFIED_SINCE],
         errors=("NotFound",),
+    ),
+    "/api/v1/cycles/{cycle_id}/feed.atom": _get(
+        "The cycle's notes (and those for every cycle) posted, updated and expired (Atom, "
+        "RFC 4287; entry ids are tag: URIs that never change)",
+        _ATOM,
+        params=[{"$ref": "#/components/parameters/CycleId"}, _IF_MODIFIED_SINCE],
+        errors=("NotFound",),
+    ),
+    "/api/v1/feed.atom": _get(
+        "Every cycle's notes posted, updated and expired (Atom, RFC 4287)",
+        _ATOM,
+        params=[_IF_MODIFIED_SINCE],
+    ),
+    "/api/v1/changes": _get(
+        "What changed after a time: notes, schedule exceptions, boundary versions (oldest first)",
+        {**_ok("ChangeList"), "headers": _DATED_HEADERS},
+        params=[
+            {
+                "name": "since",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string", "maxLength": 40},
+                "description": "An ISO 8601 time (UTC when it has no offset) or date: "
+                "changes strictly after it",
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+            },
+        ],
+        errors=("BadRequest",),
     ),
     "/api/v1/boundaries.geojson": _get(
         "The live cycle zones (RFC 7946, WGS 84)", _ok("ZoneCollection", "application/geo+json")
@@ -557,7 +681,21 @@ PATHS: dict[str, Any] = {
         errors=("NotFound",),
     ),
     "/healthz": _get(
-        "Liveness and the live boundary version", _ok("Health"), cached=False, limited=False
+        "Liveness and the live boundary version: 200 while the server answers (degraded too)",
+        _ok("Health"),
+        cached=False,
+        limited=False,
+    ),
+    "/readyz": _get(
+        "Readiness: 200 when the live data can be read, 503 while answering from older data",
+        _ok("Health"),
+        cached=False,
+        limited=False,
+        unavailable={
+            "description": "Degraded: the database cannot be read (the same body as /healthz)",
+            "headers": {"Retry-After": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": _ref("Health")}},
+        },
     ),
 }
 

@@ -25,6 +25,7 @@ from ..decide import Status
 from ..errors import InputError
 from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 from ..maps import NEAR_ZOOM, Marker, ZoneInfo, border_detail
+from .api import feed_url
 from .context import current_city
 from .i18n import lang_args
 from .maps import map_parts
@@ -112,8 +113,14 @@ def lookup() -> tuple[str, int, dict[str, str]]:
     address = (request.args.get("address") or "").strip()
     device = request.args.get("source") == "device"
     result, status = _answer(address, request.args.get("lon"), request.args.get("lat"), device)
+    typed = request.args.get("from")
+    if typed and status == 200 and result.status == Status.MATCHED:
+        # the resident picked one of the places offered for what they typed: staff may make
+        # the pair a correction (counted best effort, see City.confirm_choice)
+        current_city().confirm_choice(typed[:MAX_ADDRESS_CHARS], request.args.get("chosen", ""))
     # a page about what a resident typed is theirs alone: no shared cache may keep it
-    headers = {"Cache-Control": "private"} if "address" in request.args else {}
+    private = "address" in request.args or typed
+    headers = {"Cache-Control": "private"} if private else {}
     if request.args.get("fragment"):
         return render_template("_result.html", result=result), status, headers
     # the form shows back what was typed, less control characters (a NUL is not text)
@@ -146,7 +153,7 @@ def _answer(
                         "address, such as 123 Main St."
                     )
                 ), 400
-            return _result(city.lookup(address)), 200
+            return _result(city.lookup(address, record=True)), 200
         if lon is not None or lat is not None:
             if device:
                 return _device_result(city.lookup(lon=lon, lat=lat)), 200
@@ -186,6 +193,8 @@ def _page(result: ResultView | None, *, address: str) -> str:
         cycle_notes=per_cycle,
         cycle_bills={c.cycle.id: bills(c.schedule) for c in cycles},
         calendar_urls={c.cycle.id: calendar_url(c.cycle.id) for c in cycles if c.schedule},
+        feed_urls={c.cycle.id: feed_url(c.cycle.id) for c in cycles},
+        all_feed_url=feed_url(),
         map=parts,
     )
 
@@ -264,9 +273,13 @@ def _lookup_href(**params: Any) -> str:
     return url_for("public.lookup") + "?" + urlencode({**params, **lang_args()})
 
 
-def _choice_href(choice: Choice) -> str:
+def _choice_href(choice: Choice, typed: str = "") -> str:
     """A link that looks up exactly this candidate: by its address when that address leads back
-    to the same place (then the answer page names the address), else by its point."""
+    to the same place (then the answer page names the address), else by its point.
+
+    ``typed``: what the resident typed, when it missed (``from`` and ``chosen`` in the link: a
+    resident who follows it confirms the place, see ``City.confirm_choice``)."""
+    confirm = {"from": typed, "chosen": choice.matched_address} if typed else {}
     if choice.matched_address:
         check = current_city().lookup(choice.matched_address)
         loc = check.location
@@ -276,8 +289,8 @@ def _choice_href(choice: Choice) -> str:
             and abs(loc.lon - choice.lon) < 1e-6
             and abs(loc.lat - choice.lat) < 1e-6
         ):
-            return _lookup_href(address=choice.matched_address)
-    return _lookup_href(lon=f"{choice.lon:.7f}", lat=f"{choice.lat:.7f}")
+            return _lookup_href(address=choice.matched_address, **confirm)
+    return _lookup_href(lon=f"{choice.lon:.7f}", lat=f"{choice.lat:.7f}", **confirm)
 
 
 def _device_result(point: Answer) -> ResultView:
@@ -395,10 +408,11 @@ def _result(
     nearest it (named ``place`` when the answer itself does not name it).
     """
     query = answer.query.get("address") or ""
+    missed = query if answer.status in (Status.NOT_FOUND, Status.AMBIGUOUS) else ""
     choices = [
         ChoiceLink(
             label=c.matched_address,
-            href=_choice_href(c),
+            href=_choice_href(c, missed),
             cycle_name=(answer_cycle_name(c.cycle_id) if c.cycle_id else None),
         )
         for c in pick_choices(answer.candidates, MAX_CHOICES)

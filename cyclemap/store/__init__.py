@@ -5,10 +5,14 @@
 | ``schema`` | the SQLAlchemy Core tables (the Alembic ``migrations/`` make them) |
 | ``engine`` | ``StoreBase``: connections, transactions, migrations, the audit log |
 | ``versions`` | ``VersionStore``: layer versions on a timeline of activations; staged uploads |
+| ``aliases`` | ``AliasStore``: lookup misses by normalized query; versioned, audited aliases |
+| ``changes`` | ``ChangeStore``: public changes since a time, off the audit log |
 | ``staff`` | ``StaffStore``: staff accounts, roles, passwords, sign-in; ``StaffAccount`` |
 | ``store`` | ``Store``: seeding from a city, notes, schedule exceptions; all of the above |
 """
 
+from .aliases import ALIAS_KINDS, MISS_STATUSES, Alias, AliasStore, Miss, MissTally
+from .changes import Change, ChangeStore
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase
 from .staff import (
     MIN_PASSWORD_LENGTH,
@@ -34,6 +38,14 @@ from .versions import (
 )
 
 __all__ = [
+    "ALIAS_KINDS",
+    "MISS_STATUSES",
+    "Alias",
+    "AliasStore",
+    "Change",
+    "ChangeStore",
+    "Miss",
+    "MissTally",
     "MIN_PASSWORD_LENGTH",
     "ROLES",
     "SEED_AUTHOR",

@@ -5,9 +5,17 @@ on, a busy timeout, write transactions started with ``BEGIN IMMEDIATE`` so that 
 instead of failing midway) or PostgreSQL through psycopg 3. ``cyclemap.store.Store`` builds the
 city's data on it; use that.
 
+A database that cannot be reached or read (a stopped server, a refused or timed-out connection,
+an SQLite file that cannot be opened) raises ``StoreUnavailableError`` with a one-line reason,
+from every read and write alike; nothing is retried here (``City`` keeps serving its snapshot
+and tries again later). A pooled SQLite connection is checked against its file each time it
+is taken from the pool: a file made unreadable, removed or replaced (a backup restored) closes
+it and a new one is opened, so the change is noticed at once rather than read past through a
+file the connection still holds open.
+
 >>> base = StoreBase("sqlite://")
 >>> base.revision() is None, base.upgrade(), base.revision()
-(True, '0004', '0004')
+(True, '0006', '0006')
 >>> base.audit_log()
 []
 """
@@ -18,6 +26,7 @@ import contextlib
 import datetime as dt
 import functools
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -28,11 +37,14 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from ..errors import ConfigError, InputError, StoreError
+from ..errors import ConfigError, InputError, StoreError, StoreUnavailableError
 from . import schema as t
 
 #: how long an SQLite writer waits for another one before giving up
 SQLITE_BUSY_TIMEOUT_S = 30.0
+#: how long a PostgreSQL connection attempt may take (unless the URL sets ``connect_timeout``):
+#: an unreachable host then fails in seconds, not after the system's TCP timeout (minutes)
+PG_CONNECT_TIMEOUT_S = 5
 #: PostgreSQL advisory lock key (transaction scoped) held while migrating
 _PG_MIGRATE_LOCK = 0x6379_636C_0001
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -106,19 +118,24 @@ class StoreBase:
             raise ConfigError(f"not a database URL: {url!r}") from exc
         self.backend = parsed.get_backend_name()
         kwargs: dict[str, Any] = {}
+        sqlite_file: Path | None = None
         if self.backend == "sqlite":
             db = parsed.database
             if db and db != ":memory:" and not db.startswith("file:"):
                 Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                sqlite_file = Path(db).expanduser()
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
         else:
             kwargs["pool_pre_ping"] = True
+            libpq = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+            if parsed.drivername in libpq and "connect_timeout" not in parsed.query:
+                kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
         try:
             self.engine = sa.create_engine(parsed, **kwargs)
         except (sa.exc.ArgumentError, ImportError) as exc:
             raise ConfigError(f"cannot use database URL {self.safe_url(url)}: {exc}") from exc
         if self.backend == "sqlite":
-            _sqlite_setup(self.engine)
+            _sqlite_setup(self.engine, sqlite_file)
         self._writer = self.engine.execution_options(cyclemap_write=True)
         #: committed writes made through this object; readers that cache (``City``) compare it
         #: to see this process's own changes at once
@@ -153,25 +170,39 @@ class StoreBase:
         self.close()
 
     @contextlib.contextmanager
-    def _write(self, lock: int | None = None) -> Iterator[sa.Connection]:
-        """One write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: optional lock)."""
+    def _write(self, lock: int | None = None, *, counted: bool = True) -> Iterator[sa.Connection]:
+        """One write transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: optional lock).
+
+        ``counted=False``: a write no cached reader depends on (miss counts), so ``writes``
+        stays put and no ``City`` reloads its snapshot for it.
+        """
         try:
             with self._writer.begin() as conn:
                 if lock is not None and self.backend == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"the database refused the change: {exc.orig}") from exc
+        except sa.exc.DBAPIError as exc:
+            if not is_unavailable(exc):
+                raise
+            raise StoreUnavailableError(
+                f"the database ({self.url}) cannot be used right now, so nothing was changed: "
+                f"{one_line(exc)}"
+            ) from exc
         finally:
-            self.writes += 1
+            if counted:
+                self.writes += 1
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sa.Connection]:
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"the database cannot be read: {exc.orig}") from exc
+        except sa.exc.DBAPIError as exc:
+            if not is_unavailable(exc):
+                raise
+            raise StoreUnavailableError(
+                f"the database ({self.url}) cannot be read right now: {one_line(exc)}"
+            ) from exc
 
     def _audit(
         self,
@@ -222,6 +253,11 @@ class StoreBase:
                 f"cannot migrate {self.url} to {revision}: {exc} (is the database from a newer "
                 "version of cyclemap?)"
             ) from exc
+        except StoreUnavailableError as exc:  # what every command and the server do first
+            cause = exc.__cause__ or exc
+            raise StoreUnavailableError(
+                f"cannot open the database ({self.url}): {one_line(cause)}"
+            ) from cause
         return self.revision()
 
     def _current_if_head(self) -> str | None:
@@ -252,7 +288,7 @@ class StoreBase:
         """The newest schema revision this code knows.
 
         >>> StoreBase.head_revision()
-        '0004'
+        '0006'
         """
         from alembic.script import ScriptDirectory
 
@@ -301,6 +337,34 @@ class StoreBase:
             return conn.scalar(q)
 
 
+def is_unavailable(exc: sa.exc.DBAPIError) -> bool:
+    """True when a database error says the database cannot be reached or read (the server is
+    down or gone, the connection failed or broke, the SQLite file cannot be opened or is not a
+    database), rather than that one statement was refused (a constraint, bad SQL).
+
+    >>> is_unavailable(sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused")))
+    True
+    >>> is_unavailable(sa.exc.IntegrityError("INSERT", {}, Exception("UNIQUE failed")))
+    False
+    """
+    return (
+        isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+        or exc.connection_invalidated
+        or type(exc) is sa.exc.DatabaseError  # SQLite: "file is not a database"
+    )
+
+
+def one_line(exc: BaseException) -> str:
+    """The driver's message of a database error on one line (psycopg's span several).
+
+    >>> one_line(sa.exc.OperationalError("x", {}, Exception("connection failed:\\n\\tIs it up?")))
+    'connection failed: Is it up?'
+    """
+    text = str(getattr(exc, "orig", None) or exc)
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 300 else flat[:297] + "..."
+
+
 def _audit_filter(q: sa.Select, entity: str | None, entity_id: Any) -> sa.Select:
     if entity is not None:
         q = q.where(t.audit_log.c.entity == entity)
@@ -328,22 +392,49 @@ def _use_wal(cursor: Any) -> None:
             time.sleep(0.05)
 
 
-def _sqlite_setup(engine: sa.Engine) -> None:
-    """Pragmas on every new SQLite connection, and transactions begun by us.
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """The file's identity (device, inode) when this process may read it, else None (a file
+    that is only read-only still counts: reads go on, writes fail with the database's error)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    if not os.access(path, os.R_OK):
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _sqlite_setup(engine: sa.Engine, path: Path | None = None) -> None:
+    """Pragmas on every new SQLite connection, transactions begun by us, and (for a file,
+    ``path``) a check of the file each time a pooled connection is taken.
 
     pysqlite's own transaction handling is turned off so that a write transaction can start
     with ``BEGIN IMMEDIATE``: it takes the write lock up front (waiting up to the busy timeout)
     instead of failing midway when two processes both read then write.
+
+    A connection keeps its file open, so it would go on reading a file made unreadable, or
+    the old copy of one replaced, and never notice; the check (a ``stat``, microseconds) makes
+    the pool open a new connection instead, which then fails (or reads the new file).
     """
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        if path is not None:
+            record.info["cyclemap_file"] = _file_id(path)
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+
+    if path is not None:
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            kept = record.info.get("cyclemap_file")
+            if kept is not None and _file_id(path) != kept:
+                raise sa.exc.DisconnectionError(f"{path} changed or cannot be read")
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

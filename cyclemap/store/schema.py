@@ -5,8 +5,8 @@ definitions mirror the head revision (a test compares the two) and are never use
 tables.
 
 >>> sorted(metadata.tables)
-['address_versions', 'audit_log', 'boundary_versions', 'live', 'meta', 'notes', \
-'schedule_exceptions', 'staff', 'staged_uploads', 'version_activations']
+['address_versions', 'aliases', 'audit_log', 'boundary_versions', 'live', 'lookup_misses', \
+'meta', 'notes', 'schedule_exceptions', 'staff', 'staged_uploads', 'version_activations']
 """
 
 from __future__ import annotations
@@ -152,6 +152,48 @@ staged_uploads = sa.Table(
     sa.Column("author", sa.String(100), nullable=False),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Index("ix_staged_uploads_created", "created"),
+)
+
+#: lookups that ended not_found or ambiguous, by normalized query: ``kind`` street keys the
+#: normalized street alone (no house number, no resident's address); ``kind`` address keys the
+#: normalized typed address with the place the resident confirmed (``chosen``)
+lookup_misses = sa.Table(
+    "lookup_misses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # street | address
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("chosen", sa.String(200), nullable=False, server_default=""),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("not_found", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("ambiguous", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.UniqueConstraint("kind", "key", "chosen", name="uq_lookup_misses_key"),
+    sa.CheckConstraint("kind IN ('street', 'address')", name="ck_lookup_misses_kind"),
+    sa.Index("ix_lookup_misses_status_count", "status", "count"),
+)
+
+#: street aliases and single-address corrections; one row per version of an alias (an edit
+#: retires the row and adds the next version of the same ``alias_id``)
+aliases = sa.Table(
+    "aliases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alias_id", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # street | address
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("author", sa.String(100), nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("retired", UTCDateTime, nullable=True),
+    sa.Column("retired_by", sa.String(100), nullable=True),
+    sa.UniqueConstraint("alias_id", "version", name="uq_aliases_version"),
+    sa.CheckConstraint("kind IN ('street', 'address')", name="ck_aliases_kind"),
+    sa.Index("ix_aliases_retired", "retired"),
 )
 
 staff = sa.Table(

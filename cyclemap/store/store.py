@@ -12,7 +12,7 @@ row to the audit log (who, when, what, before, after) in that same transaction.
 >>> import datetime as dt
 >>> store = Store("sqlite://")                      # in memory, for the example
 >>> store.upgrade()
-'0004'
+'0006'
 >>> nid = store.add_note(title="Disconnects", body="No services will be disconnected on 2/26/20.",
 ...                      cycles="all", author="clerk", today=dt.date(2020, 2, 20))
 >>> [n.title for n in store.list_notes(dt.date(2020, 2, 21), cycle="3")]
@@ -34,11 +34,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..billing.notes import ALL_CYCLES, Cycles, Note, read_notes_toml, sort_notes
+from ..billing.notes import (
+    ALL_CYCLES,
+    Cycles,
+    Note,
+    normalize_cycles,
+    parse_date,
+    read_notes_toml,
+    sort_notes,
+)
 from ..billing.schedule import ScheduleException
 from ..config import DEFAULT_CITY, CityConfig
 from ..errors import ConfigError, InputError, NotFoundError
 from . import schema as t
+from .aliases import AliasStore
+from .changes import ChangeStore
 from .engine import SQLITE_BUSY_TIMEOUT_S, AuditEntry, StoreBase, _dump
 from .staff import StaffStore, hash_password, verify_password
 from .versions import (
@@ -119,12 +129,13 @@ def _cycles_value(text: str) -> Cycles:
     return ALL_CYCLES if text == ALL_CYCLES else tuple(json.loads(text))
 
 
-class Store(VersionStore, StagingStore, StaffStore):
+class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
     """The database of one city, over a SQLAlchemy URL (SQLite file or PostgreSQL).
 
     Notes, schedule exceptions and seeding here; boundary and address versions from
-    ``VersionStore``; staff accounts from ``StaffStore``; connections, migrations and the audit
-    log from ``StoreBase``.
+    ``VersionStore``; staff accounts from ``StaffStore``; lookup misses and aliases from
+    ``AliasStore``; what changed since a time from ``ChangeStore``; connections, migrations
+    and the audit log from ``StoreBase``.
     ``clock`` (in the constructor) returns the current aware datetime; tests may set it.
     """
 
@@ -136,7 +147,7 @@ class Store(VersionStore, StagingStore, StaffStore):
         >>> from cyclemap.config import load_city_config, DEFAULT_CITY
         >>> store = Store("sqlite://").start(load_city_config(DEFAULT_CITY))
         >>> store.revision(), len(store.list_notes(dt.date(2020, 2, 21), cycle="1"))
-        ('0004', 6)
+        ('0006', 6)
         """
         self.upgrade()
         if config is not None:
@@ -296,11 +307,11 @@ class Store(VersionStore, StagingStore, StaffStore):
             id=None,
             title=title,
             body_markdown=body,
-            cycles=cycles if isinstance(cycles, str) else tuple(cycles),
+            cycles=normalize_cycles(cycles),
             posted=today,
             updated=today,
-            starts=starts,
-            ends=ends,
+            starts=parse_date(starts, "starts"),
+            ends=parse_date(ends, "ends"),
             display_order=display_order,
         ).validated(known_cycles)
         note.require_body()

@@ -4,7 +4,8 @@ session sign-in, every form CSRF-protected. HTTP only; the work is done by the s
 Modules, one concern each: ``access`` (the blueprint, ``login_required``, ``current_staff``,
 the navigation, refusal pages), ``security`` (secret key, session cookie, CSRF, config
 defaults), ``signin`` (sign in and out, rate limits), ``dashboard``, ``notes``, ``exceptions``,
-``audit``, ``accounts``, ``downloads``; ``forms`` (WTForms classes) and ``views`` (formatting).
+``misses`` (lookup misses and aliases), ``audit``, ``accounts``, ``downloads``; ``forms``
+(WTForms classes) and ``views`` (formatting).
 
 How to add a staff page (for example ``staff/boundaries.py``)
 ------------------------------------------------------------
@@ -65,6 +66,7 @@ from . import (  # noqa: F401
     dashboard,
     downloads,
     exceptions,
+    misses,
     notes,
     security,
     signin,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from flask import (
     Blueprint,
@@ -42,6 +42,7 @@ NAV: list[tuple[str, str, str]] = [
     ("staff.exceptions", "Schedule exceptions", "editor"),
     ("staff.boundaries", "Boundaries", "publisher"),
     ("staff.addresses", "Address layer", "publisher"),
+    ("staff.misses", "Misses and aliases", "editor"),
     ("staff.audit", "Audit log", "editor"),
     ("staff.accounts", "Accounts", "admin"),
 ]
@@ -49,7 +50,7 @@ NAV: list[tuple[str, str, str]] = [
 #: what each role may do, in the words the refusal page uses
 ROLE_DUTIES = {
     "editor": "edit notes and schedule exceptions",
-    "publisher": "publish and roll back boundary and address versions",
+    "publisher": "publish and roll back boundary and address versions, and edit aliases",
     "admin": "manage staff accounts",
 }
 
@@ -68,6 +69,15 @@ def current_staff() -> StaffAccount | None:
         session.pop(SESSION_KEY, None)
     g.staff_account = account
     return account
+
+
+def signed_in_username() -> str:
+    """The signed-in account's username, in a view that ``login_required`` guards (there is
+    one: the guard ran first)."""
+    account = current_staff()
+    if account is None:
+        raise RuntimeError("signed_in_username() needs a view that login_required guards")
+    return account.username
 
 
 def sign_in(account: StaffAccount) -> None:
@@ -111,8 +121,7 @@ def login_required(role: str | F = "editor") -> Callable[[F], F] | F:
                 return refuse_role(account, role)
             return view(*args, **kwargs)
 
-        guarded.staff_role = role  # type: ignore[attr-defined]
-        return guarded  # type: ignore[return-value]
+        return cast(F, guarded)  # wraps keeps view's signature, which its type cannot say
 
     return decorator
 

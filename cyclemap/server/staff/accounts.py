@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from ...errors import InputError
 from ...store import ROLES
 from ..context import current_store
-from .access import bp, current_staff, login_required
+from .access import bp, login_required, signed_in_username
 from .forms import ROLE_LABELS, AccountForm
 
 
@@ -25,10 +25,6 @@ def _page(form: AccountForm, status: int = 200, problem: str | None = None):
         problem=problem,
     )
     return html, status
-
-
-def _admin() -> str:
-    return current_staff().username  # type: ignore[union-attr]
 
 
 @bp.get("/accounts")
@@ -47,7 +43,10 @@ def accounts_add():
         return _page(form, 400)
     try:
         account = current_store().add_staff(
-            form.username.data or "", form.password.data or "", role=form.role.data, author=_admin()
+            form.username.data or "",
+            form.password.data or "",
+            role=form.role.data,
+            author=signed_in_username(),
         )
     except InputError as exc:
         field = form.password if "password" in exc.message else form.username
@@ -73,7 +72,7 @@ def accounts_role(username: str):
     role = request.form.get("role", "")
 
     def act() -> str:
-        account = current_store().set_staff_role(username, role, author=_admin())
+        account = current_store().set_staff_role(username, role, author=signed_in_username())
         return f"{account.username} is now {'an' if role == 'admin' else 'a'} {account.role}."
 
     return _change(username, act)
@@ -86,7 +85,7 @@ def accounts_active(username: str):
     active = request.form.get("active") == "1"
 
     def act() -> str:
-        account = current_store().set_staff_active(username, active, author=_admin())
+        account = current_store().set_staff_active(username, active, author=signed_in_username())
         if account.active:
             return f"{account.username} can sign in again."
         return f"{account.username} is deactivated: it can no longer sign in."
@@ -103,7 +102,9 @@ def accounts_password(username: str):
     def act() -> str:
         if password != request.form.get("confirm", ""):
             raise InputError("the two passwords differ: type the same password twice")
-        account = current_store().set_staff_password(username, password, author=_admin())
+        account = current_store().set_staff_password(
+            username, password, author=signed_in_username()
+        )
         return f"{account.username} has a new password. Tell them in person or by phone."
 
     return _change(username, act)

@@ -126,28 +126,31 @@ class CyclesMixin:
     in its order."""
 
     error_targets = {"cycles": "all_cycles"}
+    # the fields the form declares (wtforms has no type hints: its fields are Any)
+    all_cycles: Any
+    cycles: Any
 
     def set_cycle_choices(self, cycles: dict[str, Any]) -> None:
         """The city's cycles as the choices (id -> config with ``.name``)."""
-        self.cycles.choices = choices((cid, c.name) for cid, c in cycles.items())  # type: ignore[attr-defined]
+        self.cycles.choices = choices((cid, c.name) for cid, c in cycles.items())
 
     def chosen_cycles(self) -> Cycles:
         """``"all"`` or the ticked cycle ids (the validator made sure there is one)."""
-        if self.all_cycles.data:  # type: ignore[attr-defined]
+        if self.all_cycles.data:
             return ALL_CYCLES
-        return tuple(self.cycles.data or ())  # type: ignore[attr-defined]
+        return tuple(self.cycles.data or ())
 
     def show_cycles(self, cycles: Cycles) -> None:
         """Tick the boxes for ``cycles`` (editing something that exists)."""
         if cycles == ALL_CYCLES:
-            self.all_cycles.data = True  # type: ignore[attr-defined]
-            self.cycles.data = []  # type: ignore[attr-defined]
+            self.all_cycles.data = True
+            self.cycles.data = []
         else:
-            self.all_cycles.data = False  # type: ignore[attr-defined]
-            self.cycles.data = list(cycles)  # type: ignore[attr-defined]
+            self.all_cycles.data = False
+            self.cycles.data = list(cycles)
 
     def validate_cycles(self, field: Any) -> None:
-        if not self.all_cycles.data and not field.data:  # type: ignore[attr-defined]
+        if not self.all_cycles.data and not field.data:
             raise ValidationError("Choose the cycles this is for, or All cycles.")
 
 
@@ -249,3 +252,27 @@ class AccountForm(StaffForm):
     def validate_confirm(self, field: Any) -> None:
         if field.data != self.password.data:
             raise ValidationError("The two passwords differ: type the same password twice.")
+
+
+#: the kinds of alias, in words
+ALIAS_KIND_LABELS = {
+    "street": "Street alias: another name of a street",
+    "address": "Correction: one address is another",
+}
+
+
+class AliasForm(StaffForm):
+    """An alias: a street residents write for a layer street, or an address for another."""
+
+    kind = SelectField("Kind", choices=choices(ALIAS_KIND_LABELS), default="street")
+    source = StringField(
+        "What residents type",
+        validators=[InputRequired("Type what residents write."), Length(max=200)],
+    )
+    target = StringField(
+        "What it stands for",
+        validators=[InputRequired("Type the street or address of the layer."), Length(max=200)],
+    )
+    message = StringField("Why (for the audit log)", validators=[Optional(), Length(max=500)])
+    miss_id = IntegerField("Miss", validators=[Optional()])
+    submit = SubmitField("Add alias")

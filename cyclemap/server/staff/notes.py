@@ -8,13 +8,15 @@ A note is Markdown; "Preview" shows it exactly as residents will see it (the res
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ...billing import Note
 from ...errors import InputError
 from ..context import current_city, current_store
-from .access import bp, current_staff, login_required
+from .access import bp, login_required, signed_in_username
 from .forms import NoteForm
 from .views import audit_line, long_date, note_state, today
 
@@ -68,13 +70,16 @@ def _shown_when(note: Note) -> str:
 
 
 def _editor(form: NoteForm, note: Note | None, preview: Note | None, status: int = 200):
-    history = [audit_line(e) for e in current_store().note_history(note.id)][::-1] if note else []
+    history = (
+        [audit_line(e) for e in current_store().note_history(note.stored_id)][::-1] if note else []
+    )
+    shown = preview or note
     html = render_template(
         "staff/note_edit.html",
         form=form,
         note=note,
         preview=preview,
-        shown_when=_shown_when(preview or note) if (preview or note) else "",
+        shown_when=_shown_when(shown) if shown else "",
         history=history,
     )
     return html, status
@@ -91,8 +96,8 @@ def _save_or_preview(form: NoteForm, note: Note | None):
     if not form.save.data:  # "Preview", or Enter in a field: show, do not save
         return _editor(form, note, draft)
     store = current_store()
-    author = current_staff().username  # type: ignore[union-attr]
-    fields = {
+    author = signed_in_username()
+    fields: dict[str, Any] = {  # the keywords of both add_note and edit_note
         "title": draft.title,
         "body": draft.body_markdown,
         "cycles": draft.cycles,
@@ -105,7 +110,7 @@ def _save_or_preview(form: NoteForm, note: Note | None):
         note_id = store.add_note(**fields, author=author, today=today(), known_cycles=known)
         flash(f"Note {note_id} saved. {_shown_when(store.get_note(note_id))}", "done")
     else:
-        note_id = note.id
+        note_id = note.stored_id
         saved = store.edit_note(note_id, author=author, today=today(), known_cycles=known, **fields)
         flash(f"Note {note_id} saved. {_shown_when(saved)}", "done")
     return redirect(url_for("staff.notes_edit", note_id=note_id))
@@ -117,7 +122,7 @@ def notes() -> str:
     """Every note, shown or not, with when residents see it."""
     day = today()
     everything = current_store().list_notes(day, include_all=True)
-    rows = [{"note": n, "state": note_state(n, day)} for n in everything]
+    rows: list[dict[str, Any]] = [{"note": n, "state": note_state(n, day)} for n in everything]
     order = {"shown": 0, "scheduled": 1, "ended": 2, "expired": 3}
     rows.sort(key=lambda r: order[r["state"]])
     return render_template("staff/notes.html", rows=rows, today=day)
@@ -151,7 +156,7 @@ def notes_expire(note_id: int) -> Response:
     """Take a note down now (kept, with its history)."""
     store = current_store()
     before = store.get_note(note_id)
-    store.expire_note(note_id, author=current_staff().username)  # type: ignore[union-attr]
+    store.expire_note(note_id, author=signed_in_username())
     if before.expired:
         flash(f"Note {note_id} was already expired.", "done")
     else:

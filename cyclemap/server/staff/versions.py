@@ -39,7 +39,7 @@ from ...maps import PreviewPoint, build_preview_map, city_zones, render_parts
 from ..context import current_city, current_store
 from ..http import MAX_ID, body_limit, csp_allow
 from ..maps import tile_layer
-from .access import bp, current_staff, login_required
+from .access import bp, login_required, signed_in_username
 from .forms import IsoDateField, StaffForm
 
 #: the words of validation problem kinds, for a clerk
@@ -130,12 +130,6 @@ def _layer(kind: str) -> Layer:
     return layer
 
 
-def _author() -> str:
-    account = current_staff()
-    assert account is not None  # login_required ran first
-    return account.username
-
-
 #: what an upload's request may hold beyond the file itself (the form's other fields, the
 #: multipart framing): a body larger than the limit plus this is refused before it is read
 UPLOAD_SLACK_BYTES = 1024 * 1024
@@ -200,7 +194,9 @@ def rollback(kind: str) -> Response:
         publishing.rollback_boundaries if kind == "boundaries" else publishing.rollback_addresses
     )
     try:
-        result = operation(current_city(), version, author=_author(), message=form.message.data)
+        result = operation(
+            current_city(), version, author=signed_in_username(), message=form.message.data
+        )
     except NotFoundError as exc:
         flash(exc.message, "problem")
         return redirect(_url(kind))
@@ -236,10 +232,11 @@ def version_upload(kind: str) -> Response | tuple[str, int]:
     """Vet the upload, keep it in the store and show its preview."""
     layer = _layer(kind)
     limit = _upload_limit()
-    if (request.content_length or 0) > limit + 64 * 1024:  # refuse before reading the body
+    length = request.content_length or 0
+    if length > limit + 64 * 1024:  # refuse before reading the body
         form = UploadForm(meta={"csrf": False})
         form.form_errors_extra.append(
-            f"The file is {request.content_length / 1e6:,.1f} MB; the limit is "
+            f"The file is {length / 1e6:,.1f} MB; the limit is "
             f"{limit / 1e6:,.0f} MB. Nothing was uploaded."
         )
         return _upload_page(layer, form, 413)
@@ -257,7 +254,9 @@ def version_upload(kind: str) -> Response | tuple[str, int]:
         except InputError as exc:
             form.form_errors_extra.append(f"{exc.message}. Nothing was uploaded.")
             return _upload_page(layer, form, 422)
-    token = current_store().stage_upload(kind, Path(upload.filename).name, data, author=_author())
+    token = current_store().stage_upload(
+        kind, Path(upload.filename).name, data, author=signed_in_username()
+    )
     return redirect(_url(kind, "_preview", token=token))
 
 
@@ -371,11 +370,17 @@ def version_publish(kind: str, token: str) -> Response | tuple[str, int]:
     def publish(path: Path) -> Any:
         if kind == "boundaries":
             return publishing.publish_boundaries(
-                city, path, author=_author(), message=form.message.data, effective=effective
+                city,
+                path,
+                author=signed_in_username(),
+                message=form.message.data,
+                effective=effective,
             )
         if effective is not None:
             raise InputError("an address layer is imported now; leave the date empty")
-        return publishing.import_addresses(city, path, author=_author(), message=form.message.data)
+        return publishing.import_addresses(
+            city, path, author=signed_in_username(), message=form.message.data
+        )
 
     try:
         result, _ = _with_staged(kind, token, publish)

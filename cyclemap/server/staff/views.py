@@ -168,7 +168,8 @@ def _what(entry: AuditEntry) -> str:
     if entry.entity == "note" and isinstance(record, dict) and record.get("title"):
         return f"{label} {entry.entity_id}: {record['title']}"
     if entry.entity == "exception" and isinstance(record, dict) and record.get("date"):
-        kind = EXCEPTION_KIND_LABELS.get(record.get("kind", ""), record.get("kind", ""))
+        kind_id = str(record.get("kind") or "")
+        kind = EXCEPTION_KIND_LABELS.get(kind_id, kind_id)
         return f"{label} {entry.entity_id} ({kind.lower()}, {record['date']})"
     return f"{label} {entry.entity_id}" if entry.entity_id else label
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
+from cyclemap.errors import ConfigError
+
 
 def _run_offline() -> None:
     context.configure(
@@ -39,7 +41,10 @@ def _main() -> None:
     if connection is not None:
         _run_online(connection)
         return
-    engine = sa.create_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise ConfigError("the migrations need a connection or a sqlalchemy.url to open one")
+    engine = sa.create_engine(url)
     try:
         with engine.begin() as connection:
             _run_online(connection)
