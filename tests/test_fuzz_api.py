@@ -122,6 +122,6 @@ def test_every_phase_ran_on_every_operation(run):
         # the examples phase sends the document's examples: every parameter has one
         expected = run["with_parameters"] if phase is PhaseName.EXAMPLES else run["operations"]
         assert tried == expected, phase
-    assert len(run["operations"]) == 8 and len(run["with_parameters"]) == 5
+    assert len(run["operations"]) >= 8 and len(run["with_parameters"]) >= 5
     # the API has no links to follow: the stateful phase runs and finds no transitions
     assert run["phases"][PhaseName.STATEFUL_TESTING.value] in (Status.SUCCESS, Status.SKIP)

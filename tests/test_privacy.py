@@ -203,3 +203,30 @@ def test_pages_send_only_their_origin_as_referer(client, policy_header):
     get the origin alone."""
     response = client.get("/lookup", query_string={"address": "101 N Main St"})
     assert response.headers[policy_header] == "strict-origin"
+
+
+def test_a_failed_miss_count_logs_no_key(tmp_path, caplog):
+    """The miss queue keeps normalized queries in the database; when writing them fails, the
+    warning names the failure, never the queries (SQLAlchemy puts a statement's parameters in
+    its message, PostgreSQL a refused key in its DETAIL)."""
+    import sqlalchemy as sa
+
+    import cyclemap
+    from cyclemap.store import Store
+
+    from .conftest import Clock
+
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}").start()
+    city = cyclemap.open_city(store=store, clock=Clock(), cache_dir=False)
+    with store._write() as conn:  # every write of a count is refused by the database itself
+        conn.execute(
+            sa.text(
+                "CREATE TRIGGER no_counts BEFORE INSERT ON lookup_misses "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    with caplog.at_level(logging.WARNING):
+        assert city.lookup("1234 Zanzibar Lane", record=True).status == "not_found"
+        assert city.misses.flush() == 0 and city.misses.failed_flushes == 1
+    assert "lookup misses not written yet" in caplog.text
+    assert "zanzibar" not in caplog.text.lower(), caplog.text

@@ -471,6 +471,7 @@ PARAMETERS: dict[str, Any] = {
         "required": False,
         "schema": {"type": "string"},
         "description": "A Last-Modified from an earlier answer: 304 if nothing changed since.",
+        "example": "Thu, 20 Feb 2020 15:00:00 GMT",
     },
     "CycleId": {
         "name": "cycle_id",
@@ -642,15 +643,21 @@ PATHS: dict[str, Any] = {
                 "name": "since",
                 "in": "query",
                 "required": True,
-                "schema": {"type": "string", "maxLength": 40},
+                "schema": {
+                    "type": "string",
+                    "maxLength": 40,
+                    "anyOf": [{"format": "date-time"}, {"format": "date"}],
+                },
                 "description": "An ISO 8601 time (UTC when it has no offset) or date: "
                 "changes strictly after it",
+                "example": "2020-02-20T15:00:00Z",
             },
             {
                 "name": "limit",
                 "in": "query",
                 "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+                "example": 100,
             },
         ],
         errors=("BadRequest",),
