@@ -52,7 +52,7 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -180,7 +180,7 @@ def content_security_policy(
     *,
     nonce: str | None,
     frame_ancestors: str = "'none'",
-    extra: dict[str, Iterable[str]] | None = None,
+    extra: Mapping[str, Iterable[str]] | None = None,
 ) -> str:
     """Build a page's CSP header value.
 
