@@ -44,7 +44,7 @@ _QUERY = re.compile(r"\?[^\s\"']*")
 #: what a query string becomes in a log line
 QUERY_WITHHELD = "?[query withheld]"
 #: gunicorn's line for a request it refuses, which quotes the request line's text
-_INVALID = re.compile(r"(Invalid request from ip=[^:]*: )(.*)", re.DOTALL)
+_INVALID = re.compile(r"(Invalid request from ip=\S*: )(.*)", re.DOTALL)
 #: what stands for the request text such a line quoted
 REQUEST_TEXT_WITHHELD = "[request text withheld]"
 
