@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve dev test test-fast bench lint typecheck format clean
+.PHONY: serve dev test test-fast bench lint typecheck format translations clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,19 @@ typecheck: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# the resident pages' words (README, "Languages"): extract them from the code and templates,
+# update every language's catalogue, then (after translating what is new or fuzzy in each
+# cyclemap/translations/<lang>/LC_MESSAGES/messages.po) compile them; the .mo files are
+# committed, so a wheel carries them, and tests/test_translations.py fails on any gap
+TRANSLATIONS := cyclemap/translations
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F $(TRANSLATIONS)/babel.cfg -o $(TRANSLATIONS)/messages.pot \
+	    --project cyclemap --version 0.1.0 --copyright-holder "cyclemap contributors" \
+	    --no-location --sort-output --width 100 .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --width 100 \
+	    --ignore-obsolete
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -35,7 +35,7 @@ import numpy as np
 from . import compiled
 from .billing.feed import FEED_ENTRIES, TAG_AUTHORITY, Feed, NoteEvent, city_slug, note_entries
 from .billing.notes import Note, notes_for, read_notes_toml
-from .billing.schedule import CycleSchedule, ScheduleAnswer, calendar_ics
+from .billing.schedule import CalendarWords, CycleSchedule, ScheduleAnswer, calendar_ics
 from .boundaries import BoundarySet, cycle_sort_key, read_boundaries
 from .checks import open_folder
 from .config import DEFAULT_CITY, CityConfig, CycleConfig, default_instance_path
@@ -555,9 +555,16 @@ class City:
         today = today or self.today()
         return [self.cycle(cid, today) for cid in sorted(self.cycle_refs, key=_id_sort_key)]
 
-    def calendar_ics(self, cycle_id: str, today: dt.date | None = None, months: int = 12) -> bytes:
+    def calendar_ics(
+        self,
+        cycle_id: str,
+        today: dt.date | None = None,
+        months: int = 12,
+        words: CalendarWords | None = None,
+    ) -> bytes:
         """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed (without
-        events, saying so, for a cycle whose dates are not published)."""
+        events, saying so, for a cycle whose dates are not published), worded by ``words``
+        (default: English)."""
         today = today or self.today()
         cycle = self._cycle_config(cycle_id)
         return calendar_ics(
@@ -568,6 +575,7 @@ class City:
             start=today.replace(day=1),
             months=months,
             now=dt.datetime.now(dt.UTC),
+            words=words,
         )
 
     def calendar_modified(self, today: dt.date | None = None) -> dt.datetime:

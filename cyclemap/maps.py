@@ -113,6 +113,8 @@ MAP_TEXT: dict[str, str] = {
     "exit_fullscreen": N_("Exit full screen"),
     "updated": N_("Updated {date}"),
     "notices": N_("Notices"),
+    # after a note the city wrote only in English, on a map in another language
+    "in_english": N_("(in English)"),
     "approximate": N_(
         "Map areas are drawn simplified. Near a boundary, look up your address to be sure."
     ),
@@ -549,13 +551,19 @@ def city_zones(
     today: dt.date | None = None,
 ) -> dict:
     """The city's live zones (or ``boundaries``) as display GeoJSON, with names and colours
-    (and each cycle's current notes)."""
+    (and each cycle's current notes, with their translations)."""
     config = city.config
     notes: dict[str, tuple[dict[str, Any], ...]] = {}
     if with_notes:
         for answer in city.cycles(today):
             notes[answer.cycle.id] = tuple(
-                {"title": n.title, "html": n.html, "updated": n.updated_on.isoformat()}
+                {
+                    "title": n.title,
+                    "html": n.html,
+                    "updated": n.updated_on.isoformat(),
+                    # the popups show the page's language when the note has it
+                    "translations": n.to_dict()["translations"],
+                }
                 for n in answer.notes
             )
     info = {
@@ -589,11 +597,13 @@ def export_html(
     gettext: Callable[[str], str] = lambda s: s,
     lang: str = "en",
     today: dt.date | None = None,
+    format_day: Callable[[dt.date], str] = dt.date.isoformat,
 ) -> str:
     """One HTML file with the whole map: assets inlined, zones, legend, notes; no server needed.
 
     With tiles other than ``none`` the file fetches map tiles from their server; everything else
-    is inside the file.
+    is inside the file. ``gettext`` and ``format_day`` word it in ``lang`` (the notes carry
+    their translations; the map shows the one in ``lang``, else the English text, marked).
     """
     import jinja2
 
@@ -633,7 +643,7 @@ def export_html(
             (cid, c.name, c.color)
             for cid, c in sorted(config.cycles.items(), key=lambda kv: cycle_sort_key(kv[0]))
         ],
-        generated=(today or city.today()).isoformat(),
+        generated=format_day(today or city.today()),
     )
 
 

@@ -142,6 +142,33 @@ def test_edit_and_expire(env) -> None:
     assert [e.action for e in store.note_history(int(nid))] == ["add", "edit", "edit", "expire"]
 
 
+def test_add_and_edit_a_note_in_spanish(env) -> None:
+    added = env(
+        "notes", "add", "--title", "Disconnects", "--all-cycles", "--body", "None on 2/26/20.",
+        "--title-es", "Cortes de servicio", "--body-es", "Ningún **corte** el 26/2/20.",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    nid = int(added.output.strip())
+    store = Store(env.url)
+    note = store.get_note(nid)
+    assert (note.title_es, note.body_es) == ("Cortes de servicio", "Ningún **corte** el 26/2/20.")
+    data = json.loads(env("notes", "list", "--all", "--json").output)
+    record = next(n for n in data["notes"] if n["id"] == nid)
+    assert record["title_es"] == "Cortes de servicio"
+    assert record["html_es"] == "<p>Ningún <strong>corte</strong> el 26/2/20.</p>\n"
+    assert env("notes", "edit", str(nid), "--title-es", "Cortes").exit_code == 0
+    assert store.get_note(nid).title_es == "Cortes"
+    half = env("notes", "edit", str(nid), "--body-es", "")
+    assert half.exit_code == 2 and "both a Spanish title and a Spanish body" in half.output
+    assert env("notes", "edit", str(nid), "--title-es", "", "--body-es", "").exit_code == 0
+    assert store.get_note(nid).title_es is None
+    only_title = env(
+        "notes", "add", "--title", "T", "--all-cycles", "--body", "b", "--title-es", "T"
+    )
+    assert only_title.exit_code == 2 and "Spanish body" in only_title.output
+    assert "--title-es" in env("notes", "add", "--help").output
+
+
 @pytest.mark.parametrize(
     ("args", "status"),
     [

@@ -190,3 +190,18 @@ def test_export_map_date_and_cyclemap_today(tmp_path):
     assert "Made on 2020-02-21" in html and "February bills for Cycles 1 and 2" in html
     bad = run(tmp_path, str(tmp_path / "x.html"), "--date", "June 1")
     assert bad.exit_code == 2
+
+
+def test_export_map_in_spanish(tmp_path):
+    """``--lang es``: the page's words and the day it was made in Spanish; each note carries
+    its Spanish text for the map's popups, which show it (or the English text, marked)."""
+    out = tmp_path / "mapa.html"
+    result = run(tmp_path, str(out), "--tiles", "none", "--lang", "es", "--date", "2020-02-21")
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert '<html lang="es">' in html
+    assert "Mapa de ciclos de facturación de servicios públicos de Cape Girardeau" in html
+    assert "Generado el 21 de febrero de 2020." in html
+    assert "Facturas de febrero de los ciclos 1 y 2" in html  # a note's Spanish title
+    assert '"in_english": "(en ingl' in html  # the marker the popups put after English text
+    assert "Made on" not in html and "Billing cycles" not in html

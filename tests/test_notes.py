@@ -136,6 +136,7 @@ def test_to_dict_is_the_lookup_answer_shape() -> None:
         "html": "<p>x</p>\n",
         "updated": "2020-02-20",
         "cycles": ["1", "2"],
+        "translations": {},
     }
     assert note(cycles="all").to_dict()["cycles"] == "all"
 
@@ -162,6 +163,70 @@ def test_unknown_cycles_are_refused_when_the_city_is_known() -> None:
         note(cycles=("1", "9")).validated(known_cycles=["1", "2"])
     assert note(cycles="all").validated(known_cycles=["1"]).cycles == "all"
     assert normalize_cycles([1, "2", "2"]) == ("1", "2")
+
+
+# ---------------------------------------------------------------- Spanish text
+def test_a_note_in_spanish_for_a_spanish_page() -> None:
+    n = note(
+        title="Disconnects",
+        body_markdown="No disconnects on **2/26/20**.",
+        title_es="  Cortes   de servicio ",
+        body_es="No habrá cortes de servicio el **26/2/20**.",
+    ).validated()
+    assert n.title_es == "Cortes de servicio"  # tidied like the English title
+    for tag in ("es", "es-MX", "es_US", "ES"):
+        text = n.text_in(tag)
+        assert (text.language, text.title) == ("es", "Cortes de servicio"), tag
+        assert text.html == "<p>No habrá cortes de servicio el <strong>26/2/20</strong>.</p>\n"
+    english = n.text_in("en")
+    assert (english.language, english.title) == ("en", "Disconnects")
+    assert n.to_dict()["translations"] == {
+        "es": {"title": "Cortes de servicio", "html": n.html_es},
+    }
+    assert n.to_record()["title_es"] == "Cortes de servicio"
+
+
+def test_a_note_without_spanish_falls_back_to_its_english_text() -> None:
+    n = note(title="Disconnects", body_markdown="None.", title_es=" ", body_es="").validated()
+    assert (n.title_es, n.body_es) == (None, None)  # blank means none
+    text = n.text_in("es")
+    assert (text.language, text.title, text.html) == ("en", "Disconnects", "<p>None.</p>\n")
+    assert n.to_dict()["translations"] == {}
+
+
+def test_spanish_markdown_is_made_safe_too() -> None:
+    n = note(title_es="T", body_es="<script>alert(1)</script>[x](javascript:alert(1))")
+    assert n.html_es is not None
+    assert "<script" not in n.html_es and "<a" not in n.html_es
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"title_es": "Cortes"}, "both a Spanish title and a Spanish body"),
+        ({"body_es": "Ninguno."}, "both a Spanish title and a Spanish body"),
+        ({"title_es": "x" * 201, "body_es": "b"}, "Spanish title must be at most 200"),
+        ({"title_es": 3, "body_es": "b"}, "Spanish title must be text"),
+    ],
+)
+def test_spanish_text_validation_says_what_is_wrong(changes: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        note(**changes).validated()
+
+
+def test_notes_toml_may_carry_spanish_text(tmp_path: Path) -> None:
+    path = tmp_path / "notes.toml"
+    path.write_text(
+        '[[notes]]\ntitle = "A"\nbody = "a"\ntitle_es = "Á"\nbody_es = "*á*"\n'
+        'cycles = "all"\nposted = 2020-02-20\n'
+        '[[notes]]\ntitle = "B"\nbody = "b"\ncycles = "all"\nposted = 2020-02-20\n'
+    )
+    a, b = read_notes_toml(path)
+    assert (a.title_es, a.html_es) == ("Á", "<p><em>á</em></p>\n")
+    assert (b.title_es, b.body_es) == (None, None)
+    path.write_text('[[notes]]\ntitle = "A"\ntitle_es = "Á"\ncycles = "all"\nposted = 2020-02-20\n')
+    with pytest.raises(ConfigError, match="note 1 .A.: .*Spanish body"):
+        read_notes_toml(path)
 
 
 # ---------------------------------------------------------------- notes.toml

@@ -429,11 +429,14 @@ def test_every_resident_string_goes_through_babel(pseudo_app, demo_city, url):
     assert '<html lang="es">' in response.get_data(as_text=True)
     data = {demo_city.config.name, "573-339-6300", "cyclemap export-map billing-cycles-map.html"}
     data.update(str(e.get("text", "")) for e in demo_city.config.exceptions)
+    data.update(("English", "Español"))  # the language links: each language's own name
     for answer in demo_city.cycles():
         data.add(answer.cycle.name)
-        for note in answer.notes:
-            data.add(note.title)
-            data.update(" ".join(t.split()) for t in re.split(r"<[^>]+>", note.html) if t.strip())
+        for note in answer.notes:  # the city's words, in English and in Spanish
+            for text in (note.text_in("en"), note.text_in("es")):
+                data.add(text.title)
+                parts = re.split(r"<[^>]+>", text.html)
+                data.update(" ".join(t.split()) for t in parts if t.strip())
     untranslated = []
     for text in page.text:
         if "⟦" in text or text in data or re.fullmatch(r"[\W\d]+", text):

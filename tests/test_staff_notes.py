@@ -95,6 +95,50 @@ def test_preview_is_exactly_what_residents_see(staff_app, eve, store) -> None:
     assert again == previewed
 
 
+SPANISH = {
+    "title_es": "Obras en la tubería principal de Broadway",
+    "body_es": "Pague en el [Ayuntamiento](https://example.org/pay) o por teléfono.",
+}
+
+
+def test_a_note_in_spanish_from_the_editor(staff_app, eve, store) -> None:
+    page = eve.get("/staff/notes/new").text
+    assert re.search(r'<label[^>]*for="title_es"[^>]*>Spanish title</label>', page)
+    assert re.search(r'<label[^>]*for="body_es"[^>]*>Spanish body \(Markdown\)</label>', page)
+    assert '<html lang="en">' in page  # the workspace itself is English
+    # the preview shows it as the Spanish pages will
+    preview = submit(eve, "/staff/notes/new", note_form(save=None, preview="Preview", **SPANISH))
+    assert preview.status_code == 200
+    spanish = preview.text.split('id="note-preview-es"')[1].split("</section>")[0]
+    assert f">{SPANISH['title_es']}</h4>" in spanish and "Ayuntamiento" in spanish
+    assert re.search(r"Actualizado el \d+ de febrero de 2020", spanish)
+    saved = submit(eve, "/staff/notes/new", note_form(**SPANISH))
+    assert saved.status_code == 302
+    note = store.get_note(int(saved.headers["Location"].rsplit("/", 1)[1]))
+    assert (note.title_es, note.body_es) == (SPANISH["title_es"], SPANISH["body_es"])
+    (entry,) = store.note_history(note.id)
+    assert entry.after["title_es"] == SPANISH["title_es"]
+    resident = staff_app.test_client().get("/?lang=es").text
+    assert len(articles(resident, SPANISH["title_es"])) == 2  # under Cycles 2 and 3
+    assert not articles(resident, "Water main work on Broadway")
+    # the editor shows the Spanish text back, and taking it away leaves the English note
+    edit = eve.get(f"/staff/notes/{note.id}").text
+    assert f'value="{SPANISH["title_es"]}"' in edit
+    cleared = submit(eve, f"/staff/notes/{note.id}", note_form(title_es="", body_es=""))
+    assert cleared.status_code == 302 and store.get_note(note.id).title_es is None
+    resident = staff_app.test_client().get("/?lang=es").text
+    assert '<span lang="en">Water main work on Broadway</span> <span class="lang-marker">' in (
+        resident
+    )
+
+
+def test_without_spanish_the_preview_shows_the_english_note_marked(eve) -> None:
+    preview = submit(eve, "/staff/notes/new", note_form(save=None, preview="Preview"))
+    spanish = preview.text.split('id="note-preview-es"')[1].split("</section>")[0]
+    assert '<span lang="en">Water main work on Broadway</span>' in spanish
+    assert "(en inglés)" in spanish
+
+
 def test_saving_a_note_records_the_account(staff_app, eve, store) -> None:
     saved = submit(eve, "/staff/notes/new", note_form(cycles=None, all_cycles="y"))
     note_id = int(saved.headers["Location"].rsplit("/", 1)[1])
@@ -154,6 +198,9 @@ def test_expiring_a_note(staff_app, eve, store) -> None:
         ({"ends": "31/03/2020"}, "ends", "write the date as YYYY-MM-DD"),
         ({"display_order": "first"}, "display_order", "Not a valid integer value."),
         ({"cycles": ["9"]}, "all_cycles", "No such choice: 9."),
+        ({"title_es": "Cortes"}, "body_es", "Write the Spanish body too"),
+        ({"body_es": "Ninguno."}, "title_es", "Give the Spanish title too"),
+        ({"title_es": "x" * 201, "body_es": "b"}, "title_es", "at most 200 characters"),
     ],
 )
 def test_a_bad_note_is_refused_field_by_field(eve, store, changes, field, message) -> None:

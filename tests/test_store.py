@@ -25,6 +25,7 @@ from .pg import pg_server, pg_url, store_url  # noqa: F401  (fixtures)
 
 D = dt.date
 TODAY = D(2020, 2, 21)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Clock:
@@ -229,6 +230,108 @@ def test_add_list_edit_expire_with_history(store: Store) -> None:
     assert edit.before["cycles"] == ["3"] and edit.after["cycles"] == "all"
     assert history[0].at < history[1].at < history[2].at
     assert history[0].at.tzinfo is not None
+
+
+def test_a_note_in_spanish_is_kept_edited_and_audited(store: Store) -> None:
+    nid = store.add_note(
+        title="Disconnects",
+        body="No services will be disconnected on 2/26/20.",
+        title_es="Cortes de servicio",
+        body_es="No habrá cortes de servicio el 26/2/20.",
+        cycles="all",
+        author="alice",
+        today=TODAY,
+    )
+    note = store.get_note(nid)
+    assert (note.title_es, note.body_es) == (
+        "Cortes de servicio",
+        "No habrá cortes de servicio el 26/2/20.",
+    )
+    assert note.text_in("es").title == "Cortes de servicio"
+    edited = store.edit_note(nid, author="bob", today=TODAY, title_es="Cortes")
+    assert store.get_note(nid) == edited and edited.title_es == "Cortes"
+    with pytest.raises(InputError, match="both a Spanish title and a Spanish body"):
+        store.edit_note(nid, author="bob", today=TODAY, body_es="")
+    # both blank: the Spanish text is taken away and Spanish pages show the English note
+    gone = store.edit_note(nid, author="carol", today=TODAY, title_es="", body_es=" ")
+    assert (
+        (gone.title_es, gone.body_es)
+        == (None, None)
+        == (
+            store.get_note(nid).title_es,
+            store.get_note(nid).body_es,
+        )
+    )
+    history = store.note_history(nid)
+    assert history[0].after["title_es"] == "Cortes de servicio"
+    assert (history[1].before["title_es"], history[1].after["title_es"]) == (
+        "Cortes de servicio",
+        "Cortes",
+    )
+    assert history[2].after["body_es"] is None
+    with pytest.raises(InputError, match="Spanish body"):
+        store.add_note(title="t", body="b", title_es="t", cycles="all", author="a", today=TODAY)
+
+
+def test_seed_notes_carry_their_spanish_text(store: Store, tmp_path: Path) -> None:
+    toml = NOTES_TOML + textwrap.dedent(
+        """
+        [[notes]]
+        title = "Late fees"
+        body = "No penalty."
+        title_es = "Recargos"
+        body_es = "Sin recargo."
+        cycles = "all"
+        posted = 2020-02-20
+        """
+    )
+    config = load_city_config(write_city(tmp_path / "es", notes_toml=toml))
+    store.seed_from_city(config)
+    by_title = {n.title: n for n in store.list_notes(TODAY, include_all=True)}
+    assert (by_title["Late fees"].title_es, by_title["Late fees"].body_es) == (
+        "Recargos",
+        "Sin recargo.",
+    )
+    assert by_title["Disconnects"].title_es is None
+
+
+def test_upgrade_from_0004_keeps_notes_and_adds_empty_spanish_text(store_url: str) -> None:  # noqa: F811
+    s = Store(store_url)
+    assert s.upgrade("0004") == "0004"
+    at = dt.datetime(2020, 2, 20, 12, tzinfo=dt.UTC)
+    with s.engine.begin() as conn:
+        notes = sa.Table("notes", sa.MetaData(), autoload_with=conn)
+        assert "title_es" not in notes.c
+        conn.execute(
+            notes.insert().values(
+                title="Disconnects",
+                body="None.",
+                cycles="all",
+                posted=D(2020, 2, 20),
+                updated=D(2020, 2, 20),
+                created=at,
+            )
+        )
+    assert s.upgrade() == "0006"
+    note = s.get_note(1)
+    assert (note.title, note.title_es, note.body_es) == ("Disconnects", None, None)
+    s.edit_note(1, author="a", today=TODAY, title_es="Cortes", body_es="Ninguno.")
+    s.close()
+    # and back down (Alembic's own command, as an operator would): the English note stays
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "cyclemap" / "store" / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", store_url.replace("%", "%%"))
+    command.downgrade(cfg, "0004")
+    s = Store(store_url)
+    assert s.revision() == "0004"
+    with s.engine.connect() as conn:
+        notes = sa.Table("notes", sa.MetaData(), autoload_with=conn)
+        assert "title_es" not in notes.c
+        assert conn.execute(sa.select(notes.c.title)).scalar_one() == "Disconnects"
+    s.close()
 
 
 def test_list_notes_windows_and_order(store: Store) -> None:

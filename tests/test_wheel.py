@@ -107,6 +107,9 @@ def test_the_wheel_holds_the_web_files_and_the_demo_city(installed):
         "cyclemap/store/migrations/env.py",
         "cyclemap/geocode/data/usps_suffixes.csv",
         "cyclemap/translations/messages.pot",
+        "cyclemap/translations/es/LC_MESSAGES/messages.po",
+        "cyclemap/translations/es/LC_MESSAGES/messages.mo",  # compiled: what the app reads
+        "cyclemap/store/migrations/versions/0005_note_spanish.py",
     ):
         assert name in names, name
     assert not any(n.startswith(("tests/", "web/", "geodata/", "scripts/")) for n in names)
@@ -184,6 +187,10 @@ def test_serve_from_the_wheel(installed, tmp_path):
         assert json.loads(body)["status"] == "matched"
         status, page = get(base + "/staff/login")
         assert status == 200
+        # the Spanish catalogue came with the wheel
+        status, page = get(base + "/?lang=es")
+        assert status == 200 and '<html lang="es">' in page.decode()
+        assert "Encuentre su ciclo de facturación" in page.decode()
         # CYCLEMAP_INSTANCE_PATH chose the instance folder
         assert list(instance.glob("cyclemap*.sqlite"))
     finally:
@@ -205,6 +212,19 @@ def test_export_map_from_the_wheel(installed, tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "L.map" in html or "leaflet" in html.lower()
     assert "data:image/png;base64," in html  # the stylesheet's images, inlined
+    spanish = tmp_path / "mapa.html"
+    result = subprocess.run(
+        [installed["bin"] / "cyclemap", "export-map", str(spanish), "--tiles", "none"]
+        + ["--lang", "es", "--date", "2020-02-21"],
+        capture_output=True,
+        text=True,
+        cwd=installed["work"],
+        env=clean_env(CYCLEMAP_INSTANCE_PATH=str(tmp_path / "instance")),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    html = spanish.read_text(encoding="utf-8")
+    assert '<html lang="es">' in html and "Generado el 21 de febrero de 2020" in html
 
 
 def test_the_default_instance_folder_is_the_one_flask_picks(tmp_path, monkeypatch):

@@ -2,21 +2,24 @@
 
 | module | owns |
 |---|---|
-| ``notes`` | ``Note``, ``notes.toml``, Markdown to safe HTML, which notes show on a day |
+| ``notes`` | ``Note`` (English, maybe Spanish), ``notes.toml``, safe HTML, notes shown on a day |
 | ``schedule`` | bill/due/penalty/disconnect dates, exceptions, iCalendar |
 """
 
 from .notes import (
     ALL_CYCLES,
     MAX_TITLE,
+    NOTE_LANGUAGES,
     Cycles,
     Note,
+    NoteText,
     notes_for,
     read_notes_toml,
     render_markdown,
 )
 from .schedule import (
     EXCEPTION_KINDS,
+    CalendarWords,
     CycleSchedule,
     ScheduleAnswer,
     ScheduleException,
@@ -28,9 +31,12 @@ __all__ = [
     "ALL_CYCLES",
     "EXCEPTION_KINDS",
     "MAX_TITLE",
+    "NOTE_LANGUAGES",
     "CycleSchedule",
     "Cycles",
     "Note",
+    "NoteText",
+    "CalendarWords",
     "ScheduleAnswer",
     "ScheduleException",
     "calendar_ics",

@@ -11,6 +11,11 @@ sanitized by nh3, so a note can never carry script into a page, whoever typed it
 >>> [n.title for n in notes_for([note], "3", dt.date(2020, 2, 21))]
 ['Disconnects']
 
+A note is written in English; it may also carry a Spanish title and body (``title_es``,
+``body_es``). ``Note.text_in(language)`` picks the words a page in that language shows: the
+Spanish ones on a Spanish page when the note has them, else the English ones, which the page then
+marks as English.
+
 This module needs no database; the store keeps notes in its tables and hands back ``Note``.
 """
 
@@ -37,6 +42,10 @@ Cycles = tuple[str, ...] | Literal["all"]
 
 #: longest title a note may have (a heading on a small phone screen)
 MAX_TITLE = 200
+#: the languages a note may carry besides its English text: ``title_<lang>`` and ``body_<lang>``
+NOTE_LANGUAGES = ("es",)
+#: the language of a note's own ``title`` and ``body``
+NOTE_SOURCE_LANGUAGE = "en"
 #: the display order a note may have (the store keeps it in a 32-bit integer column)
 MIN_ORDER, MAX_ORDER = -(2**31), 2**31 - 1
 _NO_POSTED = "a note needs a posted date"
@@ -166,12 +175,42 @@ def parse_required_date(value: Any, what: str, missing: str) -> dt.date:
 
 
 @dataclass(frozen=True)
+class NoteText:
+    """A note's words for one page: its title, its body as safe HTML, and their language."""
+
+    title: str
+    html: str
+    #: ``"en"`` (the note's own text) or a language of ``NOTE_LANGUAGES``
+    language: str
+
+
+def _tidy_title(value: Any, what: str) -> str:
+    """A title with its white space collapsed; ``what`` names it ("title", "Spanish title")."""
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"a note needs a {what}")
+    title = " ".join(value.split())
+    if len(title) > MAX_TITLE:
+        raise InputError(f"a note's {what} must be at most {MAX_TITLE} characters")
+    return title
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    """``None`` for a missing or blank optional text, else the text itself."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"a note's {what} must be text")
+    return value if value.strip() else None
+
+
+@dataclass(frozen=True)
 class Note:
     """One billing-status note.
 
     ``cycles`` is ``"all"`` or a tuple of cycle ids. The note is shown from ``starts`` to ``ends``
     (both inclusive, either open) unless ``expired``. ``display_order`` sorts notes (smaller
-    first). ``updated`` defaults to ``posted``.
+    first). ``updated`` defaults to ``posted``. ``title_es`` and ``body_es`` (Markdown) are its
+    Spanish text, both or neither.
     """
 
     id: int | None
@@ -184,6 +223,8 @@ class Note:
     ends: dt.date | None = None
     display_order: int = 0
     expired: bool = False
+    title_es: str | None = None
+    body_es: str | None = None
 
     def __post_init__(self) -> None:
         if self.updated is None:
@@ -205,6 +246,36 @@ class Note:
     def html(self) -> str:
         """The body as sanitized HTML (see ``render_markdown``)."""
         return render_markdown(self.body_markdown)
+
+    @functools.cached_property
+    def html_es(self) -> str | None:
+        """The Spanish body as sanitized HTML, or None when the note has no Spanish text."""
+        return render_markdown(self.body_es) if self.body_es else None
+
+    def translations(self) -> dict[str, NoteText]:
+        """The note's text in each language of ``NOTE_LANGUAGES`` it has, by language.
+
+        >>> n = Note(1, "Disconnects", "None on **2/26/20**.", "all", dt.date(2020, 2, 20),
+        ...          title_es="Cortes de servicio", body_es="Ninguno el **26/2/20**.")
+        >>> n.translations()["es"].html
+        '<p>Ninguno el <strong>26/2/20</strong>.</p>\\n'
+        """
+        if self.title_es and self.html_es:
+            return {"es": NoteText(self.title_es, self.html_es, "es")}
+        return {}
+
+    def text_in(self, language: str) -> NoteText:
+        """The words a page in ``language`` (a tag such as ``es`` or ``es-MX``) shows: the note's
+        text in that language when it has one, else its English text (``language`` ``"en"``,
+        which a page in another language marks as English).
+
+        >>> n = Note(1, "Disconnects", "None.", "all", dt.date(2020, 2, 20))
+        >>> n.text_in("es-MX").language, n.text_in("es").title
+        ('en', 'Disconnects')
+        """
+        primary = language.replace("_", "-").split("-")[0].lower()
+        found = self.translations().get(primary)
+        return found or NoteText(self.title, self.html, NOTE_SOURCE_LANGUAGE)
 
     def applies_to(self, cycle_id: str | None) -> bool:
         """Whether the note concerns ``cycle_id`` (``None`` means "any cycle").
@@ -237,13 +308,19 @@ class Note:
         ...
         cyclemap.errors.InputError: no such cycle: 9 (the city's cycles are 1, 2)
         """
-        if not isinstance(self.title, str) or not self.title.strip():
-            raise InputError("a note needs a title")
-        title = " ".join(self.title.split())
-        if len(title) > MAX_TITLE:
-            raise InputError(f"a note's title must be at most {MAX_TITLE} characters")
+        title = _tidy_title(self.title, "title")
         if not isinstance(self.body_markdown, str):
             raise InputError("a note's body must be text (Markdown)")
+        title_es = _optional_text(self.title_es, "Spanish title")
+        body_es = _optional_text(self.body_es, "Spanish body")
+        if (title_es is None) != (body_es is None):
+            # half a translation would show a Spanish title over an English body, or the reverse
+            raise InputError(
+                "a note's Spanish text needs both a Spanish title and a Spanish body "
+                "(or neither: Spanish pages then show the English note)"
+            )
+        if title_es is not None:
+            title_es = _tidy_title(title_es, "Spanish title")
         cycles = normalize_cycles(self.cycles)
         if known_cycles is not None and cycles != ALL_CYCLES:
             known = [str(c) for c in known_cycles]
@@ -269,6 +346,8 @@ class Note:
         return dataclasses.replace(
             self,
             title=title,
+            title_es=title_es,
+            body_es=body_es,
             cycles=cycles,
             posted=posted,
             updated=updated,
@@ -291,13 +370,16 @@ class Note:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """The note as the lookup answer shows it: id, title, html, updated, cycles.
+        """The note as the lookup answer shows it: id, title, html, updated, cycles,
+        translations.
 
-        ``cycles`` is a list of ids, or the string ``"all"``.
+        ``cycles`` is a list of ids, or the string ``"all"``. ``translations`` holds the note's
+        text in other languages by language tag (``{"es": {"title", "html"}}``), ``{}`` when it
+        has none: the answer is the same whatever language the caller reads.
 
         >>> Note(7, "Cycles 1 and 2", "*No* bill", ("1", "2"), dt.date(2020, 2, 20)).to_dict()
         {'id': 7, 'title': 'Cycles 1 and 2', 'html': '<p><em>No</em> bill</p>\\n', \
-'updated': '2020-02-20', 'cycles': ['1', '2']}
+'updated': '2020-02-20', 'cycles': ['1', '2'], 'translations': {}}
         """
         return {
             "id": self.id,
@@ -305,14 +387,18 @@ class Note:
             "html": self.html,
             "updated": self.updated.isoformat() if self.updated else None,
             "cycles": ALL_CYCLES if self.cycles == ALL_CYCLES else list(self.cycles),
+            "translations": {
+                lang: {"title": text.title, "html": text.html}
+                for lang, text in self.translations().items()
+            },
         }
 
     def to_record(self) -> dict[str, Any]:
         """Every field, JSON-ready (for staff tools, exports and the audit log).
 
         >>> sorted(Note(3, "t", "b", "all", dt.date(2020, 2, 20)).to_record())
-        ['body', 'cycles', 'display_order', 'ends', 'expired', 'id', 'posted', 'starts', \
-'title', 'updated']
+        ['body', 'body_es', 'cycles', 'display_order', 'ends', 'expired', 'id', 'posted', \
+'starts', 'title', 'title_es', 'updated']
         """
 
         def iso(d: dt.date | None) -> str | None:
@@ -322,6 +408,8 @@ class Note:
             "id": self.id,
             "title": self.title,
             "body": self.body_markdown,
+            "title_es": self.title_es,
+            "body_es": self.body_es,
             "cycles": ALL_CYCLES if self.cycles == ALL_CYCLES else list(self.cycles),
             "posted": iso(self.posted),
             "updated": iso(self.updated),
@@ -359,7 +447,10 @@ def notes_for(notes: Iterable[Note], cycle_id: str | None, today: dt.date) -> li
     return sort_notes(n for n in notes if n.applies_to(cycle_id) and n.shown_on(today))
 
 
-_TOML_KEYS = {"title", "body", "cycles", "posted", "updated", "starts", "ends", "display_order"}
+_TOML_KEYS = {
+    *("title", "body", "title_es", "body_es", "cycles"),
+    *("posted", "updated", "starts", "ends", "display_order"),
+}
 
 
 def note_from_mapping(entry: Mapping[str, Any], *, id: int | None = None) -> Note:
@@ -368,7 +459,7 @@ def note_from_mapping(entry: Mapping[str, Any], *, id: int | None = None) -> Not
     >>> note_from_mapping({"title": "T", "body": "B", "cycles": ["1"], "posted": "2020-02-20"})
     Note(id=None, title='T', body_markdown='B', cycles=('1',), \
 posted=datetime.date(2020, 2, 20), updated=datetime.date(2020, 2, 20), starts=None, ends=None, \
-display_order=0, expired=False)
+display_order=0, expired=False, title_es=None, body_es=None)
     """
     unknown = sorted(set(entry) - _TOML_KEYS - {"expired"})
     if unknown:
@@ -386,6 +477,8 @@ display_order=0, expired=False)
         ends=entry.get("ends"),
         display_order=entry.get("display_order", 0),
         expired=bool(entry.get("expired", False)),
+        title_es=entry.get("title_es"),
+        body_es=entry.get("body_es"),
     ).validated()
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -502,16 +502,51 @@ def schedules_for(
     }
 
 
-#: what the calendar of a cycle without a schedule says
-NO_DATES_TEXT = "No billing dates are published for {name} yet."
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of a gettext no-op marker
+    """Mark ``message`` for ``pybabel extract``; the caller's ``gettext`` translates it."""
+    return message
 
+
+#: what the calendar of a cycle without a schedule says
+NO_DATES_TEXT = N_("No billing dates are published for %(name)s yet.")
+#: the calendar's name
+CALENDAR_NAME = N_("%(city)s: %(cycle)s billing dates")
 #: what each kind of date is called in a calendar
-_EVENT_TITLES = {
-    "bill": "bills mailed",
-    "due": "payment due",
-    "penalty": "penalty on unpaid bills",
-    "disconnect": "service may be disconnected for unpaid bills",
+EVENT_TITLES = {
+    "bill": N_("%(cycle)s: bills mailed"),
+    "due": N_("%(cycle)s: payment due"),
+    "penalty": N_("%(cycle)s: penalty on unpaid bills"),
+    "disconnect": N_("%(cycle)s: service may be disconnected for unpaid bills"),
 }
+#: an event's description: which bill the date belongs to
+EVENT_BILL = N_("%(cycle)s bill of %(date)s.")
+
+
+@dataclass(frozen=True)
+class CalendarWords:
+    """How a calendar feed words its texts: ``gettext`` translates the messages above,
+    ``date`` writes a day, and ``language`` (a tag such as ``es``) marks the texts with
+    RFC 5545's ``LANGUAGE`` parameter (None: unmarked, English).
+
+    >>> CalendarWords().date(dt.date(2020, 2, 19))
+    '02/19/2020'
+    """
+
+    gettext: Callable[[str], str] = lambda message: message
+    date: Callable[[dt.date], str] = lambda day: f"{day:%m/%d/%Y}"
+    language: str | None = None
+
+    def say(self, message: str, **values: Any) -> str:
+        """``message`` translated, its ``%(name)s`` placeholders filled.
+
+        >>> CalendarWords().say(EVENT_TITLES["due"], cycle="Cycle 3")
+        'Cycle 3: payment due'
+        """
+        return self.gettext(message) % values
+
+    def params(self) -> dict[str, str]:
+        """The ``LANGUAGE`` parameter of a text property, when the texts are marked."""
+        return {"language": self.language} if self.language else {}
 
 
 def _slug(text: str) -> str:
@@ -527,6 +562,7 @@ def calendar_ics(
     start: dt.date,
     months: int = 12,
     now: dt.datetime,
+    words: CalendarWords | None = None,
 ) -> bytes:
     """An iCalendar (RFC 5545) feed of a cycle's dates from ``start`` for ``months`` months.
 
@@ -554,7 +590,11 @@ def calendar_ics(
     A cycle without a schedule (``schedule`` None) gets a calendar without events whose
     description says that no dates are published, so a subscription keeps working and fills in
     once the city publishes them.
+
+    ``words`` (default: English) translates the calendar's name, the events' titles and
+    descriptions and writes their dates; exception texts are the city's own, as it wrote them.
     """
+    words = words or CalendarWords()
     if months < 1:
         raise InputError("a calendar covers at least one month")
     if now.tzinfo is None:
@@ -568,11 +608,11 @@ def calendar_ics(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"{city_name}: {cycle.name} billing dates")
+    cal.add("x-wr-calname", words.say(CALENDAR_NAME, city=city_name, cycle=cycle.name))
     cal.add("x-wr-timezone", timezone)
     cal.add("x-published-ttl", "PT12H")
     if schedule is None:
-        cal.add("x-wr-caldesc", NO_DATES_TEXT.format(name=cycle.name))
+        cal.add("x-wr-caldesc", words.say(NO_DATES_TEXT, name=cycle.name))
         return cal.to_ical()
     stamp = now.astimezone(dt.UTC)
     for kind, day, period in schedule.events(start, end):
@@ -581,10 +621,11 @@ def calendar_ics(
         event.add("dtstamp", stamp)
         event.add("dtstart", day)
         event.add("dtend", day + dt.timedelta(days=1))
-        event.add("summary", f"{cycle.name}: {_EVENT_TITLES[kind]}")
-        lines = [f"{cycle.name} bill of {period.bill:%m/%d/%Y}."]
+        event.add("summary", words.say(EVENT_TITLES[kind], cycle=cycle.name), words.params())
+        bill = period.bill  # every event's period has its bill (typed optional for the others)
+        lines = [words.say(EVENT_BILL, cycle=cycle.name, date=words.date(bill))] if bill else []
         lines += [e.text for e in period.exceptions if e.text]
-        event.add("description", "\n".join(lines))
+        event.add("description", "\n".join(lines), words.params())
         event.add("categories", [kind])
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)

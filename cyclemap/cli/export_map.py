@@ -8,6 +8,7 @@ tile server.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +33,20 @@ def translator(lang: str) -> tuple[Callable[[str], str], str]:
     if type(translations) is NullTranslations:
         return translations.gettext, "en"
     return translations.gettext, lang
+
+
+def day_writer(lang: str) -> Callable[[dt.date], str]:
+    """How the page writes the day it was made: ISO in English (as before), else as ``lang``
+    writes a date.
+
+    >>> day_writer("es")(dt.date(2020, 2, 21)), day_writer("en")(dt.date(2020, 2, 21))
+    ('21 de febrero de 2020', '2020-02-21')
+    """
+    if lang.split("-")[0] == "en":
+        return dt.date.isoformat
+    from babel.dates import format_date
+
+    return lambda day: format_date(day, format="long", locale=lang.replace("-", "_"))
 
 
 @main.command("export-map")
@@ -61,7 +76,13 @@ def export_map(ctx: Context, out: Path, tiles: str | None, lang: str, on_date) -
     gettext, lang = translator(lang)
     today = on_date.date() if on_date else None
     html = export_html(
-        city, assets=map_assets(), tiles=tiles, gettext=gettext, lang=lang, today=today
+        city,
+        assets=map_assets(),
+        tiles=tiles,
+        gettext=gettext,
+        lang=lang,
+        today=today,
+        format_day=day_writer(lang),
     )
     try:
         out.write_text(html, encoding="utf-8")

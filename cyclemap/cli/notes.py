@@ -84,6 +84,15 @@ def _note_options(func):
             "--body-file", metavar="FILE", help="Read the Markdown text from FILE (- for stdin)."
         ),
         click.option(
+            "--title-es",
+            help="The title in Spanish (with --body-es; both empty take the Spanish text away).",
+        ),
+        click.option(
+            "--body-es",
+            help="The text in Spanish, in Markdown. Without it, Spanish pages show the English "
+            "note, marked (en inglés).",
+        ),
+        click.option(
             "--starts", metavar="DATE", help="First day it is shown (YYYY-MM-DD; none to clear)."
         ),
         click.option(
@@ -120,7 +129,10 @@ def list_notes(ctx: Context, cycle: str | None, include_all: bool, on: str | Non
     today = parse_date(on, "--date") or ctx.today(config.timezone)
     found = store.list_notes(today, cycle=cycle, include_all=include_all)
     if as_json:
-        records = [{**n.to_record(), "html": n.html, "shown": n.shown_on(today)} for n in found]
+        records = [
+            {**n.to_record(), "html": n.html, "html_es": n.html_es, "shown": n.shown_on(today)}
+            for n in found
+        ]
         click.echo(json.dumps({"date": today.isoformat(), "notes": records}, indent=2))
         return
     if not found:
@@ -136,7 +148,19 @@ def list_notes(ctx: Context, cycle: str | None, include_all: bool, on: str | Non
 @_note_options
 @pass_context
 @handles_errors
-def add_note(ctx: Context, title, cycles, all_cycles, body, body_file, starts, ends, display_order):
+def add_note(
+    ctx: Context,
+    title,
+    cycles,
+    all_cycles,
+    body,
+    body_file,
+    title_es,
+    body_es,
+    starts,
+    ends,
+    display_order,
+):
     """Add a note; print its id."""
     if not title:
         raise InputError("a note needs --title")
@@ -157,6 +181,8 @@ def add_note(ctx: Context, title, cycles, all_cycles, body, body_file, starts, e
         ends=_date_option(ends, "--ends") or None,
         display_order=display_order or 0,
         known_cycles=config.cycles,
+        title_es=title_es,
+        body_es=body_es,
     )
     click.echo(note_id)
 
@@ -167,12 +193,26 @@ def add_note(ctx: Context, title, cycles, all_cycles, body, body_file, starts, e
 @pass_context
 @handles_errors
 def edit_note(
-    ctx: Context, note_id, title, cycles, all_cycles, body, body_file, starts, ends, display_order
+    ctx: Context,
+    note_id,
+    title,
+    cycles,
+    all_cycles,
+    body,
+    body_file,
+    title_es,
+    body_es,
+    starts,
+    ends,
+    display_order,
 ):
     """Change a note: only the options given change."""
     changes: dict[str, Any] = {}
     if title is not None:
         changes["title"] = title
+    for key, value in (("title_es", title_es), ("body_es", body_es)):
+        if value is not None:
+            changes[key] = value
     chosen = _cycles_option(cycles, all_cycles)
     if chosen is not None:
         changes["cycles"] = chosen

@@ -17,12 +17,15 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, current_app, json, request
 from flask.blueprints import BlueprintSetupState
+from flask_babel import format_date, gettext
 
+from ..billing import CalendarWords
 from ..errors import InputError, NotFoundError
 from ..geocode import MAX_ADDRESS_LENGTH
 from . import http
 from .context import current_city
 from .errors import PROBLEMS, problem_type
+from .i18n import current_language, speaks
 from .openapi import document
 
 bp = Blueprint("api", __name__)
@@ -156,11 +159,24 @@ def cycle(cycle_id: str) -> Response:
     return _json(current_city().cycle(cycle_id).to_dict())
 
 
+def calendar_words() -> CalendarWords:
+    """The calendar's words in the request's language (``?lang=``, the cookie or
+    ``Accept-Language``, as a page's): its texts translated, its dates written the local way."""
+    if speaks("en"):
+        return CalendarWords()  # the words as written, unmarked
+    return CalendarWords(
+        gettext=gettext,
+        date=lambda day: format_date(day, format="long"),
+        language=current_language(),
+    )
+
+
 @bp.get("/api/v1/cycles/<cycle_id>/calendar.ics")
 def calendar(cycle_id: str) -> Response:
-    """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed."""
+    """The cycle's bill, due, penalty and disconnect dates as an iCalendar feed, worded in the
+    request's language (the JSON routes are the same in every language)."""
     city = current_city()
-    body = city.calendar_ics(cycle_id)
+    body = city.calendar_ics(cycle_id, words=calendar_words())
     ref = city.cycle_refs[str(cycle_id)]
     filename = f"cycle-{ref.id}.ics" if ref.id.isalnum() else "cycle.ics"
     # DTSTAMP is the time of this very response, so the bytes differ every second: the tag is

@@ -17,6 +17,7 @@ import functools
 from typing import Any
 
 from ..billing import EXCEPTION_KINDS as _KINDS
+from ..billing import NOTE_LANGUAGES
 from ..decide import Status
 from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 
@@ -106,6 +107,18 @@ SCHEMAS: dict[str, Any] = {
                     {"type": "array", "items": {"type": "string"}},
                     {"const": "all"},
                 ]
+            },
+            "translations": {
+                "type": "object",
+                "description": (
+                    "The note in other languages, by language tag (`es`); `{}` when it has "
+                    "none. `title` and `html` are English; the answer is the same whatever "
+                    "`Accept-Language` asks"
+                ),
+                "propertyNames": {"enum": list(NOTE_LANGUAGES)},
+                "additionalProperties": _obj(
+                    {"title": {"type": "string"}, "html": {"type": "string"}}
+                ),
             },
         },
         description="A billing-status note shown today.",

@@ -27,7 +27,7 @@ from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 from ..maps import NEAR_ZOOM, Marker, ZoneInfo, border_detail
 from .api import feed_url
 from .context import current_city
-from .i18n import lang_args
+from .i18n import lang_args, page_language_args
 from .maps import map_parts
 
 bp = Blueprint("public", __name__)
@@ -200,8 +200,11 @@ def _page(result: ResultView | None, *, address: str) -> str:
 
 
 def calendar_url(cycle_id: str) -> str:
-    """The cycle's iCalendar feed (``/api/v1/cycles/{id}/calendar.ics``)."""
-    return f"/api/v1/cycles/{quote(str(cycle_id), safe='')}/calendar.ics"
+    """The cycle's iCalendar feed (``/api/v1/cycles/{id}/calendar.ics``), in this page's
+    language (``?lang=``: a calendar program that subscribes sends no cookie)."""
+    url = f"/api/v1/cycles/{quote(str(cycle_id), safe='')}/calendar.ics"
+    lang = page_language_args()
+    return f"{url}?{urlencode(lang)}" if lang else url
 
 
 def _split_notes(cycles: list[CycleAnswer]) -> tuple[list[Note], dict[str, list[Note]]]:

@@ -65,6 +65,9 @@ notes = sa.Table(
     sa.Column("expired_at", UTCDateTime, nullable=True),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("display_order", sa.Integer, nullable=False, server_default=sa.text("0")),
+    # the note's Spanish text (both or neither; migration 0005)
+    sa.Column("title_es", sa.String(200), nullable=True),
+    sa.Column("body_es", sa.Text, nullable=True),
 )
 
 schedule_exceptions = sa.Table(

@@ -83,7 +83,7 @@ __all__ = [
 _PG_SEED_LOCK = 0x6379_636C_0002
 #: the author recorded for rows seeded from the city folder
 SEED_AUTHOR = "city folder (seed)"
-_NOTE_FIELDS = ("title", "body", "cycles", "starts", "ends", "display_order")
+_NOTE_FIELDS = ("title", "body", "title_es", "body_es", "cycles", "starts", "ends", "display_order")
 
 
 def default_database_url(instance_path: str | Path, city_folder: str | Path | None = None) -> str:
@@ -113,6 +113,8 @@ def _note_columns(note: Note) -> dict[str, Any]:
     return {
         "title": note.title,
         "body": note.body_markdown,
+        "title_es": note.title_es,
+        "body_es": note.body_es,
         "cycles": _cycles_text(note.cycles),
         "updated": note.updated,
         "starts": note.starts,
@@ -241,6 +243,8 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
             ends=row.ends,
             display_order=row.display_order,
             expired=row.expired_at is not None,
+            title_es=row.title_es,
+            body_es=row.body_es,
         )
 
     def _insert_note(self, conn: sa.Connection, note: Note, author: str, action: str) -> int:
@@ -296,10 +300,12 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
         ends: dt.date | str | None = None,
         display_order: int = 0,
         known_cycles: Iterable[str] | None = None,
+        title_es: str | None = None,
+        body_es: str | None = None,
     ) -> int:
         """Add a note posted ``today``; return its id. ``InputError`` says what is wrong
         (an empty ``body`` is refused, as is a ``display_order`` outside ``notes.MIN_ORDER`` ..
-        ``notes.MAX_ORDER``).
+        ``notes.MAX_ORDER``, or a Spanish title without a Spanish body and the reverse).
 
         ``known_cycles`` (the city's cycle ids), when given, rejects notes for unknown cycles.
         """
@@ -313,6 +319,8 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
             starts=parse_date(starts, "starts"),
             ends=parse_date(ends, "ends"),
             display_order=display_order,
+            title_es=title_es,
+            body_es=body_es,
         ).validated(known_cycles)
         note.require_body()
         with self._write() as conn:
@@ -327,8 +335,9 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
         known_cycles: Iterable[str] | None = None,
         **changes: Any,
     ) -> Note:
-        """Change fields of a note (``title``, ``body``, ``cycles``, ``starts``, ``ends``,
-        ``display_order``); ``updated`` becomes ``today``. Returns the note as changed.
+        """Change fields of a note (``title``, ``body``, ``title_es``, ``body_es``, ``cycles``,
+        ``starts``, ``ends``, ``display_order``); ``updated`` becomes ``today``. Returns the note
+        as changed. An empty ``title_es`` and ``body_es`` take the Spanish text away.
 
         >>> store = Store("sqlite://")
         >>> _ = store.upgrade()

@@ -169,6 +169,18 @@ class NoteForm(CyclesMixin, StaffForm):
         validators=[InputRequired("Write the text residents read under the title.")],
         render_kw={"rows": 8},
     )
+    # the Spanish text (both or neither): Spanish pages show it instead of the English note
+    title_es = StringField(
+        "Spanish title",
+        validators=[
+            Optional(),
+            Length(max=MAX_TITLE, message=f"A title has at most {MAX_TITLE} characters."),
+        ],
+        render_kw={"lang": "es"},
+    )
+    body_es = TextAreaField(
+        "Spanish body (Markdown)", validators=[Optional()], render_kw={"rows": 8, "lang": "es"}
+    )
     all_cycles = all_cycles_field()
     cycles = cycles_field()
     starts = IsoDateField("First day shown", validators=[Optional()])
@@ -187,6 +199,25 @@ class NoteForm(CyclesMixin, StaffForm):
     def validate_ends(self, field: Any) -> None:
         if field.data and self.starts.data and field.data < self.starts.data:
             raise ValidationError("The last day shown is before the first day shown.")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The fields' own checks, then: the Spanish title and body come together (the empty
+        one gets the message; an empty field's own validators stop before inline ones run)."""
+        valid = super().validate(extra_validators)
+        title, body = (self.title_es.data or "").strip(), (self.body_es.data or "").strip()
+        if title and not body:
+            self.body_es.errors = [
+                *self.body_es.errors,
+                "Write the Spanish body too, or leave both Spanish fields empty.",
+            ]
+            valid = False
+        elif body and not title:
+            self.title_es.errors = [
+                *self.title_es.errors,
+                "Give the Spanish title too, or leave both Spanish fields empty.",
+            ]
+            valid = False
+        return valid
 
 
 class ExceptionForm(CyclesMixin, StaffForm):

@@ -1,7 +1,9 @@
 """The notes editor: ``/staff/notes`` (every note), ``/staff/notes/new``, ``/staff/notes/<id>``.
 
 A note is Markdown; "Preview" shows it exactly as residents will see it (the resident page's own
-``note`` macro over ``Note.html``, which is ``cyclemap.notes.render_markdown``), without saving.
+``note`` macro over ``Note.html``, which is ``cyclemap.notes.render_markdown``), without saving:
+in English, and as the Spanish pages show it (its Spanish title and body, or the English note
+marked "(en inglés)" when it has none). The workspace itself is in English.
 "Save note" stores it (``Store.add_note`` / ``edit_note``, audited with the account's name);
 ``/staff/notes/<id>/expire`` takes it down now.
 """
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, get_template_attribute, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from ...billing import Note
@@ -28,6 +32,8 @@ def _form(note: Note | None = None) -> NoteForm:
     if note is not None and request.method == "GET":
         form.title.data = note.title
         form.body.data = note.body_markdown
+        form.title_es.data = note.title_es or ""
+        form.body_es.data = note.body_es or ""
         form.show_cycles(note.cycles)
         form.starts.data = note.starts
         form.ends.data = note.ends
@@ -42,6 +48,8 @@ def _draft(form: NoteForm, original: Note | None) -> Note:
         id=original.id if original else None,
         title=(form.title.data or "").strip(),
         body_markdown=form.body.data or "",
+        title_es=form.title_es.data or None,
+        body_es=form.body_es.data or None,
         cycles=form.chosen_cycles(),
         posted=original.posted if original else day,
         updated=day,
@@ -69,6 +77,16 @@ def _shown_when(note: Note) -> str:
     )
 
 
+#: the resident language the preview shows besides English
+PREVIEW_LANGUAGE = "es"
+
+
+def spanish_preview(note: Note, level: int = 4) -> Markup:
+    """The note as a Spanish page shows it (the resident ``note`` macro in Spanish)."""
+    with force_locale(PREVIEW_LANGUAGE):
+        return get_template_attribute("_macros.html", "note")(note, level=level)
+
+
 def _editor(form: NoteForm, note: Note | None, preview: Note | None, status: int = 200):
     history = (
         [audit_line(e) for e in current_store().note_history(note.stored_id)][::-1] if note else []
@@ -79,6 +97,7 @@ def _editor(form: NoteForm, note: Note | None, preview: Note | None, status: int
         form=form,
         note=note,
         preview=preview,
+        preview_es=spanish_preview(preview) if preview else None,
         shown_when=_shown_when(shown) if shown else "",
         history=history,
     )
@@ -100,6 +119,8 @@ def _save_or_preview(form: NoteForm, note: Note | None):
     fields: dict[str, Any] = {  # the keywords of both add_note and edit_note
         "title": draft.title,
         "body": draft.body_markdown,
+        "title_es": draft.title_es,
+        "body_es": draft.body_es,
         "cycles": draft.cycles,
         "starts": draft.starts,
         "ends": draft.ends,

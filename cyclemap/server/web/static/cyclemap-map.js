@@ -63,11 +63,26 @@
       box.setAttribute("role", "region");
       box.setAttribute("aria-label", text.notices);
     }
+    var lang = pageLanguage();
     (notes || []).forEach(function (note) {
+      // the note in the page's language when it has that text, else in English, marked
+      var own = (note.translations && note.translations[lang]) || null;
+      var foreign = !own && lang !== "en";
       var item = el("div", "cm-popup__note");
-      item.appendChild(el("p", "cm-popup__note-title", note.title));
+      var title = el("p", "cm-popup__note-title");
+      if (foreign) {
+        var english = el("span", null, note.title);
+        english.lang = "en";
+        title.appendChild(english);
+        title.appendChild(document.createTextNode(" "));
+        title.appendChild(el("span", "lang-marker", text.in_english));
+      } else {
+        title.textContent = own ? own.title : note.title;
+      }
+      item.appendChild(title);
       var body = el("div", "cm-popup__note-body");
-      body.innerHTML = note.html; // sanitized on the server
+      body.innerHTML = own ? own.html : note.html; // sanitized on the server
+      if (foreign) body.lang = "en";
       item.appendChild(body);
       if (note.updated) {
         item.appendChild(el("p", "cm-popup__note-updated", fill(text.updated, { date: localDate(note.updated) })));
@@ -75,6 +90,11 @@
       box.appendChild(item);
     });
     return box;
+  }
+
+  // the page's language, as a note's translations name it ("es" for es-MX)
+  function pageLanguage() {
+    return (document.documentElement.lang || "en").split("-")[0].toLowerCase();
   }
 
   // "2020-02-20" as the page's language writes a date ("February 20, 2020")

@@ -68,6 +68,7 @@
     if (url) {
       window.history.pushState({ cyclemap: true }, "", url);
       shown = window.location.pathname + window.location.search;
+      followLanguageLinks();
     }
     if (d.title) document.title = d.title;
     resultStatus.textContent = d.summary || "";
@@ -90,6 +91,16 @@
     }
     var heading = document.getElementById("result-heading");
     if (moveFocus && heading) heading.focus({ preventScroll: true });
+  }
+
+  // The language links name this page: after an answer came without a reload, they name it
+  // with the address now shown, so switching language keeps the answer.
+  function followLanguageLinks() {
+    document.querySelectorAll("a[data-lang-switch]").forEach(function (link) {
+      var q = new URLSearchParams(window.location.search);
+      q.set("lang", link.getAttribute("hreflang"));
+      link.setAttribute("href", window.location.pathname + "?" + q.toString());
+    });
   }
 
   function submitLookup(params) {
