@@ -257,7 +257,10 @@ def test_an_overlong_query_string_is_414(client, app):
     check(api, "/api/v1/lookup")
     page = client.get("/lookup", query_string={"address": too_long})
     assert page.status_code == 414 and page.mimetype == "text/html"
+    assert "That address is too long" in page.text and "123 Main St" in page.text
     check(page, "/lookup")
+    spanish = client.get("/lookup", query_string={"address": too_long, "lang": "es"})
+    assert spanish.status_code == 414 and "demasiado larga" in spanish.text
 
 
 def test_a_body_over_the_limit_is_refused_before_it_is_read(client, app):
