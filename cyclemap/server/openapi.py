@@ -462,6 +462,10 @@ RESPONSES: dict[str, Any] = {
         "headers": {"Retry-After": {"schema": {"type": "string"}}},
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
     },
+    "UriTooLong": {
+        "description": "The query string is longer than the server accepts (MAX_QUERY_BYTES)",
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    },
     "ServerError": {
         "description": "An error on the server (logged there)",
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
@@ -494,6 +498,7 @@ PARAMETERS: dict[str, Any] = {
         "required": False,
         "schema": {"type": "string"},
         "description": "A Last-Modified from an earlier answer: 304 if nothing changed since.",
+        "example": "Thu, 20 Feb 2020 15:00:00 GMT",
     },
     "CycleId": {
         "name": "cycle_id",
@@ -501,6 +506,7 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string"},
         "description": "A cycle id, e.g. 2",
+        "example": "2",
     },
 }
 
@@ -516,6 +522,8 @@ def _ok(schema: str, mimetype: str = "application/json", description: str = "OK"
 def _errors(*names: str) -> dict[str, Any]:
     codes = {"BadRequest": "400", "NotFound": "404", "TooManyRequests": "429"}
     out = {codes[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
+    # any request may carry a query string, and one too long is refused before the route runs
+    out["414"] = {"$ref": "#/components/responses/UriTooLong"}
     out["500"] = {"$ref": "#/components/responses/ServerError"}
     return out
 
@@ -544,7 +552,8 @@ def _get(
     return {"get": op}
 
 
-_QUERY_TEXT = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH}
+#: what a resident types: up to the geocoder's limit, and never a NUL (refused: 400)
+_QUERY_TEXT = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH, "pattern": "^[^\\u0000]*$"}
 _IF_MODIFIED_SINCE = {"$ref": "#/components/parameters/IfModifiedSince"}
 _ATOM = {
     "description": "An Atom feed",
@@ -558,23 +567,45 @@ PATHS: dict[str, Any] = {
         _ok("Answer"),
         params=[
             {
-                "name": "address",
+                # one exploded object, because the parameters depend on each other: an address,
+                # or a point (lon with lat), never both; other parameters are ignored
+                "name": "place",
                 "in": "query",
-                "schema": {**_QUERY_TEXT, "minLength": 1},
-                "description": "A street address, e.g. 12 S Sprigg St (instead of lon and lat)",
-                "example": "12 S Sprigg St",
-            },
-            {"name": "lon", "in": "query", "schema": LON, "description": "With lat"},
-            {"name": "lat", "in": "query", "schema": LAT, "description": "With lon"},
-            {
-                "name": "date",
-                "in": "query",
-                "schema": DATE,
+                "required": True,
+                "style": "form",
+                "explode": True,
                 "description": (
-                    "Answer as of this day (ISO date): the boundary version in force, the notes "
-                    "and the dates of that day. Default: today in the city."
+                    "Either `address` (a street address, e.g. `12 S Sprigg St`) or `lon` and "
+                    "`lat` (a point in WGS 84), never both; with an optional `date` to answer as "
+                    "of that day (ISO date: the boundary version in force, the notes and the "
+                    "dates of that day; default: today in the city). Other query parameters "
+                    "are ignored."
                 ),
-                "example": "2020-03-01",
+                "schema": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "title": "An address",
+                            "properties": {
+                                "address": {**_QUERY_TEXT, "minLength": 1},
+                                "date": DATE,
+                                "lon": False,
+                                "lat": False,
+                            },
+                            "required": ["address"],
+                        },
+                        {
+                            "type": "object",
+                            "title": "A point",
+                            "properties": {"lon": LON, "lat": LAT, "date": DATE, "address": False},
+                            "required": ["lon", "lat"],
+                        },
+                    ]
+                },
+                "examples": {
+                    "address": {"value": {"address": "12 S Sprigg St"}},
+                    "point": {"value": {"lon": -89.52, "lat": 37.305, "date": "2020-03-01"}},
+                },
             },
         ],
         errors=("BadRequest",),
@@ -584,11 +615,20 @@ PATHS: dict[str, Any] = {
         "Address completions as a resident types, best first",
         _ok("SuggestionList"),
         params=[
-            {"name": "q", "in": "query", "required": True, "schema": _QUERY_TEXT},
+            {
+                "name": "q",
+                "in": "query",
+                "required": True,
+                "schema": _QUERY_TEXT,
+                "description": "What the resident has typed so far",
+                "example": "117 s spr",
+            },
             {
                 "name": "limit",
                 "in": "query",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                "description": "How many completions at most",
+                "example": 5,
             },
         ],
         errors=("BadRequest",),
@@ -630,15 +670,21 @@ PATHS: dict[str, Any] = {
                 "name": "since",
                 "in": "query",
                 "required": True,
-                "schema": {"type": "string", "maxLength": 40},
+                "schema": {
+                    "type": "string",
+                    "maxLength": 40,
+                    "anyOf": [{"format": "date-time"}, {"format": "date"}],
+                },
                 "description": "An ISO 8601 time (UTC when it has no offset) or date: "
                 "changes strictly after it",
+                "example": "2020-02-20T15:00:00Z",
             },
             {
                 "name": "limit",
                 "in": "query",
                 "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+                "example": 100,
             },
         ],
         errors=("BadRequest",),
@@ -657,7 +703,15 @@ PATHS: dict[str, Any] = {
     "/api/v1/problems/{code}": _get(
         "What a problem type means (the target of a problem's type URI)",
         _ok("ProblemType"),
-        params=[{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+        params=[
+            {
+                "name": "code",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string"},
+                "example": "invalid-input",
+            }
+        ],
         errors=("NotFound",),
     ),
     "/healthz": _get(
