@@ -38,7 +38,15 @@ from .billing.notes import Note, notes_for, read_notes_toml
 from .billing.schedule import CalendarWords, CycleSchedule, ScheduleAnswer, calendar_ics
 from .boundaries import BoundarySet, cycle_sort_key, read_boundaries
 from .checks import open_folder
-from .config import DEFAULT_CITY, CityConfig, CycleConfig, default_instance_path
+from .config import (
+    DEFAULT_CITY,
+    CityConfig,
+    CycleConfig,
+    CycleName,
+    cycle_name_in,
+    default_cycle_name,
+    default_instance_path,
+)
 from .decide import Status, candidate_points, candidate_xy, decide, place_labels
 from .errors import InputError, NotFoundError, StoreUnavailableError
 from .geocode import (
@@ -75,15 +83,47 @@ POINT_TABLES = 4
 
 @dataclass(frozen=True)
 class CycleRef:
-    """A cycle as an answer names it."""
+    """A cycle as an answer names it (``name_es``: its Spanish name, when city.toml gives one)."""
 
     id: str
     name: str
     color: str
+    name_es: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        """The JSON shape ``{"id", "name", "color"}``."""
+    @classmethod
+    def of(cls, cycle: CycleConfig) -> CycleRef:
+        """The cycle of ``city.toml`` as answers name it."""
+        return cls(cycle.id, cycle.name, cycle.color, cycle.name_es)
+
+    def translations(self) -> dict[str, str]:
+        """The cycle's name in each other language the city gives, by language tag."""
+        return {"es": self.name_es} if self.name_es else {}
+
+    def name_in(
+        self, language: str, gettext: Callable[[str], str] = lambda message: message
+    ) -> CycleName:
+        """The name a page in ``language`` shows (``config.cycle_name_in``: the city's own
+        translation, "Ciclo 2" for the default "Cycle 2", else the name as written)."""
+        return cycle_name_in(self.id, self.name, self.translations(), language, gettext)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of interface.md: ``{"id", "name", "color"}`` (a lookup's ``cycle``,
+        an effective change's). The city's names in other languages are in the cycles API
+        (``CycleAnswer.to_dict``: ``translations``), so an answer keeps its documented shape.
+
+        >>> CycleRef("2", "Cycle 2", "#d95f02", "Ciclo 2").to_dict()
+        {'id': '2', 'name': 'Cycle 2', 'color': '#d95f02'}
+        """
         return {"id": self.id, "name": self.name, "color": self.color}
+
+    def translations_dict(self) -> dict[str, dict[str, str]]:
+        """``{"es": {"name": "Ciclo 2"}}``: the city's own names in other languages by language
+        tag, ``{}`` when it gives none (as a note's ``translations``).
+
+        >>> CycleRef("2", "Cycle 2", "#d95f02", "Ciclo 2").translations_dict()
+        {'es': {'name': 'Ciclo 2'}}
+        """
+        return {lang: {"name": name} for lang, name in self.translations().items()}
 
 
 @dataclass(frozen=True)
@@ -220,9 +260,12 @@ class CycleAnswer:
     schedule: ScheduleAnswer | None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"id", "name", "color", "notes", "schedule"}`` (``schedule`` null: no dates)."""
+        """``{"id", "name", "color", "translations", "notes", "schedule"}`` (``schedule`` null:
+        no dates; ``translations``: the city's names in other languages, the same in every
+        language asked, as a note's)."""
         return {
             **self.cycle.to_dict(),
+            "translations": self.cycle.translations_dict(),
             "notes": [note.to_dict() for note in self.notes],
             "schedule": self.schedule.to_dict() if self.schedule else None,
         }
@@ -337,7 +380,7 @@ class City:
         else:
             empty = _Snapshot(boundary_version, boundaries, (), (), geocoder, writes_seen=-1)
             self._snapshot = self._load_snapshot(store, empty)
-        self.cycle_refs = {cid: CycleRef(cid, c.name, c.color) for cid, c in config.cycles.items()}
+        self.cycle_refs = {cid: CycleRef.of(c) for cid, c in config.cycles.items()}
 
     # -- time and versions -------------------------------------------------------------------
     def today(self) -> dt.date:
@@ -929,7 +972,9 @@ class City:
         return Confirm("near_boundary", near[0][1], tuple(cid for cid, _ in near))
 
     def _ref(self, cycle_id: str) -> CycleRef:
-        return self.cycle_refs.get(cycle_id) or CycleRef(cycle_id, f"Cycle {cycle_id}", "#666666")
+        return self.cycle_refs.get(cycle_id) or CycleRef(
+            cycle_id, default_cycle_name(cycle_id), "#666666"
+        )
 
     def _effective_changes(
         self, snapshot: _Snapshot, today: dt.date, location: Location, cycle_id: str

@@ -41,6 +41,70 @@ DEFAULT_CONFIRM_WITHIN_M = 15.0
 _ZIP = re.compile(r"^\d{5}$")
 
 
+def N_(message: str) -> str:  # noqa: N802 - the conventional name of a gettext no-op marker
+    """Mark a string for ``pybabel extract`` without translating it here."""
+    return message
+
+
+#: the name of a cycle that ``city.toml`` does not name (``"Cycle 2"``); a page in another
+#: language shows this message's translation (``"Ciclo 2"``) for a name of exactly this form
+DEFAULT_CYCLE_NAME = N_("Cycle %(id)s")
+#: the languages a cycle may be named in besides its ``name``: ``name_<lang>`` in city.toml
+CYCLE_NAME_LANGUAGES = ("es",)
+
+
+def default_cycle_name(cycle_id: str) -> str:
+    """The English name of a cycle ``city.toml`` gives none: ``"Cycle <id>"``.
+
+    >>> default_cycle_name("2")
+    'Cycle 2'
+    """
+    return DEFAULT_CYCLE_NAME % {"id": cycle_id}
+
+
+@dataclass(frozen=True)
+class CycleName:
+    """A cycle's name as one page shows it, and the language it is in (``"en"``: the city's
+    own English name, which a page in another language marks as English)."""
+
+    text: str
+    language: str
+
+
+def cycle_name_in(
+    cycle_id: str,
+    name: str,
+    translations: Mapping[str, str],
+    language: str,
+    gettext: Callable[[str], str] = lambda message: message,
+) -> CycleName:
+    """A cycle's name for a page in ``language`` (a tag: ``es``, ``es-MX``).
+
+    The city's own name in that language (``name_es``) when it gives one; else, for a name of
+    exactly the default form ``"Cycle <id>"``, the translation of ``DEFAULT_CYCLE_NAME`` that
+    ``gettext`` finds; else the name as written, in English. Nothing else is derived: a name
+    such as "North Route" is the city's own words.
+
+    >>> spanish = {DEFAULT_CYCLE_NAME: "Ciclo %(id)s"}.get
+    >>> cycle_name_in("2", "Cycle 2", {}, "es-MX", lambda m: spanish(m, m))
+    CycleName(text='Ciclo 2', language='es')
+    >>> cycle_name_in("2", "North Route", {}, "es", lambda m: spanish(m, m))
+    CycleName(text='North Route', language='en')
+    >>> cycle_name_in("2", "North Route", {"es": "Ruta Norte"}, "es").text
+    'Ruta Norte'
+    """
+    primary = language.replace("_", "-").split("-")[0].lower()
+    if primary == "en":
+        return CycleName(name, "en")
+    if translations.get(primary):
+        return CycleName(translations[primary], primary)
+    if name == default_cycle_name(cycle_id):
+        message = gettext(DEFAULT_CYCLE_NAME)
+        if message != DEFAULT_CYCLE_NAME:  # a catalogue without it leaves the English name
+            return CycleName(message % {"id": cycle_id}, primary)
+    return CycleName(name, "en")
+
+
 def default_instance_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where the live state lives by default: ``CYCLEMAP_INSTANCE_PATH`` when set, else the
     folder Flask picks for the app's instance folder.
@@ -114,11 +178,27 @@ class CycleConfig:
     name: str
     color: str
     schedule: dict[str, Any] | None = None
+    #: the cycle's name in Spanish (``name_es``), None when the city gives none
+    name_es: str | None = None
 
     @property
     def has_schedule(self) -> bool:
         """Whether the cycle has a ``[cycles.ID.schedule]`` table."""
         return self.schedule is not None
+
+    def translations(self) -> dict[str, str]:
+        """The cycle's name in each language of ``CYCLE_NAME_LANGUAGES`` the city gives.
+
+        >>> CycleConfig("2", "Cycle 2", "#000", name_es="Ciclo 2").translations()
+        {'es': 'Ciclo 2'}
+        """
+        return {"es": self.name_es} if self.name_es else {}
+
+    def name_in(
+        self, language: str, gettext: Callable[[str], str] = lambda message: message
+    ) -> CycleName:
+        """The name a page (or calendar) in ``language`` shows: see ``cycle_name_in``."""
+        return cycle_name_in(self.id, self.name, self.translations(), language, gettext)
 
 
 @dataclass(frozen=True)
@@ -304,11 +384,14 @@ def _cycles(raw: dict, problems: _Problems) -> dict[str, CycleConfig]:
         if schedule is not None and not isinstance(schedule, dict):
             problems.add(f"[{where}] schedule", "must be a table: [cycles.ID.schedule]")
             schedule = None
+        name_es = problems.text(tab, "name_es", where)
         cycles[cid] = CycleConfig(
             id=cid,
-            name=problems.text(tab, "name", where, f"Cycle {cid}") or f"Cycle {cid}",
+            name=problems.text(tab, "name", where) or default_cycle_name(cid),
             color=problems.text(tab, "color", where, "#666666") or "#666666",
             schedule=dict(schedule) if schedule is not None else None,
+            # a blank name_es is none: the page shows the name, as when it is missing
+            name_es=(name_es or "").strip() or None,
         )
     return cycles
 

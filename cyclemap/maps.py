@@ -46,6 +46,7 @@ from folium.template import Template
 from shapely.geometry import mapping, shape
 
 from .boundaries import cycle_sort_key
+from .config import CycleName
 
 if TYPE_CHECKING:
     from .boundaries import BoundarySet
@@ -269,6 +270,26 @@ def zones_feature_collection(
     return {"type": "FeatureCollection", "features": features}
 
 
+def named_zones(zones: Mapping[str, Any], names: Mapping[str, CycleName]) -> dict[str, Any]:
+    """The zones (from ``zones_feature_collection``) with each cycle's name in a page's language
+    (``names``, by cycle id) and that name's language as ``lang``; a cycle not in ``names`` keeps
+    its name. The geometries are shared, not copied (the zones are kept for every language).
+
+    >>> fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": None,
+    ...       "properties": {"cycle": "2", "name": "Cycle 2", "color": "#222"}}]}
+    >>> named_zones(fc, {"2": CycleName("Ciclo 2", "es")})["features"][0]["properties"]
+    {'cycle': '2', 'name': 'Ciclo 2', 'color': '#222', 'lang': 'es'}
+    """
+    features = []
+    for feature in zones["features"]:
+        found = names.get(feature["properties"]["cycle"])
+        if found is not None:
+            props = {**feature["properties"], "name": found.text, "lang": found.language}
+            feature = {**feature, "properties": props}
+        features.append(feature)
+    return {**zones, "features": features}
+
+
 # -- tiles ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TileSpec:
@@ -424,8 +445,16 @@ def build_map(
     spec: MapSpec,
     *,
     gettext: Callable[[str], str] = lambda s: s,
+    names: Mapping[str, CycleName] | None = None,
 ) -> folium.Map:
-    """A folium map of the zones (a FeatureCollection from ``zones_feature_collection``)."""
+    """A folium map of the zones (a FeatureCollection from ``zones_feature_collection``).
+
+    ``names``: each cycle's name in the page's language (``CycleRef.name_in``), for the legend,
+    the labels, the tooltips and the popups; each then says its language (``lang``), so the
+    script marks a name the city gives only in English on a page in another language.
+    """
+    if names:
+        zones = named_zones(zones, names)
     lon, lat = spec.center
     m = _Map(
         location=[lat, lon],
@@ -482,7 +511,8 @@ def build_map(
         geom = shape(feature["geometry"])
         if not geom.is_empty:
             x, y = label_point(geom)
-            labels.append({"name": feature["properties"]["name"], "lon": x, "lat": y})
+            props = feature["properties"]
+            labels.append({"name": props["name"], "lang": props.get("lang"), "lon": x, "lat": y})
     options = {
         "mode": spec.mode,
         "urls": dict(spec.urls),
@@ -493,6 +523,7 @@ def build_map(
                 "id": f["properties"]["cycle"],
                 "name": f["properties"]["name"],
                 "color": f["properties"]["color"],
+                "lang": f["properties"].get("lang"),
             }
             for f in zones["features"]
         ],
@@ -608,6 +639,8 @@ def export_html(
     import jinja2
 
     config = city.config
+    names = {cid: c.name_in(lang, gettext) for cid, c in config.cycles.items()}
+    page = lang.replace("_", "-").split("-")[0].lower()
     spec = MapSpec(
         center=config.center,
         zoom=config.zoom,
@@ -617,7 +650,9 @@ def export_html(
         fit_city=True,
     )
     parts = render_parts(
-        build_map(city_zones(city, with_notes=True, today=today), spec, gettext=gettext)
+        build_map(
+            city_zones(city, with_notes=True, today=today), spec, gettext=gettext, names=names
+        )
     )
     css = "\n".join(_inline_css(assets, path) for path in (*parts.css, "cyclemap.css"))
     js = "\n".join(_safe_script(assets.static(path).decode("utf-8")) for path in parts.js)
@@ -639,8 +674,14 @@ def export_html(
         map_html=parts.html,
         map_script=_safe_script(parts.script),
         tiles=spec.tiles,
+        # (id, name, colour, the name's language when it is not the page's: marked lang=)
         cycles=[
-            (cid, c.name, c.color)
+            (
+                cid,
+                names[cid].text,
+                c.color,
+                None if names[cid].language == page else names[cid].language,
+            )
             for cid, c in sorted(config.cycles.items(), key=lambda kv: cycle_sort_key(kv[0]))
         ],
         generated=format_day(today or city.today()),

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .decide import Status
+from .errors import StoreUnavailableError
 from .store.aliases import MissTally
 
 if TYPE_CHECKING:
@@ -45,6 +46,17 @@ MAX_PENDING_KEYS = 10_000
 MISS_STATUSES = (Status.NOT_FOUND, Status.AMBIGUOUS)
 
 _log = logging.getLogger(__name__)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a write of counts failed, in words that hold none of the keys: the store's message
+    when the database cannot be used (it names the database), else the error's kind alone (a
+    refused statement's message may quote a key: PostgreSQL's DETAIL of a constraint)."""
+    if isinstance(exc, StoreUnavailableError):
+        return exc.message
+    return f"{type(exc).__name__}; its message is not logged, since it may quote a lookup"
+
+
 #: counters with a background thread, flushed once more when the process exits
 _LIVE: weakref.WeakSet[MissCounter] = weakref.WeakSet()
 _exit_hook: list[bool] = []
@@ -122,7 +134,9 @@ class MissCounter:
             except Exception as exc:  # a lookup's counts must never take anything down
                 self.failed_flushes += 1
                 if not quiet:
-                    _log.warning("lookup misses not written yet (%s); kept for the next try", exc)
+                    _log.warning(
+                        "lookup misses not written yet (%s); kept for the next try", _reason(exc)
+                    )
                 self._put_back(taken)
                 return 0
 

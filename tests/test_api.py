@@ -151,7 +151,7 @@ def test_cycles_and_one_cycle(client):
     body = get_json(client, "/api/v1/cycles")
     assert [c["id"] for c in body["cycles"]] == ["1", "2", "3", "4"]
     for c in body["cycles"]:
-        assert set(c) == {"id", "name", "color", "notes", "schedule"}
+        assert set(c) == {"id", "name", "color", "translations", "notes", "schedule"}
     two = get_json(client, "/api/v1/cycles/2")
     assert two == body["cycles"][1]
     assert two["name"] == "Cycle 2"
@@ -262,8 +262,9 @@ def test_cors_any_origin_by_default(client):
     assert "ETag" in response.headers["Access-Control-Expose-Headers"]
 
 
-def test_cors_list_of_origins(client, app, monkeypatch):
-    monkeypatch.setitem(app.config, "CORS_ORIGINS", "https://a.example, https://b.example")
+def test_cors_list_of_origins(tiny_app):
+    # the header settings are read when the app is built (http.HeaderPlan)
+    client = tiny_app(CORS_ORIGINS="https://a.example, https://b.example").test_client()
     ok = client.get("/api/v1/cycles", headers={"Origin": "https://b.example"})
     assert ok.headers["Access-Control-Allow-Origin"] == "https://b.example"
     assert "Origin" in ok.headers["Vary"]
@@ -307,8 +308,8 @@ def test_security_headers_everywhere(client, url):
     assert response.headers["X-Frame-Options"] == "DENY"
 
 
-def test_embed_may_be_framed_by_configured_origins(client, app, monkeypatch):
-    monkeypatch.setitem(app.config, "FRAME_ANCESTORS", "'self' https://www.cityofcape.example")
+def test_embed_may_be_framed_by_configured_origins(tiny_app):
+    client = tiny_app(FRAME_ANCESTORS="'self' https://www.cityofcape.example").test_client()
     csp = client.get("/embed").headers["Content-Security-Policy"]
     assert "frame-ancestors 'self' https://www.cityofcape.example" in csp
     assert "default-src 'self'" in csp

@@ -122,7 +122,7 @@ def test_screenshots_of_the_spanish_pages(browser, base_url, sample, live_app, d
 
         s.goto(pages(sample)["answer"])
         wait_for_map(page)
-        cycle = city.lookup(sample["address"]).cycle.name
+        cycle = city.lookup(sample["address"]).cycle.name_in("es").text  # name_es: "Ciclo N"
         assert text(page.locator("#result-heading")) == f"Su ciclo de facturación es {cycle}"
         assert page.get_by_text("Fecha de vencimiento").first.is_visible()
         page.screenshot(path=str(ARTIFACTS / f"es-answer-{device}.png"))
@@ -192,7 +192,7 @@ def test_the_map_shows_notes_in_spanish_or_marked_english(browser, base_url):  #
         page.wait_for_function("() => window.cyclemap && cyclemap.map")
         page.locator(".folium-map").click(position=map_point(page, *NORTHWEST))
         popup = page.locator(".leaflet-popup-content")
-        popup.get_by_text("Este lugar está en Cycle 2.").wait_for()
+        popup.get_by_text("Este lugar está en Ciclo 2.").wait_for()
         assert popup.get_by_text("Facturas de febrero de los ciclos 1 y 2").is_visible()
         # the demo's one note without Spanish: English, marked, with lang="en"
         english = popup.locator('span[lang="en"]', has_text="Cyber Issue - Current Impacts")

@@ -194,18 +194,26 @@ def test_unexpected_exception_is_a_500_without_internals(tiny_app, monkeypatch, 
     app = tiny_app()
     city = app.extensions["cyclemap.city"]
 
+    secret = "secret internals at " + "/srv/cyclemap"  # not in a source line of the traceback
+
     def broken(*args, **kwargs):
-        raise RuntimeError("secret internals at /srv/cyclemap")
+        raise RuntimeError(secret)
 
     monkeypatch.setattr(city, "lookup", broken)
     with caplog.at_level(logging.ERROR):
         response = app.test_client().get("/api/v1/lookup?address=101+N+MAIN+ST")
-    assert response.status_code == 500
-    assert response.mimetype == "application/problem+json"
-    text = response.get_data(as_text=True)
-    assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
-    assert response.get_json(force=True)["detail"]
-    assert "secret internals" in caplog.text  # logged, with its traceback
+        point = app.test_client().get("/api/v1/lookup?lon=0.005&lat=0.012")
+    for answer in (response, point):
+        assert answer.status_code == 500
+        assert answer.mimetype == "application/problem+json"
+        text = answer.get_data(as_text=True)
+        assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
+        assert answer.get_json(force=True)["detail"]
+    # logged with its traceback; on the request with an address, without any message (issue
+    # 17: a message may quote the address), on the point's, with it
+    assert caplog.text.count("in broken") == 2
+    assert "RuntimeError: [message withheld" in caplog.text
+    assert caplog.text.count(secret) == 1
 
 
 def test_config_error_hides_its_message(tiny_app, caplog):  # noqa: F811

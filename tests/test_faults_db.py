@@ -207,7 +207,10 @@ def test_postgresql_stopped_and_started_again(cluster, tmp_path, monkeypatch, ca
     assert resident("/readyz").status == 200
     before = reads(resident)
     assert before[JSON_READS[0]]["effective_changes"] == [
-        {"date": tomorrow.isoformat(), "cycle": {"id": "1", "name": "Cycle 1", "color": "#000001"}}
+        {
+            "date": tomorrow.isoformat(),
+            "cycle": {"id": "1", "name": "Cycle 1", "color": "#000001"},
+        }
     ]
     assert staff("/staff/").status == 200 and staff("/staff/notes").status == 200
     token = csrf_token(clerk.get("/staff/notes/new").text)  # the form was open before

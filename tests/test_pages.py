@@ -432,6 +432,7 @@ def test_every_resident_string_goes_through_babel(pseudo_app, demo_city, url):
     data.update(("English", "Español"))  # the language links: each language's own name
     for answer in demo_city.cycles():
         data.add(answer.cycle.name)
+        data.update(answer.cycle.translations().values())  # the city's name_es
         for note in answer.notes:  # the city's words, in English and in Spanish
             for text in (note.text_in("en"), note.text_in("es")):
                 data.add(text.title)

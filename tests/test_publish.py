@@ -162,7 +162,10 @@ def test_a_version_scheduled_for_tomorrow_goes_live_tomorrow_without_anyone_acti
     body = client.get("/api/v1/lookup", query_string={"address": address}).get_json()
     assert (body["cycle"]["id"], body["boundary_version"]) == ("2", 1)
     assert body["effective_changes"] == [
-        {"date": tomorrow.isoformat(), "cycle": {"id": "3", "name": "Cycle 3", "color": "#7570b3"}}
+        {
+            "date": tomorrow.isoformat(),
+            "cycle": {"id": "3", "name": "Cycle 3", "color": "#7570b3"},
+        }
     ]
     page = client.get("/lookup", query_string={"address": address}).get_data(as_text=True)
     assert "From February 22, 2020 this address is in Cycle 3." in page

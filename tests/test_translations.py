@@ -275,11 +275,11 @@ def test_a_spanish_answer_in_spanish_words_and_dates(client, matched_address):
     html = client.get(f"/lookup?lang=es&address={matched_address}").get_data(as_text=True)
     page = LangPage(html)
     visible = " ".join(page.unmarked("es"))
-    assert "Su ciclo de facturación es Cycle" in visible
+    assert "Su ciclo de facturación es Ciclo" in visible  # the demo city's name_es
     assert "Fecha de vencimiento" in visible and "Posible corte de servicio" in visible
     # Babel's Spanish dates: "miércoles, 4 de marzo de 2020"
     assert re.search(rf"\w+, \d{{1,2}} de ({MONTHS_ES}) de 2020", visible), visible
-    assert "Agregar las fechas de Cycle" in visible
+    assert "Agregar las fechas de Ciclo" in visible
     calendar = re.search(r'href="(/api/v1/cycles/[^"]+/calendar\.ics[^"]*)"', html).group(1)
     assert calendar.endswith("?lang=es")  # a subscription keeps the page's language
 
@@ -462,6 +462,150 @@ def test_the_api_is_the_same_in_every_language(notes_app):
     assert bad.json["detail"] == client.get("/api/v1/lookup").json["detail"]
 
 
+# -- cycle names ------------------------------------------------------------------------------
+def name_cycles(folder: Path, extra: dict[str, str]) -> Path:
+    """``write_city``'s city.toml with lines added or changed in cycle tables (``{"1": 'name =
+    "North Route"'}``): the line replaces the default name when it sets ``name``."""
+    path = folder / "city.toml"
+    text = path.read_text()
+    for cid, line in extra.items():
+        default = f'name = "Cycle {cid}"\n'
+        replacement = f"{line}\n" if line.startswith("name ") else f"{default}{line}\n"
+        text = text.replace(f"[cycles.{cid}]\n{default}", f"[cycles.{cid}]\n{replacement}", 1)
+    path.write_text(text)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def names_app(tmp_path_factory):
+    from cyclemap.server import create_app
+
+    from .conftest import Clock
+
+    folder = write_city(
+        tmp_path_factory.mktemp("city") / "town",
+        addresses=[(12, "MAIN ST", "", "TESTVILLE", "00001", 0.005, 0.005)],
+    )
+    # cycle 1: a name of the city's own, in English only; cycle 2: the default "Cycle 2";
+    # cycle 3: a name with its Spanish name
+    name_cycles(
+        folder,
+        {"1": 'name = "North Route"', "3": 'name = "East Side"\nname_es = "Lado Este"'},
+    )
+    return create_app(
+        {
+            "TESTING": True,
+            "CITY": str(folder),
+            "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('db') / 'c.sqlite'}",
+            "CLOCK": Clock(DEMO_TODAY),
+            "RATELIMIT": "",
+        }
+    )
+
+
+def map_legend(html: str) -> dict[str, tuple[str, str]]:
+    """The legend ``maps.build_map`` hands the map's script: each cycle's name and its language."""
+    for body in LangPage(html).scripts:
+        at = body.find('"legend": [')
+        if at >= 0:
+            legend = json.JSONDecoder().raw_decode(body, at + len('"legend": '))[0]
+            return {c["id"]: (c["name"], c["lang"]) for c in legend}
+    raise AssertionError("no map legend on the page")
+
+
+def test_the_demo_city_in_spanish_names_its_cycles_in_spanish(client, matched_address):
+    home = client.get("/?lang=es").text
+    page = LangPage(home)
+    words = page.unmarked("es")
+    assert "Ciclo 2" in words  # a cycle card's heading
+    assert not [w for w in words if re.search(r"\bCycle \d", w)], words
+    assert "Agregar las fechas de Ciclo 2 a mi calendario" in words
+    legend = map_legend(home)
+    assert legend["2"] == ("Ciclo 2", "es")
+    html = client.get(f"/lookup?lang=es&address={matched_address}").text
+    heading = re.search(r'<h2 id="result-heading"[^>]*>(.*?)</h2>', html, flags=re.S).group(1)
+    assert re.fullmatch(r"Su ciclo de facturación es Ciclo \d", re.sub(r"<[^>]+>", "", heading))
+    assert 'lang="en"' not in heading
+    assert not [w for w in LangPage(html).unmarked("es") if re.search(r"\bCycle \d", w)]
+    # the English page keeps the city's English names
+    english = client.get("/?lang=en").text
+    assert "<span>Cycle 2</span>" in english and "Ciclo" not in english
+
+
+def test_a_cycle_named_only_in_english_is_shown_as_written_marked(names_app):
+    client = names_app.test_client()
+    html = client.get("/lookup?address=12+Main+St&lang=es").text
+    assert '<span lang="en">North Route</span></span>' in html  # the heading's name, marked
+    assert "Su ciclo de facturación es" in html
+    page = LangPage(html)
+    assert ("en", "North Route") in page.text
+    # in the page's text it is always marked; only the <title> and attributes (which cannot
+    # mark part of their words) carry it unmarked, inside Spanish words
+    title, *body = [(lang, t) for lang, t in page.text if "North Route" in t]
+    assert title == ("es", "North Route: 12 MAIN ST · Testville")
+    assert len(body) > 3 and set(body) == {("en", "North Route")}
+    cards = re.findall(r'<h3 class="cycle-card__title">(.*?)</h3>', html, flags=re.S)
+    names = [re.sub(r"<svg.*?</svg>", "", c) for c in cards]
+    assert names == [
+        '<span class="cycle-name"><span lang="en">North Route</span></span>',
+        '<span class="cycle-name"><span>Ciclo 2</span></span>',  # "Cycle 2": the catalogue's
+        '<span class="cycle-name"><span>Lado Este</span></span>',  # its name_es
+        '<span class="cycle-name"><span>Ciclo 4</span></span>',
+    ]
+    legend = map_legend(html)
+    assert legend == {
+        "1": ("North Route", "en"),
+        "2": ("Ciclo 2", "es"),
+        "3": ("Lado Este", "es"),
+        "4": ("Ciclo 4", "es"),
+    }
+    # in English: the names as written, unmarked
+    plain = names_app.test_client().get("/lookup?address=12+Main+St").text  # no cookie
+    assert "Lado Este" not in plain and "Ciclo" not in plain and '<span lang="en">' not in plain
+    assert "<span>East Side</span>" in plain
+
+
+def test_a_cycle_name_in_the_api_and_the_calendar(names_app):
+    client = names_app.test_client()
+    cycles = {c["id"]: c for c in client.get("/api/v1/cycles").json["cycles"]}
+    assert cycles["3"]["name"] == "East Side"
+    assert cycles["3"]["translations"] == {"es": {"name": "Lado Este"}}
+    assert cycles["1"]["translations"] == cycles["2"]["translations"] == {}
+    for url in ("/api/v1/cycles", "/api/v1/cycles/3", "/api/v1/lookup?address=12+Main+St"):
+        sep = "&" if "?" in url else "?"
+        assert client.get(url).data == client.get(f"{url}{sep}lang=es").data, url
+    spanish = calendar_texts(client.get("/api/v1/cycles/3/calendar.ics?lang=es").data)
+    assert spanish[0] == "Testville: fechas de facturación de Lado Este"
+    assert all(s.startswith("Lado Este: ") for s in spanish[1])
+    assert calendar_texts(client.get("/api/v1/cycles/2/calendar.ics?lang=es").data)[0] == (
+        "Testville: fechas de facturación de Ciclo 2"
+    )
+    # a name of the city's own, without name_es, as written
+    north = calendar_texts(client.get("/api/v1/cycles/1/calendar.ics?lang=es").data)
+    assert north[0] == "Testville: fechas de facturación de North Route"
+    english = calendar_texts(client.get("/api/v1/cycles/3/calendar.ics").data)
+    assert english[0] == "Testville: East Side billing dates"
+
+
+@pytest.mark.parametrize("value", ["5", "true", '["Ciclo 2"]'])
+def test_a_name_es_that_is_not_text_is_a_config_error(tmp_path, value):
+    from cyclemap.config import load_city_config
+    from cyclemap.errors import ConfigError
+
+    folder = name_cycles(write_city(tmp_path / "town"), {"2": f"name_es = {value}"})
+    with pytest.raises(ConfigError) as caught:
+        load_city_config(folder)
+    assert caught.value.problems == [
+        f"[cycles.2] name_es must be text in quotes, not {value_repr(value)}"
+    ]
+
+
+def value_repr(toml_value: str) -> str:
+    import tomllib
+
+    return repr(tomllib.loads(f"v = {toml_value}")["v"])
+
+
 # -- the calendar -----------------------------------------------------------------------------
 def calendar_texts(body: bytes) -> tuple[str, list[str], list[str]]:
     import icalendar
@@ -485,12 +629,12 @@ def test_the_calendar_in_spanish(client, ask):
     assert response.status_code == 200 and response.mimetype == "text/calendar"
     assert {"Accept-Language", "Cookie"} <= set(response.vary)
     name, summaries, descriptions = calendar_texts(response.data)
-    assert name == "Cape Girardeau, Missouri: fechas de facturación de Cycle 3"
-    assert "Cycle 3: fecha de vencimiento del pago" in summaries
-    assert "Cycle 3: posible corte de servicio por facturas no pagadas" in summaries
-    assert all(s.startswith("Cycle 3: ") for s in summaries)
+    assert name == "Cape Girardeau, Missouri: fechas de facturación de Ciclo 3"
+    assert "Ciclo 3: fecha de vencimiento del pago" in summaries
+    assert "Ciclo 3: posible corte de servicio por facturas no pagadas" in summaries
+    assert all(s.startswith("Ciclo 3: ") for s in summaries)
     assert any(
-        re.match(rf"Factura de Cycle 3 del \d+ de ({MONTHS_ES}) de 20\d\d\.", d)
+        re.match(rf"Factura de Ciclo 3 del \d+ de ({MONTHS_ES}) de 20\d\d\.", d)
         for d in descriptions
     ), descriptions
     assert b"SUMMARY;LANGUAGE=es:" in response.data
@@ -521,7 +665,7 @@ def test_a_calendar_without_dates_says_so_in_spanish(tmp_path):
 
     cal = icalendar.Calendar.from_ical(body)
     assert str(cal["x-wr-caldesc"]) == (
-        "Todavía no se han publicado fechas de facturación para Cycle 1."
+        "Todavía no se han publicado fechas de facturación para Ciclo 1."  # "Cycle 1", derived
     )
 
 

@@ -53,6 +53,8 @@ DELIMITERS = (",", ";", "\t", "|")
 #: Excel's first line naming the delimiter: ``sep=;``
 SEP_LINE = re.compile(r"^sep=(.)\r?\n?$")
 
+#: the most text read for the header record (a quote left open would otherwise read the file)
+HEADER_LIMIT = 1 << 20
 #: one field may hold a long free-text comment; the csv module's default limit is 128 KiB
 FIELD_SIZE_LIMIT = min(sys.maxsize, 2**31 - 1)
 
@@ -173,6 +175,12 @@ def open_table(path: str | Path, encoding: str | None = None) -> Table:
             preamble = ""
             if sep:  # Excel's "sep=;": the delimiter, named; the header is the next line
                 preamble, first = first, f.readline(1 << 20)
+            # a quoted header cell may hold a line break: the header is the whole record
+            while first.count('"') % 2 and len(first) < HEADER_LIMIT:
+                more = f.readline(1 << 20)
+                if not more:
+                    break
+                first += more
     except UnicodeDecodeError:
         raise InputError(
             f"{path.name} is not valid {detected} in its first line; "
@@ -183,12 +191,6 @@ def open_table(path: str | Path, encoding: str | None = None) -> Table:
     delimiter = sep[1] if sep else sniff_delimiter(first)
     lineterminator = "\r\n" if first.endswith("\r\n") else "\n"
     header: list[str] = next(_reader(io.StringIO(first), delimiter), [])
-    if any("\n" in name or "\r" in name for name in header):  # a header cell spans lines
-        with path.open("r", encoding=detected, newline="") as f:
-            reader = _reader(f, delimiter)
-            if preamble:
-                next(reader)
-            header = next(reader)
     return Table(path, detected, bom, delimiter, lineterminator, header, lines, preamble)
 
 
@@ -272,6 +274,36 @@ def _bom_encoding(head: bytes) -> str | None:
     return None
 
 
+class _RowEnds:
+    """The file a ``csv.writer`` writes to when rows must end in ``"\\n"``.
+
+    The csv module quotes a field holding a character of its ``lineterminator`` and no other
+    line break: with ``"\\n"`` a field holding a bare ``"\\r"`` would be written unquoted, and
+    every reader would end the row there. So the writer is given ``"\\r\\n"`` (it then quotes
+    both) and each row's ending is put right here: the writer writes one row per ``write``.
+    """
+
+    __slots__ = ("_write", "_end")
+
+    def __init__(self, f: IO[str], lineterminator: str) -> None:
+        self._write = f.write
+        self._end = lineterminator
+
+    def write(self, line: str) -> int:
+        """Write one row, its final ``"\\r\\n"`` replaced by the wanted line ending."""
+        if line.endswith("\r\n"):
+            line = line[:-2] + self._end
+        return self._write(line)
+
+
+def _csv_writer(f: IO[str], delimiter: str, lineterminator: str) -> Any:
+    """A ``csv.writer`` on ``f`` whose output reads back as the same rows, line breaks in fields
+    included (see ``_RowEnds``)."""
+    if "\r" in lineterminator and "\n" in lineterminator:
+        return csv.writer(f, delimiter=delimiter, lineterminator=lineterminator)
+    return csv.writer(_RowEnds(f, lineterminator), delimiter=delimiter, lineterminator="\r\n")
+
+
 @contextmanager
 def atomic_writer(
     target: str | Path,
@@ -295,7 +327,7 @@ def atomic_writer(
         )
         try:
             stream.write(preamble)
-            yield csv.writer(stream, delimiter=delimiter, lineterminator=lineterminator)
+            yield _csv_writer(stream, delimiter, lineterminator)
         finally:
             stream.flush()
             stream.detach()
@@ -313,7 +345,7 @@ def atomic_writer(
     try:
         with f:
             f.write(preamble)
-            yield csv.writer(f, delimiter=delimiter, lineterminator=lineterminator)
+            yield _csv_writer(f, delimiter, lineterminator)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

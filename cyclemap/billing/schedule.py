@@ -544,6 +544,15 @@ class CalendarWords:
         """
         return self.gettext(message) % values
 
+    def cycle(self, cycle: CycleConfig) -> str:
+        """The cycle's name in the calendar's language (``CycleConfig.name_in``: the city's
+        ``name_es``, "Ciclo 3" for the default "Cycle 3", else the name as written).
+
+        >>> CalendarWords(language="es").cycle(CycleConfig("3", "Cycle 3", "#000", name_es="C3"))
+        'C3'
+        """
+        return cycle.name_in(self.language or "en", self.gettext).text
+
     def params(self) -> dict[str, str]:
         """The ``LANGUAGE`` parameter of a text property, when the texts are marked."""
         return {"language": self.language} if self.language else {}
@@ -608,11 +617,12 @@ def calendar_ics(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", words.say(CALENDAR_NAME, city=city_name, cycle=cycle.name))
+    name = words.cycle(cycle)
+    cal.add("x-wr-calname", words.say(CALENDAR_NAME, city=city_name, cycle=name))
     cal.add("x-wr-timezone", timezone)
     cal.add("x-published-ttl", "PT12H")
     if schedule is None:
-        cal.add("x-wr-caldesc", words.say(NO_DATES_TEXT, name=cycle.name))
+        cal.add("x-wr-caldesc", words.say(NO_DATES_TEXT, name=name))
         return cal.to_ical()
     stamp = now.astimezone(dt.UTC)
     for kind, day, period in schedule.events(start, end):
@@ -621,9 +631,9 @@ def calendar_ics(
         event.add("dtstamp", stamp)
         event.add("dtstart", day)
         event.add("dtend", day + dt.timedelta(days=1))
-        event.add("summary", words.say(EVENT_TITLES[kind], cycle=cycle.name), words.params())
+        event.add("summary", words.say(EVENT_TITLES[kind], cycle=name), words.params())
         bill = period.bill  # every event's period has its bill (typed optional for the others)
-        lines = [words.say(EVENT_BILL, cycle=cycle.name, date=words.date(bill))] if bill else []
+        lines = [words.say(EVENT_BILL, cycle=name, date=words.date(bill))] if bill else []
         lines += [e.text for e in period.exceptions if e.text]
         event.add("description", "\n".join(lines), words.params())
         event.add("categories", [kind])

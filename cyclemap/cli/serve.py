@@ -7,12 +7,23 @@ master closes its pool before forking and each worker starts with an empty one.
 
 Access logs leave out query strings: a lookup's query string is a resident's address. What
 they do log (the path, method, protocol) is escaped by ``log_escape``: a path holding
-``%0d%0a`` or ``%00`` cannot write a forged line or a NUL into the log.
+``%0d%0a`` or ``%00`` cannot write a forged line or a NUL into the log. Gunicorn's own error
+log names a request by its URI when it fails to handle one: ``QueryRedactor`` cuts the query
+off there too (and from the development server's request lines with ``--dev``). The app's log
+lines are ``server/privacy.py``'s.
+
+Request size limits at the server: a request line of at most ``LIMIT_REQUEST_LINE`` bytes (the
+most gunicorn allows), ``LIMIT_REQUEST_FIELDS`` header fields of at most
+``LIMIT_REQUEST_FIELD_SIZE`` bytes each; gunicorn answers a larger request ``400`` (or ``414``)
+itself, in plain HTML, before the app sees it. Bodies are bounded by the app
+(``MAX_CONTENT_LENGTH``, ``server/http.py``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,8 +31,59 @@ import click
 
 from . import Context, handles_errors, main, pass_context
 
-#: gunicorn access log line without the query string (``%(U)s`` is the path alone)
+#: gunicorn access log line without the query string (``%(U)s`` is the path alone) and without
+#: the Referer (a page's Referer is its own URL, query and address included)
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+#: gunicorn's request limits (its defaults are 4094, 100 and 8190; 8190 is its largest line)
+LIMIT_REQUEST_LINE = 8190
+LIMIT_REQUEST_FIELDS = 100
+LIMIT_REQUEST_FIELD_SIZE = 8190
+
+#: a URI's query string in a log line: from "?" to the next space, quote or end
+_QUERY = re.compile(r"\?[^\s\"']*")
+#: what a query string becomes in a log line
+QUERY_WITHHELD = "?[query withheld]"
+#: gunicorn's line for a request it refuses, which quotes the request line's text
+_INVALID = re.compile(r"(Invalid request from ip=\S*: )(.*)", re.DOTALL)
+#: what stands for the request text such a line quoted
+REQUEST_TEXT_WITHHELD = "[request text withheld]"
+
+
+def redact_queries(text: str) -> str:
+    """``text`` with every URI's query string withheld (it may hold a resident's address), and
+    the quoted request text of gunicorn's "Invalid request" lines.
+
+    >>> redact_queries("Error handling request /lookup?address=12+S+Sprigg+St&lang=es")
+    'Error handling request /lookup?[query withheld]'
+    >>> redact_queries('"GET /api/v1/suggest?q=12%20s HTTP/1.1" 200 -')
+    '"GET /api/v1/suggest?[query withheld] HTTP/1.1" 200 -'
+    >>> redact_queries("Invalid request from ip=::1: Invalid HTTP Version: 'Sprigg St HTTP/1.1'")
+    'Invalid request from ip=::1: Invalid HTTP Version: [request text withheld]'
+    >>> redact_queries("Booting worker with pid: 12")
+    'Booting worker with pid: 12'
+    """
+    invalid = _INVALID.match(text)
+    if invalid:
+        head, detail = invalid.groups()
+        kept = re.split(r"['\"]", detail, maxsplit=1)[0]
+        text = head + (kept if kept == detail else kept + REQUEST_TEXT_WITHHELD)
+    return _QUERY.sub(QUERY_WITHHELD, text) if "?" in text else text
+
+
+class QueryRedactor(logging.Filter):
+    """A logging filter that withholds query strings from a record's message and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place; never drops it."""
+        message = record.getMessage()
+        redacted = redact_queries(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_queries(record.exc_text)
+        return True
 
 
 def log_escape(text: str) -> str:
@@ -60,6 +122,10 @@ def access_logger_class() -> type:
 
     class AccessLogger(Logger):
         atoms_wrapper_class = EscapedAtoms
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            self.error_log.addFilter(QueryRedactor())
 
     return AccessLogger
 
@@ -121,6 +187,9 @@ def gunicorn_options(
         "access_log_format": ACCESS_LOG_FORMAT,
         "logger_class": access_logger_class(),
         "errorlog": "-",
+        "limit_request_line": LIMIT_REQUEST_LINE,
+        "limit_request_fields": LIMIT_REQUEST_FIELDS,
+        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
         "keepalive": 5,
         "timeout": 30,
         "graceful_timeout": 10,
@@ -196,6 +265,10 @@ def serve(
 
     config = app_config(ctx)
     if dev:
+        # the development server logs each request line, query string and all
+        werkzeug_log = logging.getLogger("werkzeug")
+        if not any(isinstance(f, QueryRedactor) for f in werkzeug_log.filters):
+            werkzeug_log.addFilter(QueryRedactor())
         app = create_app(config)
         app.run(host=host, port=port, debug=True, use_reloader=True)
         return

@@ -119,7 +119,7 @@ class Geocoder:
         ...     {"number": "14", "street": "OAK AVE", "lon": 0.001, "lat": 0.0}]))
         >>> g2, problems = g.with_aliases({"Old Jackson Rd": "Kingshighway"},
         ...                               {"99 Elm St": "14 Oak Ave"})
-        >>> [str(g.geocode("12 Old Jackson Rd").status), str(g2.geocode("12 Old Jackson Rd").status)]
+        >>> [str(x.geocode("12 Old Jackson Rd").status) for x in (g, g2)]
         ['not_found', 'matched']
         >>> g2.geocode("99 elm street").candidates[0].matched_address, problems
         ('14 OAK AVE', [])

@@ -335,6 +335,8 @@ def normalize_name(tokens: Iterable[str]) -> str:
     ('21ST', 'STATE HIGHWAY 74')
     >>> normalize_name(["SAINT", "LOUIS"]), normalize_name(["MOUNTAIN", "VIEW"])
     ('ST LOUIS', 'MTN VW')
+    >>> normalize_name(["MOUNT", "5"]), normalize_name(["MT", "5"])
+    ('MOUNT 5', 'STATE HIGHWAY 5')
     """
     toks = [t for t in tokens if t]
     if not toks:
@@ -344,11 +346,15 @@ def normalize_name(tokens: Iterable[str]) -> str:
         name, rest = hw
         return " ".join([name, *rest])
     t = tables()
-    toks = _replace_phrases(toks, t.name_words)
-    toks = _numbers_in_name(toks)
-    if len(toks) > 1:
-        toks = [t.suffixes.get(tok, t.directionals.get(tok, tok)) for tok in toks]
-    return " ".join(toks)
+    words = _replace_phrases(toks, t.name_words)
+    words = _numbers_in_name(words)
+    if len(words) > 1:
+        words = [t.suffixes.get(tok, t.directionals.get(tok, tok)) for tok in words]
+    if _highway(words) is not None:
+        # the standard forms made a highway of a name ("MOUNT 5" -> "MT 5", Montana's route 5):
+        # keep the words as written, so that the normalized name normalizes to itself
+        return " ".join(toks)
+    return " ".join(words)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -224,16 +224,27 @@ def _time_arg(name: str) -> dt.datetime:
         raise InputError(
             f"the query parameter '{name}' is required, e.g. {name}=2020-02-20T00:00:00Z"
         )
+    # a "+hh:mm" offset left unescaped in a query string arrives as " hh:mm"; RFC 3339 allows
+    # a lower-case "t" and "z"
+    text = re.sub(r" (\d\d:?\d\d)$", r"+\1", raw.strip()).upper()
+    earliest = dt.datetime.min.replace(tzinfo=dt.UTC)
     try:
         if len(raw) > 40:
             raise ValueError
-        # a "+hh:mm" offset left unescaped in a query string arrives as " hh:mm"
-        moment = dt.datetime.fromisoformat(re.sub(r" (\d\d:?\d\d)$", r"+\1", raw.strip()))
+        if text.startswith("0000-"):  # RFC 3339's year 0, before any datetime: the beginning
+            dt.datetime.fromisoformat("0001" + text[4:])  # still a valid time otherwise
+            return earliest
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise InputError(
             f"'{name}' must be an ISO 8601 time like 2020-02-20T15:00:00Z (or a date)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # within a day of year 1 or 9999: the beginning or the end of time
+        return earliest if moment.year == 1 else dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 @bp.get("/api/v1/changes")

@@ -7,7 +7,9 @@
 - every werkzeug ``HTTPException`` (an unknown route, a wrong method, a rate limit) keeps its
   status and headers (``Allow``, ``Retry-After``);
 - any other exception is a bug: it is logged with its traceback and answered ``500`` with a
-  detail that says nothing about the code.
+  detail that says nothing about the code. On a request that carries a resident's address the
+  log line has the address's keyed digest instead and the traceback's messages are withheld
+  (``privacy.py``).
 
 On ``/api/``, ``/healthz`` and ``/readyz`` the body is problem+json, and on any other path
 for a client that asks for JSON rather than HTML (``Accept: application/problem+json`` or
@@ -43,6 +45,7 @@ from ..errors import (
     StoreError,
     StoreUnavailableError,
 )
+from . import privacy
 from .http import is_api_path
 
 #: the characters a URI path may hold as they are (RFC 3986 pchar and "/"); others are encoded
@@ -171,8 +174,8 @@ def _page(body: dict[str, Any]) -> Response:
     except TemplateNotFound:
         text = f"{status} {body['title']}\n\n{body['detail']}\n"
         return Response(text, status=status, mimetype="text/plain")
-    except Exception:  # the error page itself failed: log it and fall back to text
-        current_app.logger.exception("error.html failed to render a %s page", status)
+    except Exception as error:  # the error page itself failed: log it and fall back to text
+        privacy.log_exception("error.html failed to render a %s page", status, error=error)
         text = f"{status} {body['title']}\n\n{body['detail']}\n"
         return Response(text, status=status, mimetype="text/plain")
     return Response(html, status=status, mimetype="text/html")
@@ -196,9 +199,13 @@ def handle_cyclemap_error(error: CyclemapError) -> Response:
             problem(status, title, detail, code=error.code), headers, json_unless_page_asked=True
         )
     if status >= 500:
-        current_app.logger.error(
-            "%s on %s %s: %s", type(error).__name__, request.method, request.path, error.message
-        )
+        name = type(error).__name__
+        if privacy.request_addresses():  # the message might quote the address: not logged
+            privacy.log_exception("%s on %s %s", name, request.method, request.path, error=error)
+        else:
+            current_app.logger.error(
+                "%s on %s %s: %s", name, request.method, request.path, error.message
+            )
         return problem_response(problem(status, title, SERVER_ERROR_DETAIL, code=error.code))
     return problem_response(
         problem(status, title, error.message, code=error.code, problems=error.problems)
@@ -230,7 +237,7 @@ def handle_unexpected(error: Exception) -> Response:
     """A bug: log the traceback, answer 500 without it (the debugger shows it in dev mode)."""
     if current_app.debug and not is_api_path(request.path):
         raise error
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    privacy.log_exception("unhandled error on %s %s", request.method, request.path, error=error)
     return problem_response(problem(500, "Internal server error", SERVER_ERROR_DETAIL))
 
 

@@ -1,20 +1,31 @@
-"""HTTP behaviour shared by every route: security headers, CSP nonces, CORS, caching, rate limits.
+"""HTTP behaviour shared by every route: security headers, CSP nonces, CORS, caching, limits.
 
 ``init_app(app)`` installs it once per app (the API blueprint calls it when it is registered, and
 calling it again is harmless). What it does to every response:
 
-- **Security headers**: ``X-Content-Type-Options: nosniff``, ``Referrer-Policy``, and a strict
-  ``Content-Security-Policy`` (``default-src 'self'``, ``frame-ancestors 'none'``, no inline
-  script). ``/embed`` may be framed by the origins in ``FRAME_ANCESTORS``; every other page refuses
-  framing (also with ``X-Frame-Options: DENY`` for old browsers).
-- **CSP nonces**: a template that needs an inline ``<script>`` or ``<style>`` writes
-  ``<script nonce="{{ csp_nonce() }}">``; the first call makes a fresh random nonce for the
-  request and the header then allows ``'nonce-…'`` for ``script-src`` and ``style-src``. A page
-  that needs more (a tile server for ``img-src``, inline ``style=""`` attributes) calls
-  ``csp_allow("img-src", "https://tile.openstreetmap.org")`` while handling the request.
+- **Security headers**: ``X-Content-Type-Options: nosniff``, ``Referrer-Policy``,
+  ``Permissions-Policy`` (``PERMISSIONS_POLICY``: no camera, microphone, payment...; the map's
+  "use my location" needs ``geolocation=(self)``) and a strict ``Content-Security-Policy``
+  (``default-src 'self'``, ``frame-ancestors 'none'``, no inline script, no ``'unsafe-inline'``
+  anywhere). ``/embed`` may be framed by the origins in ``FRAME_ANCESTORS``; every other page
+  refuses framing (also with ``X-Frame-Options: DENY`` for old browsers). The API's CSP allows
+  nothing at all. These headers are built once per app from its config (``HeaderPlan``) and
+  added by a small WSGI middleware to every response that lacks them, so the 404s, 405s, 413s
+  and 500s get them too, and an API answer pays nothing per request beyond a list extension.
+- **CSP nonces**: the only inline script left is Folium's map script (``map.script`` in
+  ``base.html`` and ``embed.html``, generated per map); it carries ``nonce="{{ csp_nonce() }}"``.
+  The first call makes a fresh random nonce for the request and the header then allows
+  ``'nonce-…'`` for ``script-src`` and ``style-src``. A page that needs more (a tile server for
+  ``img-src``) calls ``csp_allow("img-src", "https://tile.openstreetmap.org")`` while handling
+  the request. Only such pages build a CSP per request.
 - **CORS** for the read-only API (``/api/``, ``/healthz``, ``/readyz``): origins from
   ``CORS_ORIGINS`` (``*`` or a comma-separated list; ``Vary: Origin`` when it is a list);
   preflight ``OPTIONS`` requests are answered ``204`` with the allowed methods and headers.
+- **Request size limits**: a query string over ``MAX_QUERY_BYTES`` is ``414``; a body over
+  ``MAX_CONTENT_LENGTH`` (1 MiB) is ``413`` before it is read, except on views marked with
+  ``body_limit`` (the staff uploads); form fields and parts are bounded by Flask's
+  ``MAX_FORM_MEMORY_SIZE`` and ``MAX_FORM_PARTS``. Whole numbers in paths (``<int:id>``) stop at
+  ``MAX_ID`` (the database's INTEGER), so a huge id is a 404, not an overflow.
 - **Rate limits** through flask-limiter from ``RATELIMIT`` (empty: off) with its counters in
   ``RATELIMIT_STORAGE_URL``, per client address and route; ``/healthz``, ``/readyz``, static
   files and preflights are exempt. When that storage (Redis) cannot be reached, each process
@@ -29,6 +40,10 @@ calling it again is harmless). What it does to every response:
 Views use ``cached_response`` to answer with an ``ETag`` (a hash of the exact body, so it moves
 with the boundary version, the notes and the date alike), a ``Cache-Control`` max-age from
 ``API_CACHE_SECONDS`` and ``304 Not Modified`` for a matching ``If-None-Match``.
+
+The header settings are read when the app is built: change ``CORS_ORIGINS``,
+``FRAME_ANCESTORS``, ``REFERRER_POLICY`` or ``PERMISSIONS_POLICY`` in the config, not on a
+running app.
 """
 
 from __future__ import annotations
@@ -37,14 +52,17 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import RequestURITooLarge
 from werkzeug.http import http_date
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 #: config keys this module reads, with their defaults (``create_app``'s DEFAULTS may set them too)
 CONFIG_DEFAULTS: dict[str, Any] = {
@@ -53,8 +71,18 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "RATELIMIT": "",
     "RATELIMIT_STORAGE_URL": "memory://",
     "API_CACHE_SECONDS": 60,
-    "REFERRER_POLICY": "strict-origin-when-cross-origin",
+    # the origin only, even to this server: a page's own URL holds the resident's address, and
+    # a Referer is what a proxy's or a CDN's log keeps of every asset the page loads
+    "REFERRER_POLICY": "strict-origin",
+    # the browser features a page may use: only the map's "use my location", on this origin
+    "PERMISSIONS_POLICY": (
+        "accelerometer=(), camera=(), geolocation=(self), gyroscope=(), magnetometer=(), "
+        "microphone=(), payment=(), usb=()"
+    ),
     "TRUSTED_PROXIES": 0,  # reverse proxies in front (their X-Forwarded-For is believed)
+    # request size limits: a body (1 MiB unless a view says otherwise) and a query string
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_QUERY_BYTES": 16 * 1024,
 }
 
 #: the ``limits`` storage URL schemes of a plain Redis server (TCP, TLS, Unix socket)
@@ -74,6 +102,9 @@ CORS_HEADERS = "Accept, Accept-Language, Content-Type, If-None-Match, If-Modifie
 CORS_EXPOSE = (
     "ETag, Last-Modified, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 )
+#: the largest id the store's INTEGER columns hold (PostgreSQL's; SQLite holds more): a path part
+#: (``<int:id>``) or a form's id above it is no id at all (404), not an overflow in the driver
+MAX_ID = 2**31 - 1
 
 #: the page policy before per-request additions; the order is the header's order
 BASE_CSP: dict[str, tuple[str, ...]] = {
@@ -92,6 +123,13 @@ BASE_CSP: dict[str, tuple[str, ...]] = {
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 _EXTENSION = "cyclemap.http"
+_PLAN = "cyclemap.http.plan"
+#: what a nonce stands for in a cached policy template (never a valid CSP source)
+_NONCE_SLOT = "\x00nonce\x00"
+#: the most per-request policies kept per app (one per distinct ``csp_allow`` set)
+_POLICY_CACHE_SIZE = 64
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def is_api_path(path: str) -> bool:
@@ -142,7 +180,7 @@ def content_security_policy(
     *,
     nonce: str | None,
     frame_ancestors: str = "'none'",
-    extra: dict[str, Iterable[str]] | None = None,
+    extra: Mapping[str, Iterable[str]] | None = None,
 ) -> str:
     """Build a page's CSP header value.
 
@@ -184,14 +222,16 @@ def allowed_origins(setting: str | Iterable[str] | None) -> tuple[str, ...]:
     return ("*",) if "*" in origins else origins
 
 
-def _apply_cors(response: Response) -> None:
-    origins = allowed_origins(current_app.config.get("CORS_ORIGINS"))
+def _apply_cors(response: Response, plan: HeaderPlan) -> None:
+    """The CORS headers that depend on the request (a list of origins, a preflight); ``*`` on a
+    plain request is all static and added by ``SecurityHeaders``."""
+    origins = plan.cors_origins
     if not origins:
         return
-    origin = request.headers.get("Origin")
     if origins == ("*",):
         response.headers["Access-Control-Allow-Origin"] = "*"
     else:
+        origin = request.headers.get("Origin")
         response.vary.add("Origin")
         if origin is None or origin.rstrip("/") not in origins:
             return
@@ -208,11 +248,42 @@ def _is_preflight() -> bool:
     return request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers
 
 
-def _answer_preflight() -> Response | None:
-    """Answer a CORS preflight to a known API route with ``204`` (headers added afterwards)."""
-    if _is_preflight() and is_api_path(request.path) and request.url_rule is not None:
-        return Response(status=204)
+def _before_request() -> Response | None:
+    """Refuse an overlong query string (414), set this view's body limit, answer a preflight."""
+    req = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    plan: HeaderPlan = current_app.extensions[_PLAN]
+    if len(req.query_string) > plan.max_query_bytes:
+        raise RequestURITooLarge(
+            f"The address of this request is too long (its query is over "
+            f"{plan.max_query_bytes:,} bytes)."
+        )
+    method = req.method
+    if method == "OPTIONS":
+        if _is_preflight() and is_api_path(req.path) and req.url_rule is not None:
+            return Response(status=204)
+    elif method not in ("GET", "HEAD"):
+        view = current_app.view_functions.get(req.endpoint or "")
+        limit = getattr(view, "body_limit", None)
+        if limit is not None:
+            req.max_content_length = int(limit())
     return None
+
+
+def body_limit(limit: Callable[[], int]) -> Callable[[F], F]:
+    """Let one view accept a body up to ``limit()`` bytes instead of ``MAX_CONTENT_LENGTH``.
+
+    >>> # @body_limit(lambda: current_app.config["STAFF_UPLOAD_MAX_BYTES"] + 1024 * 1024)
+
+    The limit is set before anything reads the body (CSRF checks included), so a larger body is
+    refused ``413`` without being spooled to disk. ``functools.wraps`` keeps the mark on a
+    decorated view.
+    """
+
+    def mark(view: F) -> F:
+        view.body_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 # -- caching ---------------------------------------------------------------------------------
@@ -345,45 +416,173 @@ def limiter_for(app: Flask) -> Limiter:
 
 
 # -- headers on every response ---------------------------------------------------------------
-def _security_headers(response: Response) -> Response:
-    path = request.path
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", current_app.config["REFERRER_POLICY"])
-    if is_api_path(path):
-        headers.setdefault("Content-Security-Policy", API_CSP)
-        headers.setdefault("X-Frame-Options", "DENY")
-        _apply_cors(response)
-    elif is_embed_path(path):
-        ancestors = str(current_app.config.get("FRAME_ANCESTORS") or "'none'")
-        headers.setdefault(
-            "Content-Security-Policy",
-            content_security_policy(
-                nonce=g.get("_csp_nonce"), frame_ancestors=ancestors, extra=g.get("_csp_extra")
+Fields = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class HeaderPlan:
+    """The security headers of one app, built once from its config (``HeaderPlan.of``).
+
+    ``api``, ``page`` and ``embed`` are the fields every response of that kind gets when it
+    lacks them; a page that asked for a nonce or ``csp_allow`` gets its own CSP from
+    ``page_csp`` (built from a template kept per distinct request, then the nonce put in).
+    """
+
+    api: Fields
+    page: Fields
+    embed: Fields
+    frame_ancestors: str
+    cors_origins: tuple[str, ...]
+    max_query_bytes: int
+    _policies: dict[tuple[bool, tuple[tuple[str, tuple[str, ...]], ...]], str] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @classmethod
+    def of(cls, config: Any) -> HeaderPlan:
+        """The plan for an app's config (``CONFIG_DEFAULTS`` keys).
+
+        >>> plan = HeaderPlan.of(CONFIG_DEFAULTS)
+        >>> dict(plan.api)["X-Frame-Options"], dict(plan.embed).get("X-Frame-Options")
+        ('DENY', None)
+        """
+        common = (
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", str(config["REFERRER_POLICY"])),
+            ("Permissions-Policy", str(config["PERMISSIONS_POLICY"])),
+        )
+        ancestors = str(config.get("FRAME_ANCESTORS") or "'none'")
+        origins = allowed_origins(config.get("CORS_ORIGINS"))
+        cors: Fields = ()
+        if origins == ("*",):
+            cors = (
+                ("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Expose-Headers", CORS_EXPOSE),
+            )
+        page_csp = content_security_policy(nonce=None)
+        return cls(
+            api=(
+                *common,
+                ("Content-Security-Policy", API_CSP),
+                ("X-Frame-Options", "DENY"),
+                *cors,
             ),
+            page=(*common, ("Content-Security-Policy", page_csp), ("X-Frame-Options", "DENY")),
+            embed=(
+                *common,
+                (
+                    "Content-Security-Policy",
+                    content_security_policy(nonce=None, frame_ancestors=ancestors),
+                ),
+            ),
+            frame_ancestors=ancestors,
+            cors_origins=origins,
+            max_query_bytes=int(config.get("MAX_QUERY_BYTES") or 16 * 1024),
         )
-    else:
-        headers.setdefault(
-            "Content-Security-Policy",
-            content_security_policy(nonce=g.get("_csp_nonce"), extra=g.get("_csp_extra")),
+
+    def fields_for(self, path: str) -> Fields:
+        """The static fields for a request path (``PATH_INFO``)."""
+        if path.startswith(API_PREFIXES):
+            return self.api
+        if path in EMBED_PATHS:
+            return self.embed
+        return self.page
+
+    def page_csp(self, *, embed: bool, nonce: str | None, extra: dict[str, list[str]]) -> str:
+        """A page's CSP with this request's nonce and ``csp_allow`` additions."""
+        key = (embed, tuple((k, tuple(v)) for k, v in extra.items()))
+        template = self._policies.get(key)
+        if template is None:
+            template = content_security_policy(
+                nonce=_NONCE_SLOT,
+                frame_ancestors=self.frame_ancestors if embed else "'none'",
+                extra=extra,
+            )
+            if len(self._policies) < _POLICY_CACHE_SIZE:
+                self._policies[key] = template
+        if nonce is None:  # no nonce asked for: leave the slots out, with their quotes
+            return template.replace(f" 'nonce-{_NONCE_SLOT}'", "")
+        return template.replace(_NONCE_SLOT, nonce)
+
+
+class SecurityHeaders:
+    """WSGI middleware: every response gets the plan's headers that it does not set itself.
+
+    It sits outside Flask, so the answers Flask makes without our views (a 405 from routing, a
+    413 from the body limit, a 500) carry the headers as well; a response that sets one of them
+    (a page's own CSP with its nonce) keeps its own.
+    """
+
+    def __init__(self, app: Callable[..., Any], plan: HeaderPlan) -> None:
+        self.app = app
+        self.plan = plan
+        # the lower-case names, once: the check per response is then one set of its names
+        self._names = {
+            id(fields): tuple((name.lower(), (name, value)) for name, value in fields)
+            for fields in (plan.api, plan.page, plan.embed)
+        }
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        fields = self._names[id(self.plan.fields_for(environ.get("PATH_INFO") or "/"))]
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers.extend(pair for lower, pair in fields if lower not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
+def header_plan(app: Flask) -> HeaderPlan:
+    """The app's security header plan (built by ``init_app``)."""
+    return app.extensions[_PLAN]
+
+
+def _finish_response(response: Response) -> Response:
+    """The per-request part of the headers: CORS that depends on the request, a page's CSP
+    with its nonce or additions. Everything else is static (``SecurityHeaders``)."""
+    plan: HeaderPlan = current_app.extensions[_PLAN]
+    path = request.path
+    if path.startswith(API_PREFIXES):
+        origins = plan.cors_origins
+        # "*" on a plain request is static; a list of origins and a preflight are not
+        if origins and (origins != ("*",) or _is_preflight()):
+            _apply_cors(response, plan)
+        return response
+    nonce = g.get("_csp_nonce")
+    extra = g.get("_csp_extra")
+    if (nonce or extra) and "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = plan.page_csp(
+            embed=path in EMBED_PATHS, nonce=nonce, extra=extra or {}
         )
-        headers.setdefault("X-Frame-Options", "DENY")
     return response
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` with an upper bound (``MAX_ID``) unless the rule gives its own."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
-    """Install the headers, CORS, nonce helper and rate limits on ``app`` (once)."""
+    """Install the headers, CORS, nonce helper, size limits and rate limits on ``app`` (once)."""
     if _EXTENSION in app.extensions:
         return
     for key, value in CONFIG_DEFAULTS.items():
         app.config.setdefault(key, value)
+    # before any blueprint adds its rules: every <int:...> is bounded
+    app.url_map.converters["int"] = BoundedIntConverter
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies > 0:
         # Flask's documented way to add WSGI middleware; its type hints declare a method
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
         )
+    plan = app.extensions[_PLAN] = HeaderPlan.of(app.config)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, plan)  # type: ignore[method-assign]
     app.extensions[_EXTENSION] = _make_limiter(app)
-    app.before_request(_answer_preflight)
-    app.after_request(_security_headers)
+    app.before_request(_before_request)
+    app.after_request(_finish_response)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

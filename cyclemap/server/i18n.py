@@ -17,13 +17,16 @@ language (a note carries its translations); the iCalendar feed follows the reque
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, request, url_for
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, gettext
 
+from ..config import CycleName
 from .http import is_api_path
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
@@ -48,6 +51,7 @@ __all__ = [
     "init_app",
     "lang_args",
     "language_links",
+    "local_cycle_name",
     "page_language_args",
     "select_locale",
     "speaks",
@@ -94,6 +98,19 @@ def speaks(tag: str) -> bool:
     """Whether this request's language is ``tag`` (``en`` matches ``en-US`` too): a page marks
     words in another language, such as a note the city wrote only in English, with ``lang``."""
     return current_language().split("-")[0].lower() == tag.replace("_", "-").split("-")[0].lower()
+
+
+class NamedCycle(Protocol):
+    """A cycle that can name itself in a language (``CycleRef``, ``CycleConfig``)."""
+
+    def name_in(self, language: str, gettext: Callable[[str], str]) -> CycleName: ...
+
+
+def local_cycle_name(cycle: NamedCycle) -> CycleName:
+    """The cycle's name in this request's language: the city's ``name_es`` on a Spanish page,
+    the catalogue's "Ciclo 2" for the default name "Cycle 2", else the name as written
+    (``.language`` ``"en"``: a page in another language marks it ``lang="en"``)."""
+    return cycle.name_in(current_language(), gettext)
 
 
 def lang_args() -> dict[str, str]:
@@ -200,6 +217,7 @@ def init_app(app: Flask) -> None:
         lang_args=lang_args,
         available_languages=available_languages,
         language_links=language_links,
+        local_cycle_name=local_cycle_name,
         page_language_args=page_language_args,
         speaks=speaks,
     )

@@ -15,14 +15,14 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, g, make_response, render_template, request
+from flask import Blueprint, Response, current_app, make_response, render_template, request
 from flask_babel import get_locale, gettext
 
 from ..errors import ConfigError
 from ..maps import MapParts, MapSpec, Marker, build_map, city_zones, render_parts, tile_spec
 from .context import current_city
-from .http import content_security_policy, csp_allow
-from .i18n import lang_args
+from .http import csp_allow
+from .i18n import lang_args, local_cycle_name
 
 bp = Blueprint("maps", __name__)
 
@@ -92,7 +92,8 @@ def map_parts(
             "lang": lang,
         },
     )
-    parts = render_parts(build_map(zones, spec, gettext=gettext))
+    names = {cid: local_cycle_name(ref) for cid, ref in current_city().cycle_refs.items()}
+    parts = render_parts(build_map(zones, spec, gettext=gettext, names=names))
     if marker is None:
         cache[key] = parts
     return parts
@@ -170,10 +171,5 @@ def embed_snippet() -> Response:
         height=EMBED_HEIGHT,
         frame_ancestors=current_app.config.get("FRAME_ANCESTORS") or "'none'",
     )
-    response = make_response(html)
-    # /embed/* may be framed (http.py); this page is for staff and need not be: refuse framing
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        nonce=g.get("_csp_nonce"), extra=g.get("_csp_extra")
-    )
-    response.headers["X-Frame-Options"] = "DENY"
-    return response
+    # /embed alone may be framed (http.py): this page is for staff and refuses framing
+    return make_response(html)

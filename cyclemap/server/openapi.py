@@ -18,6 +18,7 @@ from typing import Any
 
 from ..billing import EXCEPTION_KINDS as _KINDS
 from ..billing import NOTE_LANGUAGES
+from ..config import CYCLE_NAME_LANGUAGES
 from ..decide import Status
 from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 
@@ -54,6 +55,18 @@ DATE = {"type": "string", "format": "date"}
 NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
 EMPTY_ARRAY = {"type": "array", "maxItems": 0}
 
+#: a cycle's name in other languages, as city.toml gives it (``name_es``): notes' pattern
+CYCLE_TRANSLATIONS = {
+    "type": "object",
+    "description": (
+        "The cycle's name in other languages, by language tag (`es`), as the city gives it; "
+        "`{}` when it gives none. `name` is English; the answer is the same whatever "
+        "`Accept-Language` asks"
+    ),
+    "propertyNames": {"enum": list(CYCLE_NAME_LANGUAGES)},
+    "additionalProperties": _obj({"name": {"type": "string"}}),
+}
+
 SCHEMAS: dict[str, Any] = {
     "CycleRef": _obj(
         {
@@ -61,7 +74,7 @@ SCHEMAS: dict[str, Any] = {
             "name": {"type": "string"},
             "color": {"type": "string", "description": "A CSS colour for maps and legends"},
         },
-        description="A cycle as an answer names it.",
+        description="A cycle as an answer names it (its names in other languages: `Cycle`).",
     ),
     "Location": _obj(
         {
@@ -175,6 +188,7 @@ SCHEMAS: dict[str, Any] = {
             "id": {"type": "string"},
             "name": {"type": "string"},
             "color": {"type": "string"},
+            "translations": CYCLE_TRANSLATIONS,
             "notes": {"type": "array", "items": _ref("Note")},
             "schedule": _nullable(_ref("Schedule")),
         },
@@ -448,6 +462,10 @@ RESPONSES: dict[str, Any] = {
         "headers": {"Retry-After": {"schema": {"type": "string"}}},
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
     },
+    "UriTooLong": {
+        "description": "The query string is longer than the server accepts (MAX_QUERY_BYTES)",
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    },
     "ServerError": {
         "description": "An error on the server (logged there)",
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
@@ -480,6 +498,7 @@ PARAMETERS: dict[str, Any] = {
         "required": False,
         "schema": {"type": "string"},
         "description": "A Last-Modified from an earlier answer: 304 if nothing changed since.",
+        "example": "Thu, 20 Feb 2020 15:00:00 GMT",
     },
     "CycleId": {
         "name": "cycle_id",
@@ -487,6 +506,7 @@ PARAMETERS: dict[str, Any] = {
         "required": True,
         "schema": {"type": "string"},
         "description": "A cycle id, e.g. 2",
+        "example": "2",
     },
 }
 
@@ -502,6 +522,8 @@ def _ok(schema: str, mimetype: str = "application/json", description: str = "OK"
 def _errors(*names: str) -> dict[str, Any]:
     codes = {"BadRequest": "400", "NotFound": "404", "TooManyRequests": "429"}
     out = {codes[n]: {"$ref": f"#/components/responses/{n}"} for n in names}
+    # any request may carry a query string, and one too long is refused before the route runs
+    out["414"] = {"$ref": "#/components/responses/UriTooLong"}
     out["500"] = {"$ref": "#/components/responses/ServerError"}
     return out
 
@@ -530,7 +552,8 @@ def _get(
     return {"get": op}
 
 
-_QUERY_TEXT = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH}
+#: what a resident types: up to the geocoder's limit, and never a NUL (refused: 400)
+_QUERY_TEXT = {"type": "string", "maxLength": MAX_ADDRESS_LENGTH, "pattern": "^[^\\u0000]*$"}
 _IF_MODIFIED_SINCE = {"$ref": "#/components/parameters/IfModifiedSince"}
 _ATOM = {
     "description": "An Atom feed",
@@ -544,23 +567,45 @@ PATHS: dict[str, Any] = {
         _ok("Answer"),
         params=[
             {
-                "name": "address",
+                # one exploded object, because the parameters depend on each other: an address,
+                # or a point (lon with lat), never both; other parameters are ignored
+                "name": "place",
                 "in": "query",
-                "schema": {**_QUERY_TEXT, "minLength": 1},
-                "description": "A street address, e.g. 12 S Sprigg St (instead of lon and lat)",
-                "example": "12 S Sprigg St",
-            },
-            {"name": "lon", "in": "query", "schema": LON, "description": "With lat"},
-            {"name": "lat", "in": "query", "schema": LAT, "description": "With lon"},
-            {
-                "name": "date",
-                "in": "query",
-                "schema": DATE,
+                "required": True,
+                "style": "form",
+                "explode": True,
                 "description": (
-                    "Answer as of this day (ISO date): the boundary version in force, the notes "
-                    "and the dates of that day. Default: today in the city."
+                    "Either `address` (a street address, e.g. `12 S Sprigg St`) or `lon` and "
+                    "`lat` (a point in WGS 84), never both; with an optional `date` to answer as "
+                    "of that day (ISO date: the boundary version in force, the notes and the "
+                    "dates of that day; default: today in the city). Other query parameters "
+                    "are ignored."
                 ),
-                "example": "2020-03-01",
+                "schema": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "title": "An address",
+                            "properties": {
+                                "address": {**_QUERY_TEXT, "minLength": 1},
+                                "date": DATE,
+                                "lon": False,
+                                "lat": False,
+                            },
+                            "required": ["address"],
+                        },
+                        {
+                            "type": "object",
+                            "title": "A point",
+                            "properties": {"lon": LON, "lat": LAT, "date": DATE, "address": False},
+                            "required": ["lon", "lat"],
+                        },
+                    ]
+                },
+                "examples": {
+                    "address": {"value": {"address": "12 S Sprigg St"}},
+                    "point": {"value": {"lon": -89.52, "lat": 37.305, "date": "2020-03-01"}},
+                },
             },
         ],
         errors=("BadRequest",),
@@ -570,11 +615,20 @@ PATHS: dict[str, Any] = {
         "Address completions as a resident types, best first",
         _ok("SuggestionList"),
         params=[
-            {"name": "q", "in": "query", "required": True, "schema": _QUERY_TEXT},
+            {
+                "name": "q",
+                "in": "query",
+                "required": True,
+                "schema": _QUERY_TEXT,
+                "description": "What the resident has typed so far",
+                "example": "117 s spr",
+            },
             {
                 "name": "limit",
                 "in": "query",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                "description": "How many completions at most",
+                "example": 5,
             },
         ],
         errors=("BadRequest",),
@@ -616,15 +670,21 @@ PATHS: dict[str, Any] = {
                 "name": "since",
                 "in": "query",
                 "required": True,
-                "schema": {"type": "string", "maxLength": 40},
+                "schema": {
+                    "type": "string",
+                    "maxLength": 40,
+                    "anyOf": [{"format": "date-time"}, {"format": "date"}],
+                },
                 "description": "An ISO 8601 time (UTC when it has no offset) or date: "
                 "changes strictly after it",
+                "example": "2020-02-20T15:00:00Z",
             },
             {
                 "name": "limit",
                 "in": "query",
                 "required": False,
                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000},
+                "example": 100,
             },
         ],
         errors=("BadRequest",),
@@ -643,7 +703,15 @@ PATHS: dict[str, Any] = {
     "/api/v1/problems/{code}": _get(
         "What a problem type means (the target of a problem's type URI)",
         _ok("ProblemType"),
-        params=[{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+        params=[
+            {
+                "name": "code",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string"},
+                "example": "invalid-input",
+            }
+        ],
         errors=("NotFound",),
     ),
     "/healthz": _get(

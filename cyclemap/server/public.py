@@ -20,14 +20,14 @@ from flask_babel import format_date, gettext
 
 from ..billing import ScheduleAnswer
 from ..billing.notes import ALL_CYCLES, Note
-from ..city import Answer, Choice, CycleAnswer
+from ..city import Answer, Choice, CycleAnswer, CycleRef
 from ..decide import Status
 from ..errors import InputError
 from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 from ..maps import NEAR_ZOOM, Marker, ZoneInfo, border_detail
 from .api import feed_url
 from .context import current_city
-from .i18n import lang_args, page_language_args
+from .i18n import lang_args, local_cycle_name, page_language_args
 from .maps import map_parts
 
 bp = Blueprint("public", __name__)
@@ -66,7 +66,8 @@ class ChoiceLink:
 
     label: str
     href: str
-    cycle_name: str | None
+    #: the candidate's cycle (the page names it in its language), None outside every cycle
+    cycle: CycleRef | None
 
 
 @dataclass
@@ -260,7 +261,10 @@ def _confirm(answer: Answer) -> tuple[str, dict[str, Any] | None]:
         distance=max(1, round(confirm.distance_m)),
         others=others,
     )
-    info = {cid: ZoneInfo(cid, ref.name, ref.color) for cid, ref in city.cycle_refs.items()}
+    info = {
+        cid: ZoneInfo(cid, local_cycle_name(ref).text, ref.color)
+        for cid, ref in city.cycle_refs.items()
+    }
     zones = city.boundaries_on(answer.as_of)[1] if answer.as_of else city.boundaries
     near = border_detail(
         zones,
@@ -344,7 +348,9 @@ def _effective_changes(answer: Answer) -> list[str]:
         else:
             lines.append(
                 gettext(
-                    "From %(date)s this address is in %(name)s.", date=day, name=change.cycle.name
+                    "From %(date)s this address is in %(name)s.",
+                    date=day,
+                    name=local_cycle_name(change.cycle).text,
                 )
             )
     return lines
@@ -416,7 +422,7 @@ def _result(
         ChoiceLink(
             label=c.matched_address,
             href=_choice_href(c, missed),
-            cycle_name=(answer_cycle_name(c.cycle_id) if c.cycle_id else None),
+            cycle=answer_cycle(c.cycle_id) if c.cycle_id else None,
         )
         for c in pick_choices(answer.candidates, MAX_CHOICES)
     ]
@@ -449,7 +455,7 @@ def _result(
             exceptions=[e["text"] for e in schedule.get("exceptions", []) if e.get("text")],
             calendar_url=calendar_url(answer.cycle.id) if answer.schedule else None,
         )
-    name = answer.cycle.name if answer.cycle else ""
+    name = local_cycle_name(answer.cycle).text if answer.cycle else ""
     if answer.status == Status.MATCHED:
         where = place or _where(answer, device)
         confirm, near = _confirm(answer)
@@ -501,10 +507,14 @@ def _result(
     )
 
 
+def answer_cycle(cycle_id: str) -> CycleRef:
+    """The cycle of an id an answer names (named by its id alone when the config lacks it)."""
+    return current_city().cycle_refs.get(cycle_id) or CycleRef(cycle_id, cycle_id, "#666666")
+
+
 def answer_cycle_name(cycle_id: str) -> str:
-    """A cycle's display name ("Cycle 2"), or the id itself for a cycle the config lacks."""
-    ref = current_city().cycle_refs.get(cycle_id)
-    return ref.name if ref else cycle_id
+    """A cycle's display name in this page's language ("Ciclo 2" on a Spanish page)."""
+    return local_cycle_name(answer_cycle(cycle_id)).text
 
 
 def _error(message: str) -> ResultView:

@@ -130,6 +130,9 @@ class StoreBase:
             libpq = ("postgresql", "postgresql+psycopg", "postgresql+psycopg2")
             if parsed.drivername in libpq and "connect_timeout" not in parsed.query:
                 kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        # a statement's parameters are what residents typed (miss keys) and what staff wrote:
+        # they stay out of error messages, and so out of every log that prints one
+        kwargs["hide_parameters"] = True
         try:
             self.engine = sa.create_engine(parsed, **kwargs)
         except (sa.exc.ArgumentError, ImportError) as exc:

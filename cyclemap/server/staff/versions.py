@@ -37,6 +37,7 @@ from ... import publishing
 from ...errors import AddressFileError, BoundaryFileError, InputError, NotFoundError, RefusedError
 from ...maps import PreviewPoint, build_preview_map, city_zones, render_parts
 from ..context import current_city, current_store
+from ..http import MAX_ID, body_limit, csp_allow
 from ..maps import tile_layer
 from .access import bp, login_required, signed_in_username
 from .forms import IsoDateField, StaffForm
@@ -129,6 +130,11 @@ def _layer(kind: str) -> Layer:
     return layer
 
 
+#: what an upload's request may hold beyond the file itself (the form's other fields, the
+#: multipart framing): a body larger than the limit plus this is refused before it is read
+UPLOAD_SLACK_BYTES = 1024 * 1024
+
+
 def _upload_limit() -> int:
     return int(current_app.config.get("STAFF_UPLOAD_MAX_BYTES") or publishing.MAX_UPLOAD_BYTES)
 
@@ -177,10 +183,13 @@ def rollback(kind: str) -> Response:
     """Make a stored version the live one again, now (a new entry in the history)."""
     layer = _layer(kind)
     form = RollbackForm()
-    if not form.validate_on_submit() or not str(form.version.data).isdigit():
+    asked = str(form.version.data)
+    if not form.validate_on_submit() or not (
+        asked.isascii() and asked.isdigit() and int(asked) <= MAX_ID
+    ):
         flash("Choose a version to roll back to.", "problem")
         return redirect(_url(kind))
-    version = int(form.version.data)
+    version = int(asked)
     operation = (
         publishing.rollback_boundaries if kind == "boundaries" else publishing.rollback_addresses
     )
@@ -218,6 +227,7 @@ def version_new(kind: str) -> tuple[str, int]:
 
 
 @_route("/new", "_upload", ("POST",))
+@body_limit(lambda: _upload_limit() + UPLOAD_SLACK_BYTES)
 def version_upload(kind: str) -> Response | tuple[str, int]:
     """Vet the upload, keep it in the store and show its preview."""
     layer = _layer(kind)
@@ -287,8 +297,6 @@ def _preview_map(kind: str, diff: Any) -> Any:
         changes.append(PreviewPoint(c.lon, c.lat, label, colors.get(c.to_cycle, "#444444")))
     tiles = tile_layer()
     if tiles is not None:
-        from ..http import csp_allow
-
         csp_allow("img-src", tiles.origin)
     m = build_preview_map(
         before,

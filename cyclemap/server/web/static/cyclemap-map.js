@@ -48,10 +48,18 @@
     return svg;
   }
 
+  // a cycle's name in the page's language (maps.py names it, with its "lang"); a name the city
+  // gives only in English, on a page in another language, is marked lang="en"
+  function nameNode(className, name, lang) {
+    var node = el("span", className, name);
+    if (lang && lang !== pageLanguage()) node.lang = lang;
+    return node;
+  }
+
   function cycleName(cycle) {
     var span = el("span", "cycle-name");
     span.appendChild(swatch(cycle.color));
-    span.appendChild(el("span", null, cycle.name));
+    span.appendChild(nameNode(null, cycle.name, cycle.lang));
     return span;
   }
 
@@ -174,7 +182,7 @@
     // Names on hover, and (without a server) notes on click.
     zones.eachLayer(function (layer) {
       var p = layer.feature.properties;
-      layer.bindTooltip(el("span", null, p.name), { sticky: true, direction: "top", className: "cm-tooltip" });
+      layer.bindTooltip(nameNode(null, p.name, p.lang), { sticky: true, direction: "top", className: "cm-tooltip" });
       if (opts.mode === "export") {
         layer.bindPopup(function () {
           var box = el("div", "cm-popup");
@@ -193,7 +201,7 @@
     var labels = L.layerGroup();
     (opts.labels || []).forEach(function (label) {
       L.marker([label.lat, label.lon], {
-        icon: L.divIcon({ className: "cm-zone-label", html: el("span", "cm-zone-label__text", label.name), iconSize: null }),
+        icon: L.divIcon({ className: "cm-zone-label", html: nameNode("cm-zone-label__text", label.name, label.lang), iconSize: null }),
         interactive: false,
         keyboard: false,
       }).addTo(labels);
@@ -252,9 +260,15 @@
       return a;
     }
 
+    // the API's cycle (the same in every language) as the legend names it, in the page's language
+    function localCycle(cycle) {
+      var named = (opts.legend || []).filter(function (c) { return cycle && c.id === cycle.id; })[0];
+      return named || cycle;
+    }
+
     function answerPopup(answer, lon, lat) {
       var box = el("div", "cm-popup");
-      var cycle = answer.cycle;
+      var cycle = localCycle(answer.cycle);
       if (answer.status === "matched" && cycle) {
         var title = el("p", "cm-popup__title");
         title.appendChild(cycleName(cycle));
@@ -273,7 +287,7 @@
     }
 
     function summaryOf(answer) {
-      if (answer.status === "matched" && answer.cycle) return fill(T.in_cycle, { name: answer.cycle.name });
+      if (answer.status === "matched" && answer.cycle) return fill(T.in_cycle, { name: localCycle(answer.cycle).name });
       if (answer.status === "outside_service_area") return T.outside;
       return T.not_sure;
     }
