@@ -284,10 +284,10 @@ def _place_few_sites(
     zips = [layer.zip[int(index.site_row[s])] for s in sites]
     towns = [layer.city[int(index.site_row[s])] for s in sites] if city else []
     if zip_code and city and len(sites) > 1:
-        in_zip = {s for s, z in zip(sites, zips, strict=True) if z == zip_code}
-        in_city = {s for s, t in zip(sites, towns, strict=True) if t == city}
-        if in_zip and in_city and not in_zip & in_city:
-            return [s for s in sites if s in in_zip | in_city], factor, notes
+        zip_set = {s for s, z in zip(sites, zips, strict=True) if z == zip_code}
+        city_set = {s for s, t in zip(sites, towns, strict=True) if t == city}
+        if zip_set and city_set and not zip_set & city_set:
+            return [s for s in sites if s in zip_set | city_set], factor, notes
     if zip_code:
         keep = [k for k, z in enumerate(zips) if z == zip_code]
         if keep:
