@@ -148,10 +148,14 @@ def load(port: int, name: str, paths: list[str], total: int, concurrency: int, c
     return run
 
 
-def start_server(port: int, workdir: Path, workers: int, threads: int) -> subprocess.Popen:
-    """``cyclemap serve`` for the demo city on a fresh SQLite file, without access logs."""
+def start_server(
+    port: int, workdir: Path, workers: int, threads: int, env_extra: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """``cyclemap serve`` for the demo city on a fresh SQLite file, without access logs
+    (``env_extra``: more ``CYCLEMAP_*`` settings, such as the soak's ``CYCLEMAP_TODAY``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CYCLEMAP_")}
     env["CYCLEMAP_RATELIMIT"] = ""
+    env.update(env_extra or {})
     cmd = [
         sys.executable,
         "-m",

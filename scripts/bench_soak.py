@@ -39,7 +39,15 @@ import urllib.parse
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from scripts.bench_api import ADDRESSES, ROOT, free_port, queries, stop, wait_ready
+from scripts.bench_api import (
+    ADDRESSES,
+    ROOT,
+    free_port,
+    queries,
+    start_server,
+    stop,
+    wait_ready,
+)
 
 #: how much a worker's resident memory may grow from the end of the warm-up to the end
 MEMORY_BOUND_MB = 24.0
@@ -86,31 +94,6 @@ def cyclemap(workdir: Path, *args: str, stdin: str | None = None) -> str:
     if done.returncode:
         raise RuntimeError(f"cyclemap {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout
-
-
-def start_server(port: int, workdir: Path, workers: int, threads: int) -> subprocess.Popen:
-    """``cyclemap serve`` on the soak's database, without access logs, as of the demo's week."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CYCLEMAP_")}
-    env.update(CYCLEMAP_RATELIMIT="", CYCLEMAP_TODAY="2020-02-21")
-    cmd = [
-        sys.executable,
-        "-m",
-        "cyclemap",
-        "--database-url",
-        f"sqlite:///{workdir / 'bench.sqlite'}",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--no-access-log",
-    ]
-    log = (workdir / "server.log").open("w")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 # -- memory ----------------------------------------------------------------------------------
@@ -347,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
             cyclemap(workdir, "notes", "add", "--title", "Soak note", "--all-cycles", "--body", "0")
         )
         port = free_port()
-        proc = start_server(port, workdir, args.workers, args.threads)
+        proc = start_server(
+            port, workdir, args.workers, args.threads, {"CYCLEMAP_TODAY": "2020-02-21"}
+        )
         try:
             wait_ready(port, proc, workdir)
             print(
