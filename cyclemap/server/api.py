@@ -47,12 +47,17 @@ ATOM = "application/atom+xml"
 MAX_CHANGES = 1000
 
 
+#: the most lookup answers' JSON bodies kept per app (as many as ``City.lookup`` keeps answers)
+ANSWER_BODY_CACHE_SIZE = 4096
+
+
 @bp.record_once
 def _install_http(state: BlueprintSetupState) -> None:
     # The API brings the app-wide HTTP behaviour with it (headers, CORS, rate limits);
     # ``http.init_app`` is idempotent, so ``create_app`` may also call it directly.
     assert isinstance(state.app, Flask)  # Flask types a blueprint's app as its base class
     http.init_app(state.app)
+    state.app.extensions.setdefault("cyclemap.api.bodies", {})
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -133,8 +138,26 @@ def lookup() -> Response:
     answer = current_city().lookup(
         address, lon=lon, lat=lat, date=_date_arg("date"), record=address is not None
     )
+    body, etag = _answer_body(answer)
     # an address is what a resident typed: no shared cache keeps it (a point may be shared)
-    return _json(answer.to_dict(), private=address is not None)
+    return http.cached_response(body, JSON, etag=etag, private=address is not None)
+
+
+def _answer_body(answer: Any) -> tuple[bytes, str]:
+    """An answer's JSON body and its ETag, made once per answer object: ``City.lookup`` hands
+    out the same frozen answer for the same query, day and snapshot, and a new snapshot (a
+    publish, a note edited) makes new ones, so a kept body is never stale. Bounded by
+    ``ANSWER_BODY_CACHE_SIZE``; each entry holds its answer, so its ``id`` is not reused."""
+    bodies: dict[int, tuple[Any, bytes, str]] = current_app.extensions["cyclemap.api.bodies"]
+    kept = bodies.get(id(answer))
+    if kept is not None and kept[0] is answer:
+        return kept[1], kept[2]
+    body = _dumps(answer.to_dict())
+    etag = http.etag_for(body)
+    if len(bodies) >= ANSWER_BODY_CACHE_SIZE:
+        bodies.clear()
+    bodies[id(answer)] = (answer, body, etag)
+    return body, etag
 
 
 @bp.get("/api/v1/suggest")
