@@ -55,6 +55,7 @@ import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDRESSES = ROOT / "geodata" / "cape-girardeau" / "addresses.csv"
@@ -75,6 +76,8 @@ class Run:
     errors: int = 0
     wall: float = 0.0
     statuses: Counter = field(default_factory=Counter)
+    server_cpu: float = 0.0  # seconds of CPU the server's workers spent during the run
+    client_cpu: float = 0.0  # ... and this client
 
     @property
     def done(self) -> int:
@@ -92,11 +95,52 @@ class Run:
         return 1000 * ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
     def line(self) -> str:
-        return (
+        text = (
             f"{self.name:<10} {self.done:>7} req  {self.rps:>8.0f} req/s  "
             f"p50 {self.pct(50):6.2f} ms  p95 {self.pct(95):6.2f} ms  "
             f"p99 {self.pct(99):6.2f} ms  max {self.pct(100):7.2f} ms  errors {self.errors}"
         )
+        if self.server_cpu and self.done:
+            text += (
+                f"  CPU/req server {1e6 * self.server_cpu / self.done:4.0f} us, "
+                f"client {1e6 * self.client_cpu / self.done:4.0f} us"
+            )
+        return text
+
+
+def workers_of(master: int) -> list[int]:
+    """The processes whose parent is ``master`` (gunicorn's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have spent so far (Linux ``/proc``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def metered(pids: list[int], *args: Any, **kwargs: Any) -> Run:
+    """``load(*args, **kwargs)`` with the CPU the server's ``pids`` and this client spent."""
+    server, client = cpu_seconds(pids), time.process_time()
+    run = load(*args, **kwargs)
+    run.server_cpu = cpu_seconds(pids) - server
+    run.client_cpu = time.process_time() - client
+    return run
 
 
 def merged(name: str, runs: list[Run]) -> Run:
@@ -107,6 +151,8 @@ def merged(name: str, runs: list[Run]) -> Run:
         total.errors += run.errors
         total.wall += run.wall
         total.statuses.update(run.statuses)
+        total.server_cpu += run.server_cpu
+        total.client_cpu += run.client_cpu
     return total
 
 
@@ -324,18 +370,19 @@ def main(argv: list[str] | None = None) -> int:
             runs: dict[str, list[Run]] = {"hello": [], "healthz": [], "lookup": [], "new": []}
             base_n, look_n = args.baseline_requests // rounds, args.requests // rounds
             new_n = len(unseen) // rounds
+            ours, theirs = workers_of(proc.pid), workers_of(hello.pid)
             for r in range(rounds):
                 runs["hello"].append(
-                    load(hello_port, "hello", ["/"], base_n, concurrency, args.cap)
+                    metered(theirs, hello_port, "hello", ["/"], base_n, concurrency, args.cap)
                 )
                 runs["healthz"].append(
-                    load(port, "healthz", ["/healthz"], base_n, concurrency, args.cap)
+                    metered(ours, port, "healthz", ["/healthz"], base_n, concurrency, args.cap)
                 )
                 runs["lookup"].append(
-                    load(port, "lookup", paths, look_n, concurrency, args.cap, start=r * look_n)
+                    metered(ours, port, "lookup", paths, look_n, concurrency, args.cap, r * look_n)
                 )
                 runs["new"].append(
-                    load(port, "new", unseen, new_n, concurrency, args.cap, start=r * new_n)
+                    metered(ours, port, "new", unseen, new_n, concurrency, args.cap, r * new_n)
                 )
         finally:
             stop(proc)

@@ -404,3 +404,18 @@ def test_answers_about_an_address_are_private(client, url):
 def test_answers_about_a_point_may_stay_public(client):
     response = client.get("/api/v1/lookup?lon=-89.58&lat=37.33")
     assert response.headers["Cache-Control"].startswith("public, max-age=")
+
+
+def test_a_lookup_body_is_made_once_per_answer_and_follows_a_change(tiny_app, clock):
+    app = tiny_app()
+    client = app.test_client()
+    url = "/api/v1/lookup?address=101+S+MAIN+ST"
+    first, again = client.get(url), client.get(url)
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert len(app.extensions["cyclemap.api.bodies"]) == 1  # one answer, one body
+    store = app.extensions["cyclemap.store"]
+    store.add_note(title="Kept or not", body="x", cycles="all", author="t", today=clock())
+    changed = client.get(url)  # a new snapshot: a new answer, a new body
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    assert "Kept or not" in [n["title"] for n in changed.json["notes"]]
+    assert changed.json == {**first.json, "notes": changed.json["notes"]}
