@@ -61,6 +61,14 @@ def _install_http(state: BlueprintSetupState) -> None:
 
 
 # -- parsing ---------------------------------------------------------------------------------
+def _arg(name: str) -> str | None:
+    """The query parameter's first value, or None. Werkzeug's ``args.get`` makes an
+    exception object for every absent key, and a lookup asks for three that are usually
+    absent (lon, lat, date)."""
+    args = request.args
+    return args.get(name) if name in args else None
+
+
 def _required_text_arg(name: str) -> str:
     value = _text_arg(name)
     if value is None:
@@ -69,7 +77,7 @@ def _required_text_arg(name: str) -> str:
 
 
 def _text_arg(name: str) -> str | None:
-    value = request.args.get(name)
+    value = _arg(name)
     if value is None:
         return None
     if len(value) > MAX_QUERY_CHARS:
@@ -82,7 +90,7 @@ def _text_arg(name: str) -> str | None:
 
 
 def _float_arg(name: str) -> float | None:
-    raw = request.args.get(name)
+    raw = _arg(name)
     if raw is None:
         return None
     try:
@@ -95,7 +103,7 @@ def _float_arg(name: str) -> float | None:
 
 
 def _date_arg(name: str) -> dt.date | None:
-    raw = request.args.get(name)
+    raw = _arg(name)
     if raw is None:
         return None
     try:
@@ -107,7 +115,7 @@ def _date_arg(name: str) -> dt.date | None:
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
+    raw = _arg(name)
     if raw is None:
         return default
     raw = raw.strip()
@@ -242,7 +250,7 @@ def feed_cycle(cycle_id: str) -> Response:
 
 
 def _time_arg(name: str) -> dt.datetime:
-    raw = request.args.get(name)
+    raw = _arg(name)
     if raw is None:
         raise InputError(
             f"the query parameter '{name}' is required, e.g. {name}=2020-02-20T00:00:00Z"
