@@ -419,3 +419,5 @@ def test_a_lookup_body_is_made_once_per_answer_and_follows_a_change(tiny_app, cl
     assert changed.headers["ETag"] != first.headers["ETag"]
     assert "Kept or not" in [n["title"] for n in changed.json["notes"]]
     assert changed.json == {**first.json, "notes": changed.json["notes"]}
+    # the old answer went with its snapshot, and its body with it
+    assert len(app.extensions["cyclemap.api.bodies"]) == 1

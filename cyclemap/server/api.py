@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import re
 import threading
+import weakref
 from typing import Any
 from urllib.parse import quote
 
@@ -154,17 +155,22 @@ def lookup() -> Response:
 def _answer_body(answer: Any) -> tuple[bytes, str]:
     """An answer's JSON body and its ETag, made once per answer object: ``City.lookup`` hands
     out the same frozen answer for the same query, day and snapshot, and a new snapshot (a
-    publish, a note edited) makes new ones, so a kept body is never stale. Bounded by
-    ``ANSWER_BODY_CACHE_SIZE``; each entry holds its answer, so its ``id`` is not reused."""
-    bodies: dict[int, tuple[Any, bytes, str]] = current_app.extensions["cyclemap.api.bodies"]
-    kept = bodies.get(id(answer))
-    if kept is not None and kept[0] is answer:
+    publish, a note edited) makes new ones, so a kept body is never stale. An entry lasts as
+    long as its answer (a weak reference: the city's cache decides), and there are at most
+    ``ANSWER_BODY_CACHE_SIZE``."""
+    bodies: dict[int, tuple[weakref.ref, bytes, str]] = current_app.extensions[
+        "cyclemap.api.bodies"
+    ]
+    key = id(answer)
+    kept = bodies.get(key)
+    if kept is not None and kept[0]() is answer:
         return kept[1], kept[2]
     body = _dumps(answer.to_dict())
     etag = http.etag_for(body)
     if len(bodies) >= ANSWER_BODY_CACHE_SIZE:
         bodies.clear()
-    bodies[id(answer)] = (answer, body, etag)
+    # the entry goes when its answer does (before another object can take its id)
+    bodies[key] = (weakref.ref(answer, lambda _, key=key: bodies.pop(key, None)), body, etag)
     return body, etag
 
 
