@@ -169,8 +169,12 @@ def _answer_body(answer: Any) -> tuple[bytes, str]:
     etag = http.etag_for(body)
     if len(bodies) >= ANSWER_BODY_CACHE_SIZE:
         bodies.clear()
-    # the entry goes when its answer does (before another object can take its id)
-    bodies[key] = (weakref.ref(answer, lambda _, key=key: bodies.pop(key, None)), body, etag)
+
+    def forget(_: weakref.ref) -> None:
+        # the entry goes when its answer does (before another object can take its id)
+        bodies.pop(key, None)
+
+    bodies[key] = (weakref.ref(answer, forget), body, etag)
     return body, etag
 
 
