@@ -421,3 +421,33 @@ def test_a_lookup_body_is_made_once_per_answer_and_follows_a_change(tiny_app, cl
     assert changed.json == {**first.json, "notes": changed.json["notes"]}
     # the old answer went with its snapshot, and its body with it
     assert len(app.extensions["cyclemap.api.bodies"]) == 1
+
+
+def test_api_bodies_read_as_flasks_encoder_writes_them(app):
+    # the API encodes with orjson; what it hands to Flask's ``default`` (dates, dataclasses)
+    # and what it turns to text (non-text keys) must read as Flask's own encoder wrote them
+    import dataclasses
+    import datetime as dt
+
+    from flask import json as flask_json
+
+    from cyclemap.server.api import _dumps
+
+    @dataclasses.dataclass
+    class Pair:
+        a: int
+        b: str
+
+    data = {
+        "day": dt.date(2020, 2, 26),
+        "at": dt.datetime(2020, 2, 26, 9, 30, tzinfo=dt.timezone.utc),
+        "pair": Pair(1, "Ciclo Ñ"),
+        "text": "Año, ½, “quoted”",
+        "n": [1.5, 0.1, 10**15],
+    }
+    with app.app_context():
+        body = _dumps(data)
+        assert json.loads(body) == json.loads(flask_json.dumps(data))
+        assert list(json.loads(body)) == sorted(data)  # keys sorted
+        numbered = {10: "ten", 7: "seven"}
+        assert json.loads(_dumps(numbered)) == json.loads(flask_json.dumps(numbered))

