@@ -440,7 +440,7 @@ def test_api_bodies_read_as_flasks_encoder_writes_them(app):
 
     data = {
         "day": dt.date(2020, 2, 26),
-        "at": dt.datetime(2020, 2, 26, 9, 30, tzinfo=dt.timezone.utc),
+        "at": dt.datetime(2020, 2, 26, 9, 30, tzinfo=dt.UTC),
         "pair": Pair(1, "Ciclo Ñ"),
         "text": "Año, ½, “quoted”",
         "n": [1.5, 0.1, 10**15],
