@@ -2,6 +2,16 @@
 
 Each answer is a ``Resolved`` tuple (the fields of ``Assignment``), small enough to cross a
 process boundary; the decision is ``cyclemap.decide.decide``, the one ``City.lookup`` uses.
+
+An export writes one address several ways that the exact step tells apart but the parser does
+not: ``117 S Sprigg St.`` and ``117 S SPRIGG ST`` (an exact match) and ``117 s. sprigg st``
+(case, periods, apostrophes and most punctuation). Past the exact step the cascade reads a text
+only through its parse (``parse_key``: what ``parse_address`` reads of it), except for the length
+and the characters no address holds (``steps.NOT_ADDRESS_CHARS``), which the ``unusable`` step
+checks on the text itself. So for a text of at most ``MAX_ADDRESS_LENGTH`` characters without
+those, which the exact step does not answer, the answer is that of any other such text with the
+same parse key: the resolver keeps answers by parse key (``Resolver.by_parse``) and geocodes each
+parse key once.
 """
 
 from __future__ import annotations
@@ -13,7 +23,9 @@ import numpy as np
 
 from ..decide import Status, candidate_points, decide, place_label
 from ..errors import InputError
-from ..geocode import Candidate, GeocodeResult, MatchType, exact_key
+from ..geocode import MAX_ADDRESS_LENGTH, Candidate, GeocodeResult, MatchType, exact_key
+from ..geocode.normalize import parse_key
+from ..geocode.steps import NOT_ADDRESS_CHARS
 
 if TYPE_CHECKING:
     from ..boundaries import BoundarySet
@@ -44,18 +56,36 @@ class Resolver:
     def __init__(self, geocoder: Geocoder, boundaries: BoundarySet) -> None:
         self.geocoder = geocoder
         self.boundaries = boundaries
+        #: answers by parse key, for texts the exact step did not answer (see the module's doc)
+        self.by_parse: dict[str, Resolved] = {}
 
     def resolve(self, texts: Sequence[str]) -> list[Resolved]:
         """One ``Resolved`` tuple per address text, in order."""
-        results: list[GeocodeResult | str] = []
+        # per text: a geocode result, a reason it is not found, a known answer (a tuple), or
+        # the position of an earlier text of this batch with its parse key (an int)
+        results: list[GeocodeResult | str | Resolved | int] = []
+        firsts: dict[str, int] = {}  # parse key -> the position of its first text in this batch
         xs: list[float] = []
         ys: list[float] = []
+        geocoder, by_parse = self.geocoder, self.by_parse
         for text in texts:
             if not text or not text.strip():
                 results.append("the address is empty")
                 continue
             try:
-                result = self.geocoder.geocode(text)
+                result = geocoder.exact(text) if isinstance(text, str) else None
+                if result is None:
+                    key = _parse_key(text)
+                    if key is not None:
+                        known = by_parse.get(key)
+                        if known is None and key in firsts:
+                            results.append(firsts[key])
+                            continue
+                        if known is not None:
+                            results.append(known)
+                            continue
+                        firsts[key] = len(results)
+                    result = geocoder.geocode(text, exact_missed=isinstance(text, str))
             except InputError as exc:  # the geocoder refuses the input (not text)
                 results.append(exc.message)
                 continue
@@ -67,12 +97,21 @@ class Resolver:
         out: list[Resolved] = []
         k = 0
         for r in results:
-            if isinstance(r, str):
+            if isinstance(r, int):
+                out.append(out[r])
+            elif isinstance(r, tuple):
+                out.append(r)
+            elif isinstance(r, str):
                 out.append((Status.NOT_FOUND, None, None, None, None, None, None, r))
-                continue
-            n = len(candidate_points(r))
-            out.append(self._decide(r, ids[k : k + n]))
-            k += n
+            else:
+                n = len(candidate_points(r))
+                out.append(self._decide(r, ids[k : k + n]))
+                k += n
+        for key, i in firsts.items():
+            by_parse[key] = out[i]
+        if len(by_parse) > PARSE_MEMO_SIZE:  # forget the oldest half
+            for old in list(by_parse)[: len(by_parse) - PARSE_MEMO_SIZE // 2]:
+                del by_parse[old]
         return out
 
     def _decide(self, result: GeocodeResult, cycle_ids: list[str]) -> Resolved:
@@ -114,6 +153,18 @@ class Resolver:
             out.append(_at(cand, ids[k]))
             k += 1
         return out
+
+
+#: answers kept by parse key (a few hundred bytes each)
+PARSE_MEMO_SIZE = 200_000
+
+
+def _parse_key(text: str) -> str | None:
+    """The parse key a text's answer may be kept by (past the exact step), or None when the
+    text itself decides something: too long, or holding a character no address holds."""
+    if len(text) > MAX_ADDRESS_LENGTH or NOT_ADDRESS_CHARS.search(text):
+        return None
+    return parse_key(text)
 
 
 _NO_POINT: Resolved = (

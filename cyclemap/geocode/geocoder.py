@@ -167,11 +167,15 @@ class Geocoder:
             return "", ""
         return parsed.street_key, correction_key(parsed)
 
-    def geocode(self, text: str) -> GeocodeResult:
-        """Where ``text`` is: ``matched``, ``ambiguous`` or ``not_found`` with candidates."""
+    def geocode(self, text: str, *, exact_missed: bool = False) -> GeocodeResult:
+        """Where ``text`` is: ``matched``, ``ambiguous`` or ``not_found`` with candidates.
+
+        ``exact_missed``: ``exact(text)`` was asked and answered None, so the cascade starts at
+        the step after it (the answer is the same; the batch asks ``exact`` first).
+        """
         if not isinstance(text, str):
             raise InputError(f"an address must be text, not {type(text).__name__}")
-        return run(self.index, text)
+        return run(self.index, text, after_exact=exact_missed)
 
     def exact(self, text: str) -> GeocodeResult | None:
         """The batch fast path: the answer when ``text`` is a layer address as written, else None.

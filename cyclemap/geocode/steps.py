@@ -801,10 +801,11 @@ STEPS: tuple[tuple[str, Step], ...] = (
 )
 
 
-def run(index: AddressIndex, text: str) -> GeocodeResult:
-    """Try each step in ``STEPS`` until one answers."""
+def run(index: AddressIndex, text: str, *, after_exact: bool = False) -> GeocodeResult:
+    """Try each step in ``STEPS`` until one answers (``after_exact``: all but the first, for a
+    text whose ``exact`` step was tried and did not answer)."""
     query = Query(index, text)
-    for _name, step in STEPS:
+    for _name, step in STEPS[1:] if after_exact else STEPS:
         result = step(index, query)
         if result is not None:
             return result
