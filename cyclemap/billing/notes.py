@@ -28,12 +28,12 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import nh3
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 #: ``cycles`` of a note that applies to every cycle
 ALL_CYCLES: Literal["all"] = "all"
@@ -77,6 +77,10 @@ _URL_SCHEMES = {"http", "https", "mailto", "tel"}
 @functools.cache
 def _markdown() -> MarkdownIt:
     # CommonMark with raw HTML off: "<script>" in a note is shown as text, never parsed as a tag.
+    # Imported here, not at the top: a lookup that prints note titles (the CLI) never renders
+    # HTML and need not pay for markdown-it and nh3 on every start.
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False})
 
 
@@ -92,6 +96,8 @@ def render_markdown(text: str) -> str:
     >>> render_markdown("[click](javascript:alert(1))")
     '<p>[click](javascript:alert(1))</p>\\n'
     """
+    import nh3
+
     html = _markdown().render(text or "")
     return nh3.clean(
         html,

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
+
+# pyproj is imported where a CRS is made, not here: a lookup of an address away from a border
+# never measures a distance, and a cold ``cyclemap lookup`` should not pay ~50 ms for it
+if TYPE_CHECKING:
+    from pyproj import CRS, Transformer
 
 __all__ = [
     "crs_label",
@@ -92,6 +96,8 @@ def local_metric_crs(bounds: Sequence[float]) -> CRS:
     >>> local_metric_crs((-89.6, 37.2, -89.5, 37.4)).to_epsg()
     32616
     """
+    from pyproj import CRS
+
     minx, miny, maxx, maxy = (float(v) for v in bounds)
     lon, lat = (minx + maxx) / 2, (miny + maxy) / 2
     if -80.0 <= lat <= 84.0:
@@ -102,6 +108,8 @@ def local_metric_crs(bounds: Sequence[float]) -> CRS:
 
 def metric_transformer(crs: CRS) -> Transformer:
     """The lon/lat (EPSG:4326) to ``crs`` transformer, x first."""
+    from pyproj import Transformer
+
     return Transformer.from_crs("EPSG:4326", crs, always_xy=True)
 
 

@@ -30,11 +30,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import BoundaryFileError, InputError
@@ -47,6 +46,9 @@ from .geometry import (
     transform_geoms,
 )
 from .read import examine, open_layer
+
+if TYPE_CHECKING:  # pyproj loads when distances are first measured (geometry.py says why)
+    from pyproj import CRS, Transformer
 
 __all__ = ["BoundarySet", "read_boundaries"]
 

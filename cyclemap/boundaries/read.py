@@ -15,16 +15,17 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import BoundaryFileError, InputError
 from .geometry import crs_label, cycle_id_text, polygonal
+
+if TYPE_CHECKING:  # pyproj loads when a file is read (geometry.py says why)
+    from pyproj import CRS
 
 __all__ = ["Examined", "Feature", "Layer", "Problem", "examine", "open_layer"]
 
@@ -263,6 +264,9 @@ def _read_frame(gdal: str | io.BytesIO, layer: str | None) -> tuple[Any, dict[in
 
 def examine(layer: Layer, id_property: str, crs: str | CRS | None) -> Examined:
     """Check what must hold for every feature; reproject to EPSG:4326 when the CRS is known."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
     out = Examined(layer, id_property)
     frame, source = layer.frame, layer.source
     caller_crs = None

@@ -63,7 +63,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import BoundaryFileError, InputError
@@ -145,6 +144,8 @@ class _Measure:
     """Zones in the local metric CRS, and the way back to lon/lat for locations."""
 
     def __init__(self, features: list[Feature], bounds: Sequence[float]) -> None:
+        from pyproj import Transformer  # loaded on use (geometry.py says why)
+
         self.crs = local_metric_crs(bounds)
         self.forward = metric_transformer(self.crs)
         self.back = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)

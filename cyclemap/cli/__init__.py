@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import getpass
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,7 +148,38 @@ def handles_errors(func: Callable) -> Callable:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: command name -> the module of this package that defines it (and adds it to ``main``). A
+#: module is imported only when its command runs or help lists it: ``cyclemap lookup`` must not
+#: pay for the server, the map export or the boundary files' readers on every start.
+COMMAND_MODULES: dict[str, str] = {
+    "addresses": "addresses",
+    "aliases": "aliases",
+    "assign": "assign",
+    "boundaries": "boundaries",
+    "db": "db",
+    "export-map": "export_map",
+    "lookup": "lookup",
+    "notes": "notes",
+    "serve": "serve",
+    "staff": "staff",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use (``COMMAND_MODULES``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, loaded or not (help lists them all)."""
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command, importing its module first when it is not loaded yet."""
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(f"{__name__}.{COMMAND_MODULES[cmd_name]}")
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--city",
     "city_dir",
@@ -191,22 +223,3 @@ def main(
     ctx.obj = Context(
         city_dir=city_dir, database_url=database_url, today_text=today_text, cache_dir=cache_dir
     )
-
-
-def _register() -> None:
-    # Each command family lives in its own module and adds itself to ``main``.
-    from . import (  # noqa: F401
-        addresses,
-        aliases,
-        assign,
-        boundaries,
-        db,
-        export_map,
-        lookup,
-        notes,
-        serve,
-        staff,
-    )
-
-
-_register()
