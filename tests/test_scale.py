@@ -3,7 +3,10 @@
 The zone of every address point located once (``cyclemap.located``) against locating each
 candidate; candidates made in bulk against one by one; the exact index, text columns and site
 spreads as flat arrays against the dicts and lists they replace; the compiled file's arrays
-memory-mapped; the zones' distance trees built on first use, once, whichever thread asks.
+memory-mapped; the zones' distance trees built on first use, once, whichever thread asks; the
+batch's answers kept by parse key against geocoding each text, and usaddress's labels by token
+class (``geocode.tagging``) against ``usaddress.tag``, over the whole demo layer as the
+benchmark's export spells it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import pytest
 
 import cyclemap
 from cyclemap import compiled
+from cyclemap.batch.resolve import Resolver
 from cyclemap.city import City
 from cyclemap.config import DEFAULT_CITY
-from cyclemap.geocode import MatchType, exact_key, metres, steps
+from cyclemap.geocode import MatchType, exact_key, metres, steps, tagging
 from cyclemap.geocode.groups import KeyGroups, Slices
+from cyclemap.geocode.tagging import feature_class
 from cyclemap.geocode.texts import TextColumn
 from cyclemap.located import PointCycles
 
@@ -301,3 +306,82 @@ def test_zones_build_their_distance_trees_once_whichever_thread_asks(cities) -> 
     built = zones._metric
     zones.other_zones_within_m(-89.55, 37.31, 50)
     assert zones._metric is built
+
+
+# -- the batch's fast paths past the exact step ----------------------------------------------
+def _export_texts(drifts: int = 2, seed: int = 16) -> list[str]:
+    """Every address of the demo layer as it writes it, and as ``bench_assign``'s export spells
+    it (each account's spelling, then a few bills' drifts of case, spacing and periods)."""
+    from scripts.bench_assign import _drift, _layer, _spelling
+
+    rng = random.Random(seed)
+    out = []
+    for r in _layer(DEFAULT_CITY):
+        out.append(f"{r['house_number']} {r['street']} {r['unit']}".strip())
+        text = _spelling(rng, r)
+        out += [text, *(_drift(rng, text) for _ in range(drifts))]
+    return out
+
+
+@pytest.fixture(scope="module")
+def export_texts() -> list[str]:
+    return _export_texts()
+
+
+def test_digit_runs_of_one_class_have_the_same_usaddress_features() -> None:
+    import usaddress
+
+    rng = random.Random(4)
+    for length in range(1, 16):
+        for _ in range(300):
+            token = "".join(rng.choice("0123456789" if rng.random() < 0.7 else "0")
+                            for _ in range(length))  # fmt: skip
+            assert usaddress.tokenFeatures(token) == usaddress.tokenFeatures(feature_class(token))
+    # no digit run is a word of the model's lists, and other tokens are their own class
+    assert not any(w.isdigit() for w in usaddress.DIRECTIONS | usaddress.STREET_NAMES)
+    assert [feature_class(t) for t in ("12B", "1/2", "#", "٣", "12,")] == [
+        "12B", "1/2", "#", "٣", "12,",
+    ]  # fmt: skip
+
+
+def test_tagging_by_token_class_is_usaddress_tag(export_texts) -> None:
+    import usaddress
+
+    from cyclemap.geocode.normalize import parse_key
+
+    cities = cyclemap.open_city(DATA / "cambridge-ma", cache_dir=False).geocoder.layer
+    texts = [parse_key(t) for t in export_texts]
+    texts += [cities.address(i) for i in range(0, len(cities), 3)]
+    texts += ["1442 U S HWY 61 1442 U S HWY 61", "12 MAIN ST & 5TH ST", "PO BOX 12", "", "#"]
+    tagging.labels.cache_clear()
+    for text in texts:
+        try:
+            want: object = usaddress.tag(text)[0]
+        except usaddress.RepeatedLabelError as exc:
+            want = ("repeated", exc.parsed_string)
+        try:
+            mine: object = tagging.tag(text)
+        except usaddress.RepeatedLabelError as exc:
+            mine = ("repeated", exc.parsed_string)
+        assert mine == want, text
+        assert tagging.parse(text) == usaddress.parse(text), text
+    # and the model ran once a shape: far fewer times than there are texts
+    assert tagging.labels.cache_info().misses < len(set(texts)) / 3
+
+
+def test_answers_kept_by_parse_key_are_the_answers_of_each_text(export_texts) -> None:
+    city = cyclemap.open_city(DEFAULT_CITY, cache_dir=False, clock=lambda: DEMO_TODAY)
+    texts = [*export_texts, "117 S SPRIGG ST;", "117 s sprigg st <b>", "x" * 201, "  ", "#"]
+    texts += ["117 S SPRIGG ST.", "117 s. Sprigg St", "117 S SPRIGG ST", "117 S SPRIGG ST ."]
+    fast = Resolver(city.geocoder, city.boundaries)
+    plain = Resolver(city.geocoder, city.boundaries, keep_by_parse=False)
+    size = 500
+    kept, each = [], []
+    for lo in range(0, len(texts), size):
+        kept += fast.resolve(texts[lo : lo + size])
+        each += plain.resolve(texts[lo : lo + size])
+    assert plain.by_parse == {}
+    changed = [(t, a, b) for t, a, b in zip(texts, kept, each, strict=True) if a != b]
+    assert changed == []
+    # the fast path answered most texts: far fewer parse keys than texts the exact step missed
+    assert len(fast.by_parse) < 0.6 * len(texts)

@@ -53,11 +53,15 @@ class Resolver:
     addresses, street-level answers included).
     """
 
-    def __init__(self, geocoder: Geocoder, boundaries: BoundarySet) -> None:
+    def __init__(
+        self, geocoder: Geocoder, boundaries: BoundarySet, *, keep_by_parse: bool = True
+    ) -> None:
         self.geocoder = geocoder
         self.boundaries = boundaries
-        #: answers by parse key, for texts the exact step did not answer (see the module's doc)
+        #: answers by parse key, for texts the exact step did not answer (see the module's doc);
+        #: ``keep_by_parse=False`` geocodes every text (the tests' reference)
         self.by_parse: dict[str, Resolved] = {}
+        self.keep_by_parse = keep_by_parse
 
     def resolve(self, texts: Sequence[str]) -> list[Resolved]:
         """One ``Resolved`` tuple per address text, in order."""
@@ -73,9 +77,10 @@ class Resolver:
                 results.append("the address is empty")
                 continue
             try:
-                result = geocoder.exact(text) if isinstance(text, str) else None
+                fast = self.keep_by_parse and isinstance(text, str)
+                result = geocoder.exact(text) if fast else None
                 if result is None:
-                    key = _parse_key(text)
+                    key = _parse_key(text) if fast else None
                     if key is not None:
                         known = by_parse.get(key)
                         if known is None and key in firsts:
@@ -85,7 +90,7 @@ class Resolver:
                             results.append(known)
                             continue
                         firsts[key] = len(results)
-                    result = geocoder.geocode(text, exact_missed=isinstance(text, str))
+                    result = geocoder.geocode(text, exact_missed=fast)
             except InputError as exc:  # the geocoder refuses the input (not text)
                 results.append(exc.message)
                 continue
