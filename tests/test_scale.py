@@ -385,3 +385,31 @@ def test_answers_kept_by_parse_key_are_the_answers_of_each_text(export_texts) ->
     assert changed == []
     # the fast path answered most texts: far fewer parse keys than texts the exact step missed
     assert len(fast.by_parse) < 0.6 * len(texts)
+    assert len(fast.streets) < len(fast.by_parse) / 4  # and streets were looked up once
+
+
+@pytest.mark.parametrize("name", ["towns", "units", "cambridge"])
+def test_street_lookups_kept_across_a_batch_are_each_querys(cities, name) -> None:
+    city = cities[name]
+    texts = _queries(city, 150, seed=17)
+    # one misspelled street typed with each town and ZIP: the lookups kept are by town and ZIP
+    layer = city.geocoder.layer
+    towns = sorted(set(layer.city)) + ["Nowhere"]
+    zips = sorted(set(layer.zip)) + ["99999"]
+    rng = random.Random(18)
+    for i in rng.sample(range(len(layer)), min(60, len(layer))):
+        words = layer.street_label(i).split()
+        k = max(range(len(words)), key=lambda j: len(words[j]))  # a letter of the name doubled
+        words[k] = words[k][:2] + words[k][1:]
+        typo = f"{layer.number[i]} {' '.join(words)}"
+        texts += [typo, *(f"{typo}, {t}" for t in towns), *(f"{typo} {z}" for z in zips)]
+    fast = Resolver(city.geocoder, city.boundaries)
+    plain = Resolver(city.geocoder, city.boundaries, keep_by_parse=False)
+    assert fast.resolve(texts) == plain.resolve(texts)
+    assert fast.streets
+    # and each lookup itself, kept or not
+    index, memo = city.geocoder.index, {}
+    for text in texts:
+        kept, alone = steps.Query(index, text, memo), steps.Query(index, text)
+        for what in ("exact_streets", "fuzzy_streets", "near_streets"):
+            assert getattr(kept, what) == getattr(alone, what), (text, what)

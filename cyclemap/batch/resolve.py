@@ -30,6 +30,7 @@ from ..geocode.steps import NOT_ADDRESS_CHARS
 if TYPE_CHECKING:
     from ..boundaries import BoundarySet
     from ..geocode import Geocoder
+    from ..geocode.steps import StreetMemo
 
 __all__ = ["Resolved", "Resolver", "normalize_key"]
 
@@ -62,6 +63,8 @@ class Resolver:
         #: ``keep_by_parse=False`` geocodes every text (the tests' reference)
         self.by_parse: dict[str, Resolved] = {}
         self.keep_by_parse = keep_by_parse
+        #: street lookups remembered across the batch's texts (``geocode.steps.Query``)
+        self.streets: StreetMemo = {}
 
     def resolve(self, texts: Sequence[str]) -> list[Resolved]:
         """One ``Resolved`` tuple per address text, in order."""
@@ -90,7 +93,9 @@ class Resolver:
                             results.append(known)
                             continue
                         firsts[key] = len(results)
-                    result = geocoder.geocode(text, exact_missed=fast)
+                    result = geocoder.geocode(
+                        text, exact_missed=fast, streets=self.streets if fast else None
+                    )
             except InputError as exc:  # the geocoder refuses the input (not text)
                 results.append(exc.message)
                 continue
@@ -114,9 +119,8 @@ class Resolver:
                 k += n
         for key, i in firsts.items():
             by_parse[key] = out[i]
-        if len(by_parse) > PARSE_MEMO_SIZE:  # forget the oldest half
-            for old in list(by_parse)[: len(by_parse) - PARSE_MEMO_SIZE // 2]:
-                del by_parse[old]
+        _forget_oldest_half(by_parse)
+        _forget_oldest_half(self.streets)
         return out
 
     def _decide(self, result: GeocodeResult, cycle_ids: list[str]) -> Resolved:
@@ -162,6 +166,13 @@ class Resolver:
 
 #: answers kept by parse key (a few hundred bytes each)
 PARSE_MEMO_SIZE = 200_000
+
+
+def _forget_oldest_half(kept: dict) -> None:
+    """Keep a memo under ``PARSE_MEMO_SIZE``: forget its oldest half when it is full."""
+    if len(kept) > PARSE_MEMO_SIZE:
+        for old in list(kept)[: len(kept) - PARSE_MEMO_SIZE // 2]:
+            del kept[old]
 
 
 def _parse_key(text: str) -> str | None:

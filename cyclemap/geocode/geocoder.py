@@ -45,7 +45,7 @@ from ..errors import InputError
 from .index import AddressIndex
 from .layer import AddressLayer
 from .normalize import MAX_ADDRESS_LENGTH, correction_key, parse_street
-from .steps import STEPS, Query, exact, place_sites, run
+from .steps import STEPS, Query, StreetMemo, exact, place_sites, run
 from .suggest import SuggestIndex
 from .types import Candidate, GeocodeResult, GeocodeStatus, MatchType, Suggestion
 
@@ -167,15 +167,18 @@ class Geocoder:
             return "", ""
         return parsed.street_key, correction_key(parsed)
 
-    def geocode(self, text: str, *, exact_missed: bool = False) -> GeocodeResult:
+    def geocode(
+        self, text: str, *, exact_missed: bool = False, streets: StreetMemo | None = None
+    ) -> GeocodeResult:
         """Where ``text`` is: ``matched``, ``ambiguous`` or ``not_found`` with candidates.
 
-        ``exact_missed``: ``exact(text)`` was asked and answered None, so the cascade starts at
-        the step after it (the answer is the same; the batch asks ``exact`` first).
+        For a batch (the answer is the same): ``exact_missed``, ``exact(text)`` was asked and
+        answered None, so the cascade starts at the step after it; ``streets``, a dict the
+        batch keeps for this geocoder, where street lookups are remembered (``steps.Query``).
         """
         if not isinstance(text, str):
             raise InputError(f"an address must be text, not {type(text).__name__}")
-        return run(self.index, text, after_exact=exact_missed)
+        return run(self.index, text, after_exact=exact_missed, streets=streets)
 
     def exact(self, text: str) -> GeocodeResult | None:
         """The batch fast path: the answer when ``text`` is a layer address as written, else None.
