@@ -270,11 +270,16 @@ class Assigner:
         inflight: dict[str, Job],
     ) -> tuple[Sequence[R], list[Assignment]]:
         cache, by_text = self._cache, self._by_text
-        for i, key, job, text in waits:
-            a = job.get()[key]
-            answers[i] = cache[key] = by_text[text] = a
-            if inflight.get(key) is job:
-                del inflight[key]
+        # the answers of every job this chunk waits for, in one dict (a few jobs, many waits)
+        got: dict[str, Assignment] = {}
+        for job in {id(job): job for _, _, job, _ in waits}.values():
+            got.update(job.get())
+            for key in job.keys:
+                if inflight.get(key) is job:
+                    del inflight[key]
+        cache.update(got)  # every key of those jobs is answered now (not only this chunk's)
+        for i, key, _job, text in waits:
+            answers[i] = by_text[text] = got[key]
         for kept in (cache, by_text):
             if len(kept) > self.cache_size:  # forget the oldest half: geocoded again if seen
                 for old in list(islice(kept, len(kept) - self.cache_size // 2)):
