@@ -8,7 +8,8 @@ bill) and spelt with small differences of case and spacing. ``Assigner`` answers
    so each distinct address is geocoded once (a text seen before as written is answered before
    its key is even made: most rows of an export repeat an earlier row's text);
 2. new addresses are geocoded: the cascade's first step is the exact-match lookup of that
-   key, before any parsing, so most rows of a clean export never reach ``usaddress``;
+   key, before any parsing, so most rows of a clean export never reach ``usaddress``; past it,
+   texts that parse alike are answered once (``resolve``: answers by parse key);
 3. the points of a whole batch are located with one vectorized ``BoundarySet.locate_xy`` call;
 4. with ``workers`` > 1 (or by default, once the geocoding has proved heavy) batches of new
    addresses go to a pool of forked processes that inherit the loaded city copy-on-write, while the
