@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import operator
 import re
 import unicodedata
 from collections.abc import Collection, Iterable
@@ -811,6 +812,10 @@ def _simple_tag(text: str) -> dict[str, str]:
     return out
 
 
+_SPACE_OR_COMMA = re.compile("[ ,]")
+_END = operator.methodcaller("end")
+
+
 def _strip_trailing(text: str, phrases: Collection[str]) -> tuple[str, str]:
     """Remove the longest of ``phrases`` ending ``text`` after a space or comma (or all of it).
 
@@ -825,7 +830,7 @@ def _strip_trailing(text: str, phrases: Collection[str]) -> tuple[str, str]:
     """
     if not isinstance(phrases, (set, frozenset, dict)):
         phrases = frozenset(phrases)
-    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch in " ,"]
+    starts = [0, *map(_END, _SPACE_OR_COMMA.finditer(text))]  # after each space or comma
     for start in starts:
         tail = text[start:]
         if tail and tail in phrases:
