@@ -413,3 +413,26 @@ def test_street_lookups_kept_across_a_batch_are_each_querys(cities, name) -> Non
         kept, alone = steps.Query(index, text, memo), steps.Query(index, text)
         for what in ("exact_streets", "fuzzy_streets", "near_streets"):
             assert getattr(kept, what) == getattr(alone, what), (text, what)
+
+
+def test_parses_by_number_class_are_the_parses_of_each_text(cities, export_texts) -> None:
+    from cyclemap.geocode.normalize import parse_key
+
+    rng = random.Random(19)
+    odd = ["117 1/2 S SPRIGG ST", "12345 - 1234", "117", "0117 S SPRIGG ST", "117 117 ST",
+           "100 N MAIN ST APT 100", "99999999 N MAIN", "117 111TH ST", "117-A MAIN ST",
+           "117 S SPRIGG ST, CAPE GIRARDEAU MO 63701", "117 #3", "117 US HWY 61 N"]  # fmt: skip
+    for name, city in [("demo", cyclemap.open_city(DEFAULT_CITY, cache_dir=False)), *cities.items()]:
+        index = city.geocoder.index
+        texts = list(export_texts) if name == "demo" else _queries(city, 150, seed=20)
+        texts += odd
+        # the same street words under numbers of every class
+        texts += [f"{rng.choice(['7', '40', '118', '1200', '5', '30000'])} {t.split(' ', 1)[-1]}"
+                  for t in texts[:: 11]]  # fmt: skip
+        resolver = Resolver(city.geocoder, city.boundaries)
+        for text in texts:
+            assert resolver.parse(text, parse_key(text)) == index.parse(text), (name, text)
+            assert resolver.parse(text, parse_key(text)).raw_name == index.parse(text).raw_name
+        assert resolver.by_class  # the classes were used
+        if name == "demo":  # one parse of a class serves the numbers of a street
+            assert len(resolver.by_class) < len(texts) / 4

@@ -1,4 +1,4 @@
-"""Resolving distinct addresses: geocode a batch, locate all its points in one call, decide.
+r"""Resolving distinct addresses: geocode a batch, locate all its points in one call, decide.
 
 Each answer is a ``Resolved`` tuple (the fields of ``Assignment``), small enough to cross a
 process boundary; the decision is ``cyclemap.decide.decide``, the one ``City.lookup`` uses.
@@ -12,11 +12,20 @@ checks on the text itself. So for a text of at most ``MAX_ADDRESS_LENGTH`` chara
 those, which the exact step does not answer, the answer is that of any other such text with the
 same parse key: the resolver keeps answers by parse key (``Resolver.by_parse``) and geocodes each
 parse key once.
+
+The houses of a street parse alike but for their number (``Resolver.parse``): a parse key
+that starts with a run of digits (not a zero) parses as the key with that run written as its
+class (``geocode.tagging.feature_class``: ``117`` -> ``111``), the number put back. The parser
+reads those characters only as digits (its patterns' ``\d``, ``isdigit``, ``int``, whose text
+of a number without a leading zero is the number), and usaddress labels a class as the run
+(``geocode.tagging``); the town names (``places``) must hold no digit, and the class's parse
+must read it as the house number and nothing else, or the text is parsed as it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,8 +33,9 @@ import numpy as np
 from ..decide import Status, candidate_points, decide, place_label
 from ..errors import InputError
 from ..geocode import MAX_ADDRESS_LENGTH, Candidate, GeocodeResult, MatchType, exact_key
-from ..geocode.normalize import parse_key
+from ..geocode.normalize import ParsedAddress, parse_key
 from ..geocode.steps import NOT_ADDRESS_CHARS
+from ..geocode.tagging import feature_class
 
 if TYPE_CHECKING:
     from ..boundaries import BoundarySet
@@ -65,6 +75,40 @@ class Resolver:
         self.keep_by_parse = keep_by_parse
         #: street lookups remembered across the batch's texts (``geocode.steps.Query``)
         self.streets: StreetMemo = {}
+        #: parses of parse keys with their house number written as its class (``parse``)
+        self.by_class: dict[str, ParsedAddress | None] = {}
+        index = geocoder.index
+        self._classes = not any(ch.isdigit() for place in index.places for ch in place)
+
+    def parse(self, text: str, key: str) -> ParsedAddress:
+        """``index.parse(text)``, for a text whose parse key is ``key`` (see the module's doc).
+
+        >>> import cyclemap
+        >>> city = cyclemap.open_city()
+        >>> r = Resolver(city.geocoder, city.boundaries)
+        >>> r.parse("117 s Sprigg St.", "117 S SPRIGG ST").number
+        '117'
+        >>> r.parse("243 S Sprigg", "243 S SPRIGG").street_key, list(r.by_class)
+        ('S SPRIGG', ['111 S SPRIGG ST', '111 S SPRIGG'])
+        """
+        index = self.geocoder.index
+        number, _, rest = key.partition(" ")
+        if not (self._classes and rest and number.isdigit() and number.isascii()):
+            return index.parse(text)
+        if number[0] == "0":
+            return index.parse(text)
+        cls = feature_class(number)
+        template = f"{cls} {rest}"
+        if template in self.by_class:
+            known = self.by_class[template]
+        else:
+            known = index.parse(template) if parse_key(template) == template else None
+            if known is not None and not _number_alone(known, cls):
+                known = None
+            self.by_class[template] = known
+        if known is None:
+            return index.parse(text)
+        return replace(known, number=number)
 
     def resolve(self, texts: Sequence[str]) -> list[Resolved]:
         """One ``Resolved`` tuple per address text, in order."""
@@ -94,7 +138,10 @@ class Resolver:
                             continue
                         firsts[key] = len(results)
                     result = geocoder.geocode(
-                        text, exact_missed=fast, streets=self.streets if fast else None
+                        text,
+                        exact_missed=fast,
+                        streets=self.streets if fast else None,
+                        parsed=self.parse(text, key) if key is not None else None,
                     )
             except InputError as exc:  # the geocoder refuses the input (not text)
                 results.append(exc.message)
@@ -121,6 +168,7 @@ class Resolver:
             by_parse[key] = out[i]
         _forget_oldest_half(by_parse)
         _forget_oldest_half(self.streets)
+        _forget_oldest_half(self.by_class)
         return out
 
     def _decide(self, result: GeocodeResult, cycle_ids: list[str]) -> Resolved:
@@ -166,6 +214,15 @@ class Resolver:
 
 #: answers kept by parse key (a few hundred bytes each)
 PARSE_MEMO_SIZE = 200_000
+
+
+def _number_alone(parsed: ParsedAddress, cls: str) -> bool:
+    """Whether a parse read ``cls`` as the house number and put it nowhere else."""
+    if parsed.number != cls:
+        return False
+    others = (parsed.predir, parsed.name, parsed.suffix, parsed.postdir, parsed.unit,
+              parsed.city, parsed.state, parsed.zip, parsed.raw_name)  # fmt: skip
+    return not any(cls in text for text in others)
 
 
 def _forget_oldest_half(kept: dict) -> None:

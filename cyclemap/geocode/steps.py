@@ -835,10 +835,14 @@ def run(
     *,
     after_exact: bool = False,
     streets: StreetMemo | None = None,
+    parsed: ParsedAddress | None = None,
 ) -> GeocodeResult:
     """Try each step in ``STEPS`` until one answers (``after_exact``: all but the first, for a
-    text whose ``exact`` step was tried and did not answer; ``streets``: see ``Query``)."""
+    text whose ``exact`` step was tried and did not answer; ``streets``: see ``Query``;
+    ``parsed``: ``index.parse(text)``, when the caller has it)."""
     query = Query(index, text, streets)
+    if parsed is not None:
+        query.__dict__["parsed"] = parsed
     for _name, step in STEPS[1:] if after_exact else STEPS:
         result = step(index, query)
         if result is not None:
