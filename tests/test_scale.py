@@ -422,7 +422,8 @@ def test_parses_by_number_class_are_the_parses_of_each_text(cities, export_texts
     odd = ["117 1/2 S SPRIGG ST", "12345 - 1234", "117", "0117 S SPRIGG ST", "117 117 ST",
            "100 N MAIN ST APT 100", "99999999 N MAIN", "117 111TH ST", "117-A MAIN ST",
            "117 S SPRIGG ST, CAPE GIRARDEAU MO 63701", "117 #3", "117 US HWY 61 N"]  # fmt: skip
-    for name, city in [("demo", cyclemap.open_city(DEFAULT_CITY, cache_dir=False)), *cities.items()]:
+    demo = cyclemap.open_city(DEFAULT_CITY, cache_dir=False)
+    for name, city in [("demo", demo), *cities.items()]:
         index = city.geocoder.index
         texts = list(export_texts) if name == "demo" else _queries(city, 150, seed=20)
         texts += odd
