@@ -370,3 +370,22 @@ def test_the_default_starts_a_pool_once_geocoding_is_heavy(demo_city, variations
     answers = list(auto.assign(variations))
     assert answers == list(Assigner.for_city(demo_city, workers=1).assign(variations))
     assert auto.tally.workers > 1 or (os.cpu_count() or 1) == 1
+
+
+def test_a_run_takes_the_city_out_of_the_collectors_view_and_gives_it_back(city):
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    assigner = Assigner.for_city(city, workers=1)
+    answers = assigner.assign(["101 S MAIN ST", "303 OAK AVE"])
+    next(answers)
+    assert gc.get_freeze_count() > 0  # while the run lasts
+    list(answers)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # frozen by someone else: left as it is
+    try:
+        before = gc.get_freeze_count()
+        list(Assigner.for_city(city, workers=1).assign(["101 S MAIN ST"]))
+        assert gc.get_freeze_count() == before
+    finally:
+        gc.unfreeze()
