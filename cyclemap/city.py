@@ -341,6 +341,27 @@ class _Snapshot:
     _miss_keys: dict[str, str] = field(default_factory=dict, repr=False)
 
 
+def _same_state(old: _Snapshot, new: _Snapshot) -> bool:
+    """Whether two snapshots hold the same live state (so ``old``'s memos answer for ``new``):
+    the same prepared zones and geocoders (the objects: each version is prepared once), equal
+    notes, exceptions, aliases and timeline, the same day."""
+    return (
+        old.version == new.version
+        and old.boundaries is new.boundaries
+        and old.geocoder is new.geocoder
+        and old.base_geocoder is new.base_geocoder
+        and old.day == new.day
+        and old.address_version == new.address_version
+        and old.timeline == new.timeline
+        and old.notes == new.notes
+        and old.exceptions == new.exceptions
+        and old.aliases == new.aliases
+        and old.alias_problems == new.alias_problems
+        and old.upcoming.keys() == new.upcoming.keys()
+        and all(old.upcoming[v] is zones for v, zones in new.upcoming.items())
+    )
+
+
 class City:
     """A loaded city. Build it with ``open_city``; it is safe to share between threads."""
 
@@ -487,7 +508,7 @@ class City:
             # a light copy that reads the aliases: the compiled tables are not rebuilt
             geocoder, found = _with_aliases(base, aliases)
             problems = tuple(found)
-        return _Snapshot(
+        new = _Snapshot(
             version,
             boundaries,
             tuple(store.list_notes(dt.date.min, include_all=True)),
@@ -502,6 +523,11 @@ class City:
             writes_seen=writes,
             upcoming=upcoming,
         )
+        if _same_state(old, new):
+            # nothing a lookup reads has changed: keep the snapshot, and with it the answers
+            # and next dates it has memoized (they are keyed by its content, never by time)
+            return replace(old, checked_at=new.checked_at, read_at=new.read_at, writes_seen=writes)
+        return new
 
     def _zones_for(self, version: int, like: BoundarySet) -> BoundarySet:
         """One stored boundary version, prepared once and kept among the last few used."""

@@ -34,6 +34,9 @@ from .geocode import AddressLayer, Candidate
 
 __all__ = ["PointCycles", "locate_codes", "zones_digest"]
 
+#: up to this many candidates, ``cycles_of`` loops in Python instead of building arrays
+FEW_CANDIDATES = 8
+
 
 class PointCycles:
     """The zone of each point of an address layer (``codes[row]`` indexes ``zones.ids``; one
@@ -46,6 +49,7 @@ class PointCycles:
         self.layer = layer
         self.codes = codes
         self._labels = np.array([*zones.ids, ""])
+        self._label_list = [*zones.ids, ""]
 
     @classmethod
     def build(cls, zones: BoundarySet, layer: AddressLayer) -> PointCycles:
@@ -57,6 +61,8 @@ class PointCycles:
         n = len(cands)
         if not n:
             return []
+        if n <= FEW_CANDIDATES:
+            return self._few_cycles_of(cands)
         rows = np.fromiter((-1 if c.row is None else c.row for c in cands), np.int64, n)
         xs = np.fromiter((c.lon for c in cands), np.float64, n)
         ys = np.fromiter((c.lat for c in cands), np.float64, n)
@@ -68,6 +74,31 @@ class PointCycles:
             off = ~on_point
             out[off] = self.zones.locate_xy(xs[off], ys[off])
         return out.tolist()
+
+    def _few_cycles_of(self, cands: Sequence[Candidate]) -> list[str]:
+        """``cycles_of`` for a few candidates (a lookup's usual one or two): the same test and
+        table, element by element, since numpy's per-call cost outweighs a short loop."""
+        lon, lat, codes, labels = self.layer.lon, self.layer.lat, self.codes, self._label_list
+        out: list[str] = []
+        off: list[int] = []
+        for k, c in enumerate(cands):
+            row = c.row
+            if row is not None and row >= 0 and lon[row] == c.lon and lat[row] == c.lat:
+                out.append(labels[int(codes[row])])
+            else:
+                out.append("")
+                off.append(k)
+        if off:
+            found = _placed_elsewhere(self.zones, [cands[k] for k in off])
+            for k, cid in zip(off, found, strict=True):
+                out[k] = cid
+        return out
+
+
+def _placed_elsewhere(zones: BoundarySet, cands: Sequence[Candidate]) -> list[str]:
+    xs = np.fromiter((c.lon for c in cands), np.float64, len(cands))
+    ys = np.fromiter((c.lat for c in cands), np.float64, len(cands))
+    return [str(cid) for cid in zones.locate_xy(xs, ys).tolist()]
 
 
 def locate_codes(zones: BoundarySet, layer: AddressLayer) -> np.ndarray:

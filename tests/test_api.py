@@ -404,3 +404,50 @@ def test_answers_about_an_address_are_private(client, url):
 def test_answers_about_a_point_may_stay_public(client):
     response = client.get("/api/v1/lookup?lon=-89.58&lat=37.33")
     assert response.headers["Cache-Control"].startswith("public, max-age=")
+
+
+def test_a_lookup_body_is_made_once_per_answer_and_follows_a_change(tiny_app, clock):
+    app = tiny_app()
+    client = app.test_client()
+    url = "/api/v1/lookup?address=101+S+MAIN+ST"
+    first, again = client.get(url), client.get(url)
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert len(app.extensions["cyclemap.api.bodies"]) == 1  # one answer, one body
+    store = app.extensions["cyclemap.store"]
+    store.add_note(title="Kept or not", body="x", cycles="all", author="t", today=clock())
+    changed = client.get(url)  # a new snapshot: a new answer, a new body
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    assert "Kept or not" in [n["title"] for n in changed.json["notes"]]
+    assert changed.json == {**first.json, "notes": changed.json["notes"]}
+    # the old answer went with its snapshot, and its body with it
+    assert len(app.extensions["cyclemap.api.bodies"]) == 1
+
+
+def test_api_bodies_read_as_flasks_encoder_writes_them(app):
+    # the API encodes with orjson; what it hands to Flask's ``default`` (dates, dataclasses)
+    # and what it turns to text (non-text keys) must read as Flask's own encoder wrote them
+    import dataclasses
+    import datetime as dt
+
+    from flask import json as flask_json
+
+    from cyclemap.server.api import _dumps
+
+    @dataclasses.dataclass
+    class Pair:
+        a: int
+        b: str
+
+    data = {
+        "day": dt.date(2020, 2, 26),
+        "at": dt.datetime(2020, 2, 26, 9, 30, tzinfo=dt.timezone.utc),
+        "pair": Pair(1, "Ciclo Ñ"),
+        "text": "Año, ½, “quoted”",
+        "n": [1.5, 0.1, 10**15],
+    }
+    with app.app_context():
+        body = _dumps(data)
+        assert json.loads(body) == json.loads(flask_json.dumps(data))
+        assert list(json.loads(body)) == sorted(data)  # keys sorted
+        numbered = {10: "ten", 7: "seven"}
+        assert json.loads(_dumps(numbered)) == json.loads(flask_json.dumps(numbered))

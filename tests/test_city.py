@@ -262,3 +262,42 @@ def test_another_servers_publish_and_note_edit_arrive_after_the_refresh_interval
     answer = city.lookup("101 S MAIN ST")
     assert answer.cycle_id == "2"
     assert note_id in [n.id for n in answer.notes]
+
+
+def test_lookups_between_refreshes_send_the_database_nothing(live_city, monkeypatch):
+    import sqlalchemy as sa
+
+    from cyclemap import city as city_module
+
+    city, _ = live_city
+    city.lookup("101 S MAIN ST")  # the snapshot read, the answer kept
+    monkeypatch.setattr(city_module, "REFRESH_SECONDS", 3600.0)
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731  (conn, cursor, statement)
+    sa.event.listen(city.store.engine, "before_cursor_execute", listener)
+    try:
+        for _ in range(20):
+            city.lookup("101 S MAIN ST")
+            city.lookup("103 S MAIN ST")
+            city.lookup(lon=-89.5, lat=37.3)
+    finally:
+        sa.event.remove(city.store.engine, "before_cursor_execute", listener)
+    assert statements == []
+
+
+def test_a_refresh_that_finds_nothing_changed_keeps_the_answers(live_city, monkeypatch):
+    from cyclemap import city as city_module
+    from cyclemap.store import Store
+
+    city, url = live_city
+    first = city.lookup("101 S MAIN ST")
+    monkeypatch.setattr(city_module, "REFRESH_SECONDS", 0.0)  # every lookup re-reads the store
+    again = city.lookup("101 S MAIN ST")
+    assert again is first  # the same live state: the answer kept (keyed by it, not by time)
+    # another server's change is a new snapshot: the kept answer is not served any more
+    other = Store(url, today=lambda: TODAY)
+    other.add_note(title="Posted elsewhere", body="x", cycles="all", author="other", today=TODAY)
+    changed = city.lookup("101 S MAIN ST")
+    assert changed is not first
+    assert "Posted elsewhere" in [n.title for n in changed.notes]
+    assert city.lookup("101 S MAIN ST") is changed

@@ -437,3 +437,28 @@ def test_parses_by_number_class_are_the_parses_of_each_text(cities, export_texts
         assert resolver.by_class  # the classes were used
         if name == "demo":  # one parse of a class serves the numbers of a street
             assert len(resolver.by_class) < len(texts) / 4
+
+
+def test_a_few_candidates_get_the_cycles_many_get(demo_city) -> None:
+    """``PointCycles.cycles_of`` loops for a few candidates and builds arrays for more: the
+    same cycles either way, for candidates on their points and placed elsewhere alike."""
+    from cyclemap.geocode import Candidate
+
+    geocoder, zones = demo_city.geocoder, demo_city.boundaries
+    table = demo_city.point_cycles(geocoder, zones)
+    layer = geocoder.layer
+    rng = random.Random(16)
+    cands = []
+    for row in rng.sample(range(len(layer)), 40):
+        x, y = float(layer.lon[row]), float(layer.lat[row])
+        cands.append(Candidate("ON", x, y, MatchType.EXACT, 1.0, row=row))
+        # beside its point (an interpolated number), without a row, and far outside
+        cands.append(Candidate("NEAR", x + 2e-4, y, MatchType.INTERPOLATED, 0.8, row=row))
+        cands.append(Candidate("NO ROW", x, y - 2e-4, MatchType.INTERPOLATED, 0.8))
+    cands.append(Candidate("OUT", 0.0, 0.0, MatchType.INTERPOLATED, 0.5))
+    xs, ys = np.array([c.lon for c in cands]), np.array([c.lat for c in cands])
+    plain = [str(cid) for cid in zones.locate_xy(xs, ys)]
+    assert table.cycles_of(cands) == plain  # many: arrays
+    few = [table.cycles_of(cands[k : k + 3]) for k in range(0, len(cands), 3)]
+    assert [cid for part in few for cid in part] == plain  # a few at a time: the loop
+    assert "" in plain and len(set(plain)) > 2

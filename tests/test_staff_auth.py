@@ -329,3 +329,20 @@ def test_settings_come_from_the_environment(tmp_path, clock, monkeypatch) -> Non
     for _ in range(2):
         assert sign_in(app.test_client(), "eve", "wrong password!").status_code == 401
     assert sign_in(app.test_client(), "eve").status_code == 429
+
+
+def test_the_session_serializer_is_built_once_per_key_and_follows_a_new_key(staff_app) -> None:
+    interface = staff_app.session_interface
+    serializer = interface.get_signing_serializer(staff_app)
+    assert interface.get_signing_serializer(staff_app) is serializer  # not rebuilt per request
+    signed_out, kept = staff_app.test_client(), staff_app.test_client()
+    for client in (signed_out, kept):
+        assert sign_in(client, "ann").status_code == 302
+    old_key = staff_app.secret_key
+    staff_app.secret_key = "another secret key, rotated"
+    assert interface.get_signing_serializer(staff_app) is not serializer
+    # a session signed with a key no longer trusted is no session (no stale serializer)
+    assert signed_out.get("/staff/").status_code == 302
+    # ... and one trusted as a fallback still is
+    staff_app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert kept.get("/staff/").status_code == 200

@@ -3,7 +3,10 @@
 Gunicorn is driven through its Python API with ``preload_app``: the master builds the app once
 (migrating and seeding the store, loading the city's zones and address index) and the workers
 are forked from it, sharing that memory. Database connections must not cross a fork, so the
-master closes its pool before forking and each worker starts with an empty one.
+master closes its pool before forking and each worker starts with an empty one. The master then
+freezes what it built (``gc.freeze``): the city's hundred thousand and more objects live as long
+as the server, so the workers' garbage collector never walks them again (a full collection of
+them took ~0.1 s of a worker's time; the pages they sit on are not written by it, either).
 
 Access logs leave out query strings: a lookup's query string is a resident's address. What
 they do log (the path, method, protocol) is escaped by ``log_escape``: a path holding
@@ -21,6 +24,7 @@ itself, in plain HTML, before the app sees it. Bodies are bounded by the app
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -217,6 +221,9 @@ def run_gunicorn(factory: Callable[[], Any], options: Mapping[str, Any]) -> None
             app = factory()
             # preload: the master built the app; drop its connections before the fork
             dispose_connections(app, close=True)
+            # the app's objects are the server's for good: out of every later collection
+            gc.collect()
+            gc.freeze()
             return app
 
     CyclemapServer(prog="cyclemap serve").run()

@@ -178,10 +178,11 @@ def language_links() -> list[LanguageLink]:
 
 def _remember_and_vary(response: Response) -> Response:
     """A page asked for with a valid ``?lang=`` sets the cookie; localized answers vary."""
-    if response.mimetype in LOCALIZED_MIMETYPES:
-        # a page's words follow Accept-Language and the cookie: caches keep one copy of each
-        response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
+    if response.mimetype not in LOCALIZED_MIMETYPES:
+        return response  # JSON and the rest are the same in every language (and set no cookie)
+    # a page's words follow Accept-Language and the cookie: caches keep one copy of each
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
     chosen = _available(request.args.get("lang"))
     if (
         chosen

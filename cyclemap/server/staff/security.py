@@ -10,8 +10,12 @@
   works for a clerk trying the workspace on their own machine; on a closed network served over
   plain HTTP under another name, set ``CYCLEMAP_SESSION_COOKIE_SECURE=false``.
 - Flask-WTF's ``CSRFProtect`` checks every POST (the token in the form, tied to the session);
-  nothing is exempt. The resident pages and the API take no POST, so they are untouched. A
-  refused form is answered 400 with a page that says nothing was changed.
+  nothing is exempt. The resident pages and the API take no POST, so they are untouched (the
+  check looks at the method before anything else, so a GET pays nothing for it). A refused
+  form is answered 400 with a page that says nothing was changed.
+- The session is Flask's signed cookie (``StaffSessionInterface``), with its serializer built
+  once per secret key rather than per request, and nothing done for a request that carries no
+  session cookie and leaves the session alone (every resident page and API call).
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Request, Response, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from itsdangerous import URLSafeTimedSerializer
 
 from ..context import current_store
 from .access import refusal
@@ -41,7 +47,66 @@ CONFIG_DEFAULTS: dict[str, Any] = {
     "STAFF_SIGNIN_CLIENT_LIMIT": "20 per 15 minutes",
 }
 
-csrf = CSRFProtect()
+#: the most signing serializers kept (one per secret key and fallbacks; a key rarely changes)
+SERIALIZER_CACHE_SIZE = 8
+
+
+class StaffSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without the work a request that has no session does.
+
+    Flask builds an itsdangerous serializer (key derivation and all) on every request, to read
+    a cookie most requests do not carry: a resident's page or an API call. Here the serializer
+    is built once per secret key (and ``SECRET_KEY_FALLBACKS``), a request without the cookie
+    gets a new empty session without one, and a session nobody touched is not saved. What is
+    signed, read and written is Flask's own.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer for the app's keys, kept (it holds nothing per request)."""
+        if not app.secret_key:
+            return None
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        found = self._serializers.get(key)
+        if found is None:
+            found = super().get_signing_serializer(app)
+            if len(self._serializers) >= SERIALIZER_CACHE_SIZE:
+                self._serializers.clear()
+            self._serializers[key] = found
+        return found
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """The session from its cookie; a new empty one when there is no cookie (as Flask)."""
+        if app.secret_key and (
+            # no Cookie header at all (a resident, an API client): nothing to parse
+            "HTTP_COOKIE" not in request.environ
+            or not request.cookies.get(self.get_cookie_name(app))
+        ):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Flask's save, skipped for an empty session nobody read or changed (Flask itself
+        would only add ``Vary: Cookie`` for a read one and delete a cookie for a changed one)."""
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
+
+
+class StaffCSRFProtect(CSRFProtect):
+    """Flask-WTF's ``CSRFProtect`` that looks at the method first: a GET, HEAD or OPTIONS is
+    never checked, so it skips the exemption look-ups Flask-WTF makes for every request."""
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        """Validate the request's CSRF token when its method is one that is checked."""
+        if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+            return
+        super().protect(apply_exemptions=apply_exemptions)
+
+
+csrf = StaffCSRFProtect()
 
 
 def _csrf_refused(error: CSRFError) -> Response:
@@ -66,5 +131,6 @@ def init_app(app: Flask) -> None:
     lifetime = app.config["PERMANENT_SESSION_LIFETIME"]
     if not isinstance(lifetime, dt.timedelta):  # seconds, from the environment
         app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(seconds=int(lifetime))
+    app.session_interface = StaffSessionInterface()
     csrf.init_app(app)
     app.register_error_handler(CSRFError, _csrf_refused)
