@@ -167,21 +167,28 @@ def test_empty_and_missing_addresses_are_not_found(city):
 
 
 def test_each_distinct_key_is_geocoded_once(city, monkeypatch):
-    calls = []
-    real = type(city.geocoder).geocode
+    calls, exact_calls = [], []
+    real, real_exact = type(city.geocoder).geocode, type(city.geocoder).exact
 
-    def counting(self, text):
+    def counting(self, text, **options):
         calls.append(text)
-        return real(self, text)
+        return real(self, text, **options)
+
+    def counting_exact(self, text):
+        exact_calls.append(text)
+        return real_exact(self, text)
 
     monkeypatch.setattr(type(city.geocoder), "geocode", counting)
+    monkeypatch.setattr(type(city.geocoder), "exact", counting_exact)
     texts = ["101 S MAIN ST", "101 s main st", " 101  S MAIN ST ", "101 S MAIN ST."] * 50
     texts += ["9999 NOWHERE BLVD", "9999 nowhere blvd"] * 20
     assigner = Assigner.for_city(city, workers=1, chunk_rows=7)
     answers = list(assigner.assign(texts))
     assert len(answers) == len(texts)
-    # three keys: the trailing period makes a different (normalized, 0.95) answer, as in lookup
-    assert assigner.tally.geocoded == 3 and len(calls) == 3
+    # three keys: the trailing period makes a different (normalized, 0.95) answer, as in lookup;
+    # each key is asked of the exact step once, and the two it does not answer go on
+    assert assigner.tally.geocoded == 3 and len(exact_calls) == 3
+    assert calls == ["101 S MAIN ST.", "9999 NOWHERE BLVD"]
     assert {a.match_type.value for a in answers if a.match_type} == {"exact", "normalized"}
 
 
@@ -345,10 +352,10 @@ def test_a_worker_that_dies_stops_the_run_with_a_clear_error(city, monkeypatch):
     parent = os.getpid()
     real = type(city.geocoder).geocode
 
-    def dies_in_a_worker(self, text):
+    def dies_in_a_worker(self, text, **options):
         if text == "CRASH" and os.getpid() != parent:
             os._exit(9)  # as the kernel's out-of-memory killer would
-        return real(self, text)
+        return real(self, text, **options)
 
     monkeypatch.setattr(type(city.geocoder), "geocode", dies_in_a_worker)
     assigner = Assigner.for_city(city, workers=2, chunk_rows=2)
@@ -363,3 +370,22 @@ def test_the_default_starts_a_pool_once_geocoding_is_heavy(demo_city, variations
     answers = list(auto.assign(variations))
     assert answers == list(Assigner.for_city(demo_city, workers=1).assign(variations))
     assert auto.tally.workers > 1 or (os.cpu_count() or 1) == 1
+
+
+def test_a_run_takes_the_city_out_of_the_collectors_view_and_gives_it_back(city):
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    assigner = Assigner.for_city(city, workers=1)
+    answers = assigner.assign(["101 S MAIN ST", "303 OAK AVE"])
+    next(answers)
+    assert gc.get_freeze_count() > 0  # while the run lasts
+    list(answers)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # frozen by someone else: left as it is
+    try:
+        before = gc.get_freeze_count()
+        list(Assigner.for_city(city, workers=1).assign(["101 S MAIN ST"]))
+        assert gc.get_freeze_count() == before
+    finally:
+        gc.unfreeze()

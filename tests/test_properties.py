@@ -284,6 +284,23 @@ def test_the_csv_reader_reads_back_what_the_writer_wrote(tmp_path_factory, data)
     assert table.bom == bom and table.lineterminator == ending
 
 
+@bounded(300)
+@given(st.data())
+def test_rows_with_added_fields_are_the_longer_rows_written_whole(tmp_path_factory, data):
+    rows = data.draw(st.lists(st.lists(cells, max_size=4), max_size=8))
+    fields = data.draw(st.lists(st.lists(cells, min_size=1, max_size=3), min_size=1, max_size=3))
+    picks = data.draw(st.lists(st.integers(0, len(fields) - 1), min_size=len(rows),
+                               max_size=len(rows)))  # fmt: skip
+    delimiter = data.draw(st.sampled_from(DELIMITERS))
+    ending = data.draw(st.sampled_from(["\n", "\r\n"]))
+    folder = tmp_path_factory.mktemp("tails")
+    with atomic_writer(folder / "whole.csv", delimiter=delimiter, lineterminator=ending) as w:
+        w.writerows([row + fields[k] for row, k in zip(rows, picks, strict=True)])
+    with atomic_writer(folder / "tails.csv", delimiter=delimiter, lineterminator=ending) as w:
+        w.writerows_added(rows, [tuple(fields[k]) for k in picks])
+    assert (folder / "tails.csv").read_bytes() == (folder / "whole.csv").read_bytes()
+
+
 def test_a_carriage_return_in_a_field_stays_in_its_field(tmp_path):
     """What Hypothesis found: with rows ending in LF, a bare CR was written unquoted."""
     path = tmp_path / "cr.csv"

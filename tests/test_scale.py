@@ -3,7 +3,10 @@
 The zone of every address point located once (``cyclemap.located``) against locating each
 candidate; candidates made in bulk against one by one; the exact index, text columns and site
 spreads as flat arrays against the dicts and lists they replace; the compiled file's arrays
-memory-mapped; the zones' distance trees built on first use, once, whichever thread asks.
+memory-mapped; the zones' distance trees built on first use, once, whichever thread asks; the
+batch's answers kept by parse key against geocoding each text, and usaddress's labels by token
+class (``geocode.tagging``) against ``usaddress.tag``, over the whole demo layer as the
+benchmark's export spells it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import pytest
 
 import cyclemap
 from cyclemap import compiled
+from cyclemap.batch.resolve import Resolver
 from cyclemap.city import City
 from cyclemap.config import DEFAULT_CITY
-from cyclemap.geocode import MatchType, exact_key, metres, steps
+from cyclemap.geocode import MatchType, exact_key, metres, steps, tagging
 from cyclemap.geocode.groups import KeyGroups, Slices
+from cyclemap.geocode.tagging import feature_class
 from cyclemap.geocode.texts import TextColumn
 from cyclemap.located import PointCycles
 
@@ -301,6 +306,137 @@ def test_zones_build_their_distance_trees_once_whichever_thread_asks(cities) -> 
     built = zones._metric
     zones.other_zones_within_m(-89.55, 37.31, 50)
     assert zones._metric is built
+
+
+# -- the batch's fast paths past the exact step ----------------------------------------------
+def _export_texts(drifts: int = 2, seed: int = 16) -> list[str]:
+    """Every address of the demo layer as it writes it, and as ``bench_assign``'s export spells
+    it (each account's spelling, then a few bills' drifts of case, spacing and periods)."""
+    from scripts.bench_assign import _drift, _layer, _spelling
+
+    rng = random.Random(seed)
+    out = []
+    for r in _layer(DEFAULT_CITY):
+        out.append(f"{r['house_number']} {r['street']} {r['unit']}".strip())
+        text = _spelling(rng, r)
+        out += [text, *(_drift(rng, text) for _ in range(drifts))]
+    return out
+
+
+@pytest.fixture(scope="module")
+def export_texts() -> list[str]:
+    return _export_texts()
+
+
+def test_digit_runs_of_one_class_have_the_same_usaddress_features() -> None:
+    import usaddress
+
+    rng = random.Random(4)
+    for length in range(1, 16):
+        for _ in range(300):
+            token = "".join(rng.choice("0123456789" if rng.random() < 0.7 else "0")
+                            for _ in range(length))  # fmt: skip
+            assert usaddress.tokenFeatures(token) == usaddress.tokenFeatures(feature_class(token))
+    # no digit run is a word of the model's lists, and other tokens are their own class
+    assert not any(w.isdigit() for w in usaddress.DIRECTIONS | usaddress.STREET_NAMES)
+    assert [feature_class(t) for t in ("12B", "1/2", "#", "٣", "12,")] == [
+        "12B", "1/2", "#", "٣", "12,",
+    ]  # fmt: skip
+
+
+def test_tagging_by_token_class_is_usaddress_tag(export_texts) -> None:
+    import usaddress
+
+    from cyclemap.geocode.normalize import parse_key
+
+    cities = cyclemap.open_city(DATA / "cambridge-ma", cache_dir=False).geocoder.layer
+    texts = [parse_key(t) for t in export_texts]
+    texts += [cities.address(i) for i in range(0, len(cities), 3)]
+    texts += ["1442 U S HWY 61 1442 U S HWY 61", "12 MAIN ST & 5TH ST", "PO BOX 12", "", "#"]
+    tagging.labels.cache_clear()
+    for text in texts:
+        try:
+            want: object = usaddress.tag(text)[0]
+        except usaddress.RepeatedLabelError as exc:
+            want = ("repeated", exc.parsed_string)
+        try:
+            mine: object = tagging.tag(text)
+        except usaddress.RepeatedLabelError as exc:
+            mine = ("repeated", exc.parsed_string)
+        assert mine == want, text
+        assert tagging.parse(text) == usaddress.parse(text), text
+    # and the model ran once a shape: far fewer times than there are texts
+    assert tagging.labels.cache_info().misses < len(set(texts)) / 3
+
+
+def test_answers_kept_by_parse_key_are_the_answers_of_each_text(export_texts) -> None:
+    city = cyclemap.open_city(DEFAULT_CITY, cache_dir=False, clock=lambda: DEMO_TODAY)
+    texts = [*export_texts, "117 S SPRIGG ST;", "117 s sprigg st <b>", "x" * 201, "  ", "#"]
+    texts += ["117 S SPRIGG ST.", "117 s. Sprigg St", "117 S SPRIGG ST", "117 S SPRIGG ST ."]
+    fast = Resolver(city.geocoder, city.boundaries)
+    plain = Resolver(city.geocoder, city.boundaries, keep_by_parse=False)
+    size = 500
+    kept, each = [], []
+    for lo in range(0, len(texts), size):
+        kept += fast.resolve(texts[lo : lo + size])
+        each += plain.resolve(texts[lo : lo + size])
+    assert plain.by_parse == {}
+    changed = [(t, a, b) for t, a, b in zip(texts, kept, each, strict=True) if a != b]
+    assert changed == []
+    # the fast path answered most texts: far fewer parse keys than texts the exact step missed
+    assert len(fast.by_parse) < 0.6 * len(texts)
+    assert len(fast.streets) < len(fast.by_parse) / 4  # and streets were looked up once
+
+
+@pytest.mark.parametrize("name", ["towns", "units", "cambridge"])
+def test_street_lookups_kept_across_a_batch_are_each_querys(cities, name) -> None:
+    city = cities[name]
+    texts = _queries(city, 150, seed=17)
+    # one misspelled street typed with each town and ZIP: the lookups kept are by town and ZIP
+    layer = city.geocoder.layer
+    towns = sorted(set(layer.city)) + ["Nowhere"]
+    zips = sorted(set(layer.zip)) + ["99999"]
+    rng = random.Random(18)
+    for i in rng.sample(range(len(layer)), min(60, len(layer))):
+        words = layer.street_label(i).split()
+        k = max(range(len(words)), key=lambda j: len(words[j]))  # a letter of the name doubled
+        words[k] = words[k][:2] + words[k][1:]
+        typo = f"{layer.number[i]} {' '.join(words)}"
+        texts += [typo, *(f"{typo}, {t}" for t in towns), *(f"{typo} {z}" for z in zips)]
+    fast = Resolver(city.geocoder, city.boundaries)
+    plain = Resolver(city.geocoder, city.boundaries, keep_by_parse=False)
+    assert fast.resolve(texts) == plain.resolve(texts)
+    assert fast.streets
+    # and each lookup itself, kept or not
+    index, memo = city.geocoder.index, {}
+    for text in texts:
+        kept, alone = steps.Query(index, text, memo), steps.Query(index, text)
+        for what in ("exact_streets", "fuzzy_streets", "near_streets"):
+            assert getattr(kept, what) == getattr(alone, what), (text, what)
+
+
+def test_parses_by_number_class_are_the_parses_of_each_text(cities, export_texts) -> None:
+    from cyclemap.geocode.normalize import parse_key
+
+    rng = random.Random(19)
+    odd = ["117 1/2 S SPRIGG ST", "12345 - 1234", "117", "0117 S SPRIGG ST", "117 117 ST",
+           "100 N MAIN ST APT 100", "99999999 N MAIN", "117 111TH ST", "117-A MAIN ST",
+           "117 S SPRIGG ST, CAPE GIRARDEAU MO 63701", "117 #3", "117 US HWY 61 N"]  # fmt: skip
+    demo = cyclemap.open_city(DEFAULT_CITY, cache_dir=False)
+    for name, city in [("demo", demo), *cities.items()]:
+        index = city.geocoder.index
+        texts = list(export_texts) if name == "demo" else _queries(city, 150, seed=20)
+        texts += odd
+        # the same street words under numbers of every class
+        texts += [f"{rng.choice(['7', '40', '118', '1200', '5', '30000'])} {t.split(' ', 1)[-1]}"
+                  for t in texts[:: 11]]  # fmt: skip
+        resolver = Resolver(city.geocoder, city.boundaries)
+        for text in texts:
+            assert resolver.parse(text, parse_key(text)) == index.parse(text), (name, text)
+            assert resolver.parse(text, parse_key(text)).raw_name == index.parse(text).raw_name
+        assert resolver.by_class  # the classes were used
+        if name == "demo":  # one parse of a class serves the numbers of a street
+            assert len(resolver.by_class) < len(texts) / 4
 
 
 def test_a_few_candidates_get_the_cycles_many_get(demo_city) -> None:

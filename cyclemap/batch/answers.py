@@ -81,7 +81,7 @@ class Assignment:
         return (
             self.cycle or "",
             str(self.status),  # the plain string, as every other field
-            self.match_type.value if self.match_type else "",
+            self.match_type._value_ if self.match_type else "",  # not .value: a Python property
             "" if self.score is None else repr(round(self.score, 3)),
             self.matched_address or "",
             "" if self.lon is None else repr(round(self.lon, 7)),
@@ -115,10 +115,13 @@ class Tally:
             self.by_match_type[a.match_type.value] += n
 
     def add_many(self, answers: Sequence[Assignment]) -> None:
-        """Count a chunk of answers (two C-level passes, no Python loop per row)."""
+        """Count a chunk of answers (C-level passes, no Python loop per row)."""
         self.rows += len(answers)
-        self.by_status.update(map(_STATUS, answers))
-        kinds = Counter(map(_THIRD, map(_CSV_FIELDS, answers)))  # match_type as text: C hashing
+        fields = list(map(_CSV_FIELDS, answers))
+        # status and match type as their texts: str hashing in C (an enum's hash is Python's)
+        for text, n in Counter(map(_SECOND, fields)).items():
+            self.by_status[Status(text)] += n
+        kinds = Counter(map(_THIRD, fields))
         kinds.pop("", None)
         self.by_match_type.update(kinds)
 
@@ -139,6 +142,6 @@ class Tally:
         }
 
 
-_STATUS = operator.attrgetter("status")
 _CSV_FIELDS = operator.attrgetter("csv_fields")
+_SECOND = operator.itemgetter(1)
 _THIRD = operator.itemgetter(2)

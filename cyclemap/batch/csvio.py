@@ -33,10 +33,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import operator
 import os
 import re
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -304,6 +305,93 @@ def _csv_writer(f: IO[str], delimiter: str, lineterminator: str) -> Any:
     return csv.writer(_RowEnds(f, lineterminator), delimiter=delimiter, lineterminator="\r\n")
 
 
+class RowWriter:
+    """A ``csv.writer`` (``writerow``, ``writerows``) that also writes rows each followed by
+    added fields (``writerows_added``) where an export's rows share a few thousand answers: each
+    distinct set of added fields is made CSV text once (its tail), not once a row.
+
+    The csv module quotes each field by its own content and joins the fields with the
+    delimiter, so a row's text followed by a tail is the text of the longer row, byte for byte
+    (``tests/test_properties.py`` holds the two equal).
+
+    >>> import io
+    >>> f = io.StringIO()
+    >>> w = RowWriter(f, ",", "\\n")
+    >>> w.writerows_added([["1", "Smith, J"], ["2", "x"]], [("4", "a,b"), ("", "")])
+    >>> f.getvalue()
+    '1,"Smith, J",4,"a,b"\\n2,x,,\\n'
+    """
+
+    __slots__ = (
+        "_f", "_writer", "_lines", "_render", "_delimiter", "_end", "_tails", "writerow",
+        "writerows",
+    )  # fmt: skip
+
+    #: tails kept (the oldest half is forgotten when full)
+    TAILS_KEPT = 200_000
+
+    def __init__(self, f: IO[str], delimiter: str, lineterminator: str) -> None:
+        self._f = f
+        self._writer = _csv_writer(f, delimiter, lineterminator)
+        self.writerow = self._writer.writerow
+        self.writerows = self._writer.writerows
+        self._lines: list[str] = []
+        # the quoting of ``_csv_writer``'s rows: it always writes CR LF (see ``_RowEnds``)
+        self._render = csv.writer(_Lines(self._lines), delimiter=delimiter, lineterminator="\r\n")
+        self._delimiter = delimiter
+        self._end = lineterminator
+        self._tails: dict[tuple[str, ...], str] = {}
+
+    def writerows_added(self, rows: Sequence[list[str]], added: Sequence[tuple[str, ...]]) -> None:
+        """``writerows`` of each row followed by its added fields (a tuple of one or more)."""
+        kept = self._tails
+        tails = list(map(kept.get, added))
+        if None in tails:
+            if len(kept) > self.TAILS_KEPT:
+                for old in list(kept)[: len(kept) - self.TAILS_KEPT // 2]:
+                    del kept[old]
+            for i, tail in enumerate(tails):
+                if tail is None:
+                    tails[i] = kept[added[i]] = self._tail(added[i])
+        lines = self._lines
+        lines.clear()
+        self._render.writerows(rows)
+        if [""] in rows or [] in rows:
+            # a row of one empty field is written '""' (no blank line), and a row of none has
+            # no delimiter before its first added field: such rows are written whole
+            for i, row in enumerate(rows):
+                if len(row) <= 1 and not any(row):
+                    lines[i] = self._text([*row, *added[i]]) + "\r\n"
+                    tails[i] = self._end
+        self._f.write("".join(map(operator.add, map(_NO_END, lines), tails)))
+        lines.clear()
+
+    def _text(self, fields: list[str] | tuple[str, ...]) -> str:
+        """One row's text, without its line ending."""
+        self._render.writerow(fields)
+        return self._lines.pop()[:-2]
+
+    def _tail(self, fields: tuple[str, ...]) -> str:
+        """What ``fields`` add after a row's last field: the delimiter, the fields as CSV text,
+        and the line ending (one empty field alone is written '""', but not after another)."""
+        if not fields:
+            raise ValueError("added fields: one or more")
+        text = "" if fields == ("",) else self._text(fields)
+        return self._delimiter + text + self._end
+
+
+class _Lines:
+    """The file a renderer writes to: each row's text is kept in a list."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
+
+
+_NO_END = operator.itemgetter(slice(None, -2))
+
+
 @contextmanager
 def atomic_writer(
     target: str | Path,
@@ -312,8 +400,8 @@ def atomic_writer(
     lineterminator: str = "\n",
     bom: bool = False,
     preamble: str = "",
-) -> Iterator[Any]:
-    """A ``csv.writer`` on a temporary file that replaces ``target`` only when the block ends well.
+) -> Iterator[RowWriter]:
+    """A ``RowWriter`` on a temporary file that replaces ``target`` only when the block ends well.
 
     ``target`` ``"-"`` writes to standard output instead. The output is UTF-8 (``bom=True``
     writes a BOM first, as Excel likes); ``preamble`` (Excel's ``sep=;`` line) comes first.
@@ -327,7 +415,7 @@ def atomic_writer(
         )
         try:
             stream.write(preamble)
-            yield _csv_writer(stream, delimiter, lineterminator)
+            yield RowWriter(stream, delimiter, lineterminator)
         finally:
             stream.flush()
             stream.detach()
@@ -345,7 +433,7 @@ def atomic_writer(
     try:
         with f:
             f.write(preamble)
-            yield _csv_writer(f, delimiter, lineterminator)
+            yield RowWriter(f, delimiter, lineterminator)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

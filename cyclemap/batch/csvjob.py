@@ -193,9 +193,11 @@ def assign_csv(
                         out_rows = [
                             [*r[:keep], *c, *r[width:]] for r, c in zip(rows, added, strict=True)
                         ]
+                    elif not before:  # the usual chunk: each answer's fields made text once
+                        writer.writerows_added(rows, added)
+                        out_rows = ()
                     else:
-                        out_rows = rows
-                        deque(map(list.extend, rows, added), maxlen=0)  # in place, at C speed
+                        out_rows = [[*r, *c] for r, c in zip(rows, added, strict=True)]
                     if before:
                         out_rows = _with_kept_rows(out_rows, before)
                     writer.writerows(out_rows)

@@ -44,8 +44,8 @@ import numpy as np
 from ..errors import InputError
 from .index import AddressIndex
 from .layer import AddressLayer
-from .normalize import MAX_ADDRESS_LENGTH, correction_key, parse_street
-from .steps import STEPS, Query, exact, place_sites, run
+from .normalize import MAX_ADDRESS_LENGTH, ParsedAddress, correction_key, parse_street
+from .steps import STEPS, Query, StreetMemo, exact, place_sites, run
 from .suggest import SuggestIndex
 from .types import Candidate, GeocodeResult, GeocodeStatus, MatchType, Suggestion
 
@@ -167,11 +167,24 @@ class Geocoder:
             return "", ""
         return parsed.street_key, correction_key(parsed)
 
-    def geocode(self, text: str) -> GeocodeResult:
-        """Where ``text`` is: ``matched``, ``ambiguous`` or ``not_found`` with candidates."""
+    def geocode(
+        self,
+        text: str,
+        *,
+        exact_missed: bool = False,
+        streets: StreetMemo | None = None,
+        parsed: ParsedAddress | None = None,
+    ) -> GeocodeResult:
+        """Where ``text`` is: ``matched``, ``ambiguous`` or ``not_found`` with candidates.
+
+        For a batch (the answer is the same): ``exact_missed``, ``exact(text)`` was asked and
+        answered None, so the cascade starts at the step after it; ``streets``, a dict the
+        batch keeps for this geocoder, where street lookups are remembered (``steps.Query``);
+        ``parsed``, the text's ``index.parse``, made by the batch.
+        """
         if not isinstance(text, str):
             raise InputError(f"an address must be text, not {type(text).__name__}")
-        return run(self.index, text)
+        return run(self.index, text, after_exact=exact_missed, streets=streets, parsed=parsed)
 
     def exact(self, text: str) -> GeocodeResult | None:
         """The batch fast path: the answer when ``text`` is a layer address as written, else None.

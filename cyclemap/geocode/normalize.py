@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import operator
 import re
 import unicodedata
 from collections.abc import Collection, Iterable
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import usaddress
+
+from . import tagging
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -729,13 +732,12 @@ def _tagged(text: str) -> tuple[tuple[str, str], ...]:
     # usaddress is half of a parse, and a batch asks it again for one street text written
     # another way ("12 OAK ST." after "12 Oak St, Cape Girardeau"): kept, a few MB at most
     try:
-        tagged, _kind = usaddress.tag(text)
-        return tuple(tagged.items())
+        return tuple(tagging.tag(text).items())  # ``usaddress.tag``, the model run once a shape
     except usaddress.RepeatedLabelError:
         out: dict[str, list[str]] = {}
         closed: set[str] = set()
         previous = None
-        for token, label in usaddress.parse(text):
+        for token, label in tagging.parse(text):
             group = "StreetName" if label in _STREET_LABELS else label
             if group != previous and previous is not None:
                 closed.add(previous)
@@ -810,6 +812,10 @@ def _simple_tag(text: str) -> dict[str, str]:
     return out
 
 
+_SPACE_OR_COMMA = re.compile("[ ,]")
+_END = operator.methodcaller("end")
+
+
 def _strip_trailing(text: str, phrases: Collection[str]) -> tuple[str, str]:
     """Remove the longest of ``phrases`` ending ``text`` after a space or comma (or all of it).
 
@@ -824,7 +830,7 @@ def _strip_trailing(text: str, phrases: Collection[str]) -> tuple[str, str]:
     """
     if not isinstance(phrases, (set, frozenset, dict)):
         phrases = frozenset(phrases)
-    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch in " ,"]
+    starts = [0, *map(_END, _SPACE_OR_COMMA.finditer(text))]  # after each space or comma
     for start in starts:
         tail = text[start:]
         if tail and tail in phrases:
@@ -861,13 +867,28 @@ def parse_address(text: str, places: Iterable[str] = ()) -> ParsedAddress:
         text = "" if text is None else str(text)
     if len(text) > MAX_ADDRESS_LENGTH:
         return ParsedAddress(kind="too_long")
-    t = tables()
-    places = _clean_places(tuple(places))
+    return parse_cleaned(parse_key(text), places)
+
+
+def parse_key(text: str) -> str:
+    """What ``parse_address`` reads of a text (up to ``MAX_ADDRESS_LENGTH`` characters): upper-case
+    ASCII, periods and apostrophes dropped, other punctuation but ``, # / - &`` a space, spaces
+    collapsed. Two texts with one parse key parse alike: ``parse_address(text, places)`` is
+    ``parse_cleaned(parse_key(text), places)``.
+
+    >>> parse_key("  117 s. Sprigg st.  "), parse_key("12 O'Neil Ave;"), parse_key("U.S. Hwy 61")
+    ('117 S SPRIGG ST', '12 ONEIL AVE', 'US HWY 61')
+    """
     # periods go ("N." is N, "ST.LOUIS" is ST LOUIS); punctuation other than , # / - & is a space
     s = _PERIOD_BEFORE_LETTER.sub(" ", clean_text(text)).replace(".", "").replace("'", "")
     s = " ".join(_ADDRESS_PUNCTUATION.sub(" ", s).split()).strip(" ,-&")
-    s = _US.sub("US", s)  # "U.S. 61"
+    return _US.sub("US", s)  # "U.S. 61"
 
+
+def parse_cleaned(s: str, places: Iterable[str] = ()) -> ParsedAddress:
+    """``parse_address`` of a text already read by ``parse_key`` (``s`` is a parse key)."""
+    t = tables()
+    places = _clean_places(tuple(places))
     zip_code = state = city = ""
     m = _TRAILING_ZIP.search(s)
     if m:

@@ -61,28 +61,60 @@ FEW_SITES = 8
 BULK_SITES = 4
 
 
-class Query:
-    """One text being geocoded; parsing and street lookups happen once, when a step asks."""
+#: what a batch keeps of street lookups across queries (``Query(streets=...)``), by the parsed
+#: street: the street words, and for fuzzy lookups the typed ZIP and town (``_scoped``)
+StreetMemo = dict[tuple[str, ...], list[StreetMatch]]
 
-    def __init__(self, index: AddressIndex, text: str) -> None:
+
+class Query:
+    """One text being geocoded; parsing and street lookups happen once, when a step asks.
+
+    ``streets``: a memo of street lookups shared by the queries of a batch against one index
+    (``AddressIndex.exact_streets`` and ``fuzzy_streets`` read only the parsed street words,
+    ZIP and town, and the index's own tables); every house on a street looks the street up once.
+    """
+
+    def __init__(self, index: AddressIndex, text: str, streets: StreetMemo | None = None) -> None:
         self.index = index
         self.text = text
         #: the exact step's key (``exact_key``)
         self.key = exact_key(text)
+        self.streets = streets
 
     @cached_property
     def parsed(self) -> ParsedAddress:
         return self.index.parse(self.text)
 
+    def _street_words(self) -> tuple[str, ...]:
+        p = self.parsed
+        return (p.raw_name, p.predir, p.name, p.suffix, p.postdir)
+
     @cached_property
     def exact_streets(self) -> list[StreetMatch]:
-        return self.index.exact_streets(self.parsed) if self.parsed.name else []
+        if not self.parsed.name:
+            return []
+        if self.streets is None:
+            return self.index.exact_streets(self.parsed)
+        key = ("exact", *self._street_words())
+        found = self.streets.get(key)
+        if found is None:
+            found = self.streets[key] = self.index.exact_streets(self.parsed)
+        return found
 
     @cached_property
     def fuzzy_streets(self) -> list[StreetMatch]:
         if not self.parsed.name or self.exact_streets:
             return []
-        return self.index.fuzzy_streets(self.parsed)
+        return self._fuzzy()
+
+    def _fuzzy(self) -> list[StreetMatch]:
+        if self.streets is None:
+            return self.index.fuzzy_streets(self.parsed)
+        key = ("fuzzy", *self._street_words(), self.parsed.zip, self.parsed.city)
+        found = self.streets.get(key)
+        if found is None:
+            found = self.streets[key] = self.index.fuzzy_streets(self.parsed)
+        return found
 
     @cached_property
     def near_streets(self) -> list[StreetMatch]:
@@ -100,11 +132,7 @@ class Query:
             return []
         floor = max(best - FUZZY_MARGIN, FUZZY_ACCEPT) - _EPS
         known = {m.sid for m in exact}
-        return [
-            m
-            for m in self.index.fuzzy_streets(self.parsed)
-            if m.sid not in known and m.score >= floor
-        ]
+        return [m for m in self._fuzzy() if m.sid not in known and m.score >= floor]
 
     def result(
         self, status: GeocodeStatus, candidates: list[Candidate], step: str, message: str = ""
@@ -574,7 +602,7 @@ def elsewhere(index: AddressIndex, query: Query) -> GeocodeResult | None:
     why = index.foreign_place(query.parsed)
     if not why:
         return None
-    here = Query(index, query.text)
+    here = Query(index, query.text, query.streets)
     here.__dict__["parsed"] = replace(query.parsed, zip="", state="", city="")
     later = [step for name, step in STEPS[STEPS.index(("elsewhere", elsewhere)) + 1 :]]
     inner = next(r for step in later if (r := step(index, here)) is not None)
@@ -801,14 +829,25 @@ STEPS: tuple[tuple[str, Step], ...] = (
 )
 
 
-def run(index: AddressIndex, text: str) -> GeocodeResult:
-    """Try each step in ``STEPS`` until one answers."""
-    query = Query(index, text)
-    for _name, step in STEPS:
+def run(
+    index: AddressIndex,
+    text: str,
+    *,
+    after_exact: bool = False,
+    streets: StreetMemo | None = None,
+    parsed: ParsedAddress | None = None,
+) -> GeocodeResult:
+    """Try each step in ``STEPS`` until one answers (``after_exact``: all but the first, for a
+    text whose ``exact`` step was tried and did not answer; ``streets``: see ``Query``;
+    ``parsed``: ``index.parse(text)``, when the caller has it)."""
+    query = Query(index, text, streets)
+    if parsed is not None:
+        query.__dict__["parsed"] = parsed
+    for _name, step in STEPS[1:] if after_exact else STEPS:
         result = step(index, query)
         if result is not None:
             return result
     raise AssertionError("not_found always answers")  # pragma: no cover
 
 
-__all__ = ["STEPS", "Query", "Step", "place_sites", "run"]
+__all__ = ["STEPS", "Query", "Step", "StreetMemo", "place_sites", "run"]
