@@ -147,9 +147,10 @@ def test_the_cli_lookup_imports_neither_and_honours_cache_dir(tmp_path: Path) ->
             main(["lookup", "117 S SPRIGG ST"])
         except SystemExit as exit:
             code = exit.code
-        # the libraries a lookup away from a border never needs, and the other commands' modules
+        # the libraries a lookup away from a border never needs (nor, for an address written as
+        # the layer writes it, the parser and the fuzzy matcher), and the other commands' modules
         heavy = ("pandas", "geopandas", "pyogrio", "folium", "pyproj", "markdown_it", "nh3",
-                 "flask", "alembic")
+                 "flask", "alembic", "usaddress", "rapidfuzz")
         heavy += tuple(f"cyclemap.cli.{m}" for m in ("serve", "notes", "boundaries", "assign",
                                                       "staff", "export_map", "addresses"))
         print(code, " ".join(m for m in heavy if m in sys.modules), file=sys.stderr)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 from ..errors import ConfigError
 from .groups import KeyGroups, PairGroups, RowGroups, Slices
@@ -464,6 +463,10 @@ class AddressIndex:
             return city
         if key in self.town_of:
             return self.town_of[key]
+        # rapidfuzz (like usaddress) loads with the first text that is no exact match: a cold
+        # ``cyclemap lookup`` of an address as the layer writes it never needs it
+        from rapidfuzz import fuzz
+
         hits = {
             town
             for known, town in self.town_of.items()
@@ -501,6 +504,8 @@ class AddressIndex:
         key = _place_key(city)
         if not key or key in self.place_keys:
             return True
+        from rapidfuzz import fuzz
+
         for known in self.place_keys:
             if known.startswith(key + " ") or key.startswith(known + " "):
                 return True
@@ -539,6 +544,8 @@ class AddressIndex:
         them, plus abbreviations (``KINGSHWY``) and misspelled highway words (``RUUTE 74``). One
         match per street, best tier per name, kept to the typed ZIP or city (see ``_scoped``).
         """
+        from rapidfuzz import fuzz, process
+
         sims: dict[int, tuple[float, int]] = {}
         vocab = self.names
         asked: set[tuple[str, int]] = set()
@@ -611,6 +618,8 @@ class AddressIndex:
 
     def _fuzzy_highway(self, reading: Street, ri: int, sims: dict[int, tuple[float, int]]) -> None:
         """A misspelled highway word before a route number (``RUUTE 74``, ``STAET HWY 74``)."""
+        from rapidfuzz import fuzz, process
+
         m = _ROUTE_TAIL.match(reading.raw_name or reading.name)
         if m is None or reading.name.startswith(HIGHWAY_NAMES):
             return

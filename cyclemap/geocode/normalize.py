@@ -28,8 +28,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import usaddress
-
 from . import tagging
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -729,6 +727,8 @@ def _tag(text: str) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=4096)
 def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    import usaddress  # loaded on the first parse (tagging.py says why)
+
     # usaddress is half of a parse, and a batch asks it again for one street text written
     # another way ("12 OAK ST." after "12 Oak St, Cape Girardeau"): kept, a few MB at most
     try:

@@ -14,7 +14,6 @@ import bisect
 import re
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 from .groups import Slices
 from .index import AddressIndex
@@ -160,6 +159,8 @@ class SuggestIndex:
         if not found and words and not partial and words[-1] in tables().suffixes.values():
             return self._streets(words[:-1], "")  # "KINGSHIGHWAY ST" for N KINGSHIGHWAY
         if not found and len(prefix) >= 3:
+            from rapidfuzz import fuzz, process  # loaded when a prefix matches no street key
+
             cut = [k[: len(prefix)] for k in self.street_keys]
             for _, score, i in process.extract(
                 prefix, cut, scorer=fuzz.ratio, limit=8, score_cutoff=FUZZY_PREFIX_CUTOFF

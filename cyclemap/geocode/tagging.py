@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import functools
 
-import usaddress
+# usaddress (its CRF model, ~25 ms to load) is imported on the first parse, in the functions
+# below: a lookup of an address as the layer writes it is answered by the exact step and never
+# parses (a cold ``cyclemap lookup`` of one need not load it)
 
 __all__ = ["feature_class", "labels", "tag"]
 
@@ -42,11 +44,15 @@ def feature_class(token: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def labels(classes: tuple[str, ...]) -> tuple[str, ...]:
     """The model's labels for a token sequence written as feature classes (``feature_class``)."""
+    import usaddress
+
     return tuple(usaddress.TAGGER.tag(usaddress.tokens2features(list(classes))))
 
 
 def parse(text: str) -> list[tuple[str, str]]:
     """``usaddress.parse(text)``: each token with its label."""
+    import usaddress
+
     tokens = usaddress.tokenize(text)
     if not tokens:
         return []
@@ -72,6 +78,8 @@ def tag(text: str) -> dict[str, str]:
         elif label not in components:
             components[label] = [token]
         else:
+            import usaddress
+
             raise usaddress.RepeatedLabelError(text, parse(text), label)
         last = label
     return {label: " ".join(tokens).strip(" ,;") for label, tokens in components.items()}
