@@ -172,3 +172,20 @@ def test_the_cli_lookup_imports_neither_and_honours_cache_dir(tmp_path: Path) ->
     assert "Cycle 4" in runs[1].stdout
     assert runs[1].stderr.strip().splitlines()[-1] == "0", runs[1].stderr
     assert _files(cache, "geocoder") and _files(cache, "zones")
+
+
+def test_the_server_loads_the_parser_before_its_first_lookup(tmp_path: Path) -> None:
+    # the parser and fuzzy matcher load lazily for one-off lookups; a server loads them at start
+    # (before gunicorn forks its workers), so no resident's first lookup waits for them
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from cyclemap.server import create_app
+        create_app({{"DATABASE_URL": "sqlite:///{tmp_path / 's.sqlite'}",
+                     "CACHE_DIR": {str(tmp_path / 'cache')!r}, "SECRET_KEY": "x"}})
+        print(" ".join(m for m in ("usaddress", "rapidfuzz.process") if m in sys.modules))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["usaddress", "rapidfuzz.process"]

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 import numpy as np
 
 from ..errors import InputError
-from ..geocode import exact_key
+from ..geocode import exact_key, load_parser
 from .answers import FIELDS, STATUSES, Assignment, Tally
 from .columns import find_address_columns, output_names
 from .resolve import Resolver
@@ -320,6 +320,7 @@ class Assigner:
         # view while the pool lives: full collections no longer walk it, and the forked
         # workers do not write to its pages (copy-on-write stays shared); ``close`` gives it
         # back. Frozen again now: what the run made so far stays shared too.
+        load_parser()  # loaded once here and shared, not once in every worker
         gc.freeze()
         self._frozen = True
         self._pool = start_pool(self._resolver, n)

@@ -870,6 +870,18 @@ def parse_address(text: str, places: Iterable[str] = ()) -> ParsedAddress:
     return parse_cleaned(parse_key(text), places)
 
 
+def load_parser() -> None:
+    """Load what a text that is no exact match needs (usaddress's model, rapidfuzz) now.
+
+    They load on first use otherwise, so a one-off lookup of an address as the layer writes it
+    never pays for them; a server calls this at start, so that no resident's first lookup
+    waits for them and its forked workers share them.
+    """
+    import rapidfuzz.fuzz  # noqa: F401
+    import rapidfuzz.process  # noqa: F401
+    import usaddress  # noqa: F401
+
+
 def parse_key(text: str) -> str:
     """What ``parse_address`` reads of a text (up to ``MAX_ADDRESS_LENGTH`` characters): upper-case
     ASCII, periods and apostrophes dropped, other punctuation but ``, # / - &`` a space, spaces

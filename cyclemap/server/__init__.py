@@ -68,6 +68,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cyclemap.city"] = open_city(
         app.config["CITY"], store=store, clock=clock, cache_dir=cache_dir
     )
+    from ..geocode import load_parser
+
+    load_parser()  # before the workers fork: no resident's first lookup waits for it
 
     from . import api, errors, i18n, maps, public
 
