@@ -33,7 +33,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from . import compiled
-from .billing.feed import FEED_ENTRIES, TAG_AUTHORITY, Feed, NoteEvent, city_slug, note_entries
 from .billing.notes import Note, notes_for, read_notes_toml
 from .billing.schedule import CalendarWords, CycleSchedule, ScheduleAnswer, calendar_ics
 from .boundaries import BoundarySet, cycle_sort_key, read_boundaries
@@ -64,6 +63,7 @@ from .located import PointCycles, locate_codes, zones_digest
 from .misses import MissCounter
 
 if TYPE_CHECKING:
+    from .billing.feed import Feed, NoteEvent
     from .store import Alias, Change, Store
     from .store.versions import Activation
 
@@ -680,11 +680,14 @@ class City:
         return max(month.astimezone(dt.UTC), changed or month)
 
     # -- feeds and changes -------------------------------------------------------------------
-    def note_events(
-        self, cycle_id: str | None = None, limit: int = FEED_ENTRIES
-    ) -> list[NoteEvent]:
+    def note_events(self, cycle_id: str | None = None, limit: int | None = None) -> list[NoteEvent]:
         """The latest notes posted, updated or expired (for ``cycle_id``, else any), newest
-        first: off the store's audit log, or ``notes.toml``'s dates without a store."""
+        first: off the store's audit log, or ``notes.toml``'s dates without a store; at most
+        ``limit`` (default ``billing.feed.FEED_ENTRIES``)."""
+        # the feed's module loads with the first feed asked for, not with every lookup's city
+        from .billing.feed import FEED_ENTRIES, NoteEvent
+
+        limit = FEED_ENTRIES if limit is None else limit
         if cycle_id is not None:
             cycle_id = self._cycle_ref(cycle_id).id
         if self.store is None:
@@ -715,6 +718,8 @@ class City:
         ``link`` is the resident page, ``self_link`` the feed's own address; the feed's
         ``updated`` is its newest event (the HTTP layer's Last-Modified).
         """
+        from .billing.feed import TAG_AUTHORITY, Feed, city_slug, note_entries
+
         events = self.note_events(cycle_id)
         name = self.config.name
         if cycle_id is None:

@@ -181,8 +181,8 @@ def test_the_server_loads_the_parser_before_its_first_lookup(tmp_path: Path) -> 
         f"""
         import sys
         from cyclemap.server import create_app
-        create_app({{"DATABASE_URL": "sqlite:///{tmp_path / 's.sqlite'}",
-                     "CACHE_DIR": {str(tmp_path / 'cache')!r}, "SECRET_KEY": "x"}})
+        create_app({{"DATABASE_URL": "sqlite:///{tmp_path / "s.sqlite"}",
+                     "CACHE_DIR": {str(tmp_path / "cache")!r}, "SECRET_KEY": "x"}})
         print(" ".join(m for m in ("usaddress", "rapidfuzz.process") if m in sys.modules))
         """
     )
