@@ -45,7 +45,6 @@ from .geometry import (
     polygonal,
     transform_geoms,
 )
-from .read import examine, open_layer
 
 if TYPE_CHECKING:  # pyproj loads when distances are first measured (geometry.py says why)
     from pyproj import CRS, Transformer
@@ -56,6 +55,8 @@ __all__ = ["BoundarySet", "read_boundaries"]
 def _load(
     source: str | Path | io.BytesIO, id_property: str, crs: str | CRS | None, name: str | None
 ) -> BoundarySet:
+    from .read import examine, open_layer  # the file readers load with the first file read
+
     examined = examine(open_layer(source, name), id_property, crs)
     if examined.problems:
         problems = examined.problems
