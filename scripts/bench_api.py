@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scripts import installed_env
+
 ROOT = Path(__file__).resolve().parent.parent
 ADDRESSES = ROOT / "geodata" / "cape-girardeau" / "addresses.csv"
 
@@ -244,11 +246,7 @@ def load(
 def server_env() -> dict[str, str]:
     """This process's environment without ``CYCLEMAP_*`` settings and without
     ``PYTHONDONTWRITEBYTECODE``: a server as a real install runs it."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("CYCLEMAP_") and k != "PYTHONDONTWRITEBYTECODE"
-    }
+    return {k: v for k, v in installed_env().items() if not k.startswith("CYCLEMAP_")}
 
 
 def start_server(

@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from scripts import installed_env
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (10_000, 100_000, 1_000_000)
 MODES = {"serial": "1", "parallel": "2", "auto": None}
@@ -180,13 +182,6 @@ _WARMED: set[tuple[str, str]] = set()
 WARM_UP_ROWS = 200
 
 
-def _child_env() -> dict[str, str]:
-    """The environment of a measured process: as an installed command's (``.pyc`` files kept)."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
 def _child_cmd(src: Path, out: Path, workers: str | None, city: Path, db: str) -> list[str]:
     cmd = [sys.executable, "-m", "scripts.bench_assign", "--child", "--city", str(city), "--db", db]
     return (
@@ -207,7 +202,7 @@ def warm_up(src: Path, city: Path, db: str) -> None:
             g.write(line)
     out = head.with_suffix(".out.csv")
     cmd = _child_cmd(head, out, None, city, db)
-    subprocess.run(cmd, cwd=ROOT, capture_output=True, env=_child_env(), check=False)
+    subprocess.run(cmd, cwd=ROOT, capture_output=True, env=installed_env(), check=False)
     head.unlink(missing_ok=True)
     out.unlink(missing_ok=True)
     _WARMED.add((str(city), db))
@@ -223,7 +218,7 @@ def measure(src: Path, out: Path, workers: str | None, city: Path, db: str) -> d
     cmd = _child_cmd(src, out, workers, city, db)
     started = time.perf_counter()
     proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True, env=_child_env(), check=False
+        cmd, cwd=ROOT, capture_output=True, text=True, env=installed_env(), check=False
     )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0 or not proc.stdout.strip():

@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from scripts import installed_env
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -171,11 +173,9 @@ def bench_open(city: Path, work: Path) -> None:
 
 def bench_cli(work: Path) -> None:
     """A cold ``cyclemap lookup`` on the demo city versus importing numpy and shapely."""
-    # Both commands run as they would on a user's machine, where Python caches compiled
-    # bytecode (an installed package ships it): a PYTHONDONTWRITEBYTECODE in the environment
-    # would make every run recompile cyclemap's modules from source and measure the compiler.
+    # both commands run as on a user's machine, compiled bytecode kept (``installed_env``)
     env = {
-        **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+        **installed_env(),
         "CYCLEMAP_DATABASE_URL": f"sqlite:///{work / 'cli.sqlite'}",
         "CYCLEMAP_CACHE_DIR": str(work / "cache-cli"),
         "CYCLEMAP_TODAY": "2020-02-21",

@@ -31,7 +31,9 @@ MAP_PAGE_BUDGET = 300 * 1024
 #: a point in the northwest of the demo city: Cycle 2
 NORTHWEST = (-89.58, 37.34)
 
-pytestmark = [
+#: every browser test module's marks: one xdist group (one Chromium at a time on two cores),
+#: skipped with the reason where Chromium is not installed
+BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.xdist_group("browser"),
     pytest.mark.skipif(
@@ -39,6 +41,7 @@ pytestmark = [
         reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
     ),
 ]
+pytestmark = BROWSER_MARKS
 
 
 # -- fixtures --------------------------------------------------------------------------------

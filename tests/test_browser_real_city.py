@@ -14,6 +14,7 @@ from .conftest import DATA, Clock
 from .test_browser import (
     ARGS,
     ARTIFACTS,
+    BROWSER_MARKS,
     CHROMIUM,
     Session,
     axe_violations,
@@ -26,11 +27,7 @@ from .test_towns import PLACES_TOML, towns_city
 #: a spot in ward 9, 2.6 m from ward 8 (the border between them runs north-south here)
 NEAR_BORDER = (-71.1291643, 42.3775968)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("browser"),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"Chromium is not installed at {CHROMIUM}"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import pytest
 
 from .test_browser import (  # noqa: F401  (the resident pages' live app, server and browser)
     ARTIFACTS,
+    BROWSER_MARKS,
     CHROMIUM,
     NORTHWEST,
     Session,
@@ -27,14 +28,7 @@ from .test_browser import (  # noqa: F401  (the resident pages' live app, server
     wait_for_map,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("browser"),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {

@@ -17,16 +17,9 @@ import pytest
 from cyclemap.config import DEFAULT_CITY
 
 from .staff import PASSWORD, add_accounts
-from .test_browser import ARGS, ARTIFACTS, CHROMIUM, Session, axe_violations, text
+from .test_browser import ARGS, ARTIFACTS, BROWSER_MARKS, CHROMIUM, Session, axe_violations, text
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("browser"),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from .test_browser import ARTIFACTS, CHROMIUM, Session, axe_violations, text
+from .test_browser import ARTIFACTS, BROWSER_MARKS, Session, axe_violations, text
 from .test_browser_staff import (  # noqa: F401  (the workspace's live app, server and browser)
     base_url,
     browser,
@@ -23,14 +21,7 @@ from .test_browser_staff import (  # noqa: F401  (the workspace's live app, serv
 )
 from .zones import demo_geojson, independent_changes, move_block
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.xdist_group("browser"),
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
 
