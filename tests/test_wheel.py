@@ -199,31 +199,23 @@ def test_serve_from_the_wheel(installed, tmp_path):
 
 
 def test_export_map_from_the_wheel(installed, tmp_path):
-    out = tmp_path / "map.html"
-    result = subprocess.run(
-        [installed["bin"] / "cyclemap", "export-map", str(out), "--tiles", "none"],
-        capture_output=True,
-        text=True,
-        cwd=installed["work"],
-        env=clean_env(CYCLEMAP_INSTANCE_PATH=str(tmp_path / "instance")),
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    html = out.read_text(encoding="utf-8")
+    def export_map(name: str, *options: str) -> str:
+        out = tmp_path / name
+        result = subprocess.run(
+            [installed["bin"] / "cyclemap", "export-map", str(out), "--tiles", "none", *options],
+            capture_output=True,
+            text=True,
+            cwd=installed["work"],
+            env=clean_env(CYCLEMAP_INSTANCE_PATH=str(tmp_path / "instance")),
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        return out.read_text(encoding="utf-8")
+
+    html = export_map("map.html")
     assert "L.map" in html or "leaflet" in html.lower()
     assert "data:image/png;base64," in html  # the stylesheet's images, inlined
-    spanish = tmp_path / "mapa.html"
-    result = subprocess.run(
-        [installed["bin"] / "cyclemap", "export-map", str(spanish), "--tiles", "none"]
-        + ["--lang", "es", "--date", "2020-02-21"],
-        capture_output=True,
-        text=True,
-        cwd=installed["work"],
-        env=clean_env(CYCLEMAP_INSTANCE_PATH=str(tmp_path / "instance")),
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    html = spanish.read_text(encoding="utf-8")
+    html = export_map("mapa.html", "--lang", "es", "--date", "2020-02-21")
     assert '<html lang="es">' in html and "Generado el 21 de febrero de 2020" in html
 
 
