@@ -24,7 +24,7 @@ from flask_babel import format_date, gettext
 from ..billing import CalendarWords
 from ..errors import InputError, NotFoundError
 from ..geocode import MAX_ADDRESS_LENGTH
-from . import http
+from . import http, replay
 from .context import current_city
 from .errors import PROBLEMS, problem_type
 from .i18n import current_language, speaks
@@ -49,6 +49,8 @@ ATOM = "application/atom+xml"
 MAX_CHANGES = 1000
 
 
+#: the app's ``replay.LookupReplay`` (absent when rate limits are on)
+REPLAY = "cyclemap.api.replay"
 #: the most lookup answers' JSON bodies kept per app (as many as ``City.lookup`` keeps answers)
 ANSWER_BODY_CACHE_SIZE = 4096
 
@@ -60,6 +62,18 @@ def _install_http(state: BlueprintSetupState) -> None:
     assert isinstance(state.app, Flask)  # Flask types a blueprint's app as its base class
     http.init_app(state.app)
     state.app.extensions.setdefault("cyclemap.api.bodies", {})
+    _install_replay(state.app)
+
+
+def _install_replay(app: Flask) -> None:
+    # outside every other middleware (the security headers are in what it keeps), and only
+    # while nothing counts requests one by one: with rate limits on, each goes to the limiter
+    city = app.extensions.get("cyclemap.city")
+    if city is None or http.limiter_for(app).enabled or REPLAY in app.extensions:
+        return
+    app.extensions[REPLAY] = app.wsgi_app = replay.LookupReplay(  # type: ignore[method-assign]
+        app.wsgi_app, city.lookup
+    )
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -160,9 +174,9 @@ def lookup() -> Response:
     lon, lat = _float_arg("lon"), _float_arg("lat")
     if address is None and lon is None and lat is None:
         raise InputError("give an address (?address=12 S Sprigg St) or a point (?lon=..&lat=..)")
-    answer = current_city().lookup(
-        address, lon=lon, lat=lat, date=_date_arg("date"), record=address is not None
-    )
+    call: dict[str, Any] = {"address": address, "lon": lon, "lat": lat, "date": _date_arg("date")}
+    answer = current_city().lookup(**call, record=address is not None)
+    replay.offer(request.environ, call, answer)  # asked again, it is served without Flask
     body, etag = _answer_body(answer)
     # an address is what a resident typed: no shared cache keeps it (a point may be shared)
     return http.cached_response(body, JSON, etag=etag, private=address is not None)
