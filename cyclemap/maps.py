@@ -32,7 +32,7 @@ import datetime as dt
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from posixpath import normpath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -43,6 +43,7 @@ import shapely
 from branca.element import CssLink, Figure, JavascriptLink, MacroElement
 from folium import plugins
 from folium.template import Template
+from jinja2.utils import htmlsafe_json_dumps
 from shapely.geometry import mapping, shape
 
 from .boundaries import cycle_sort_key
@@ -571,6 +572,64 @@ def render_parts(m: folium.Map) -> MapParts:
     body = figure.html.render()
     script = figure.script.render()
     return MapParts(html=body.strip(), script=script.strip(), js=tuple(js), css=tuple(css))
+
+
+# -- one rendering for every marker --------------------------------------------------------------
+#: the marker a map is rendered with once (``marker_template``) before each answer's place is put
+#: in its stead: a place in the Southern Ocean and a label that no address has
+PLACEHOLDER = Marker(lon=-123.4567891234, lat=-76.5432198765, label="cyclemap-placeholder-label")
+
+
+def _js(value: Any) -> str:
+    # as folium writes a value into the map's script (Jinja's ``tojson``)
+    return str(htmlsafe_json_dumps(value))
+
+
+@dataclass(frozen=True)
+class MarkerTemplate:
+    """A map rendered once around ``PLACEHOLDER``, into which ``place`` puts any marker.
+
+    Rendering a folium map takes milliseconds (branca compiles every element's output as a
+    template); the resident page shows one per answer, which differs from the next only in
+    where the map is centred and where its marker stands, and what the marker is called.
+    """
+
+    parts: MapParts
+
+    def place(self, marker: Marker) -> MapParts:
+        """The parts ``render_parts`` would give for a map centred on ``marker``, showing it."""
+        here = _js([float(marker.lat), float(marker.lon)])
+        script = self.parts.script.replace(_PLACEHOLDER_AT, here)
+        script = script.replace(_PLACEHOLDER_LABEL, _js(str(marker.label)))
+        return replace(self.parts, script=script)
+
+
+_PLACEHOLDER_AT = _js([PLACEHOLDER.lat, PLACEHOLDER.lon])
+_PLACEHOLDER_LABEL = _js(PLACEHOLDER.label)
+
+
+def marker_template(
+    zones: Mapping[str, Any],
+    spec: MapSpec,
+    *,
+    gettext: Callable[[str], str] = lambda s: s,
+    names: Mapping[str, CycleName] | None = None,
+) -> MarkerTemplate | None:
+    """``spec``'s map rendered once for every marker (``MarkerTemplate.place``), or None when its
+    marker changes more than the map's centre and the marker itself: a map fitted to the city
+    around its marker (``fit_city``), or one whose rendering does not hold the placeholder where
+    expected (the map's centre and the marker's place, the marker's two labels)."""
+    if spec.fit_city:
+        return None
+    around = replace(spec, marker=PLACEHOLDER, center=(PLACEHOLDER.lon, PLACEHOLDER.lat))
+    parts = render_parts(build_map(zones, around, gettext=gettext, names=names))
+    found = (parts.script.count(_PLACEHOLDER_AT), parts.script.count(_PLACEHOLDER_LABEL))
+    placed_only_there = PLACEHOLDER.label not in parts.html and str(PLACEHOLDER.lat) not in (
+        parts.script.replace(_PLACEHOLDER_AT, "")
+    )
+    if found != (2, 2) or not placed_only_there:
+        return None
+    return MarkerTemplate(parts)
 
 
 # -- the self-contained export --------------------------------------------------------------------

@@ -14,7 +14,7 @@ from shapely.geometry import shape
 from cyclemap.cli import main
 from cyclemap.config import DEFAULT_CITY
 from cyclemap.errors import ConfigError
-from cyclemap.maps import DISPLAY_TOLERANCE, display_zones, tile_spec
+from cyclemap.maps import DISPLAY_TOLERANCE, city_zones, display_zones, tile_spec
 
 
 def run(tmp_path, *args: str):
@@ -205,3 +205,46 @@ def test_export_map_in_spanish(tmp_path):
     assert "Facturas de febrero de los ciclos 1 y 2" in html  # a note's Spanish title
     assert '"in_english": "(en ingl' in html  # the marker the popups put after English text
     assert "Made on" not in html and "Billing cycles" not in html
+
+
+# -- one rendering for every marker (the resident page's map) ----------------------------------
+_ELEMENT_ID = re.compile(r"([a-z]+)_[0-9a-f]{32}(?![0-9a-f])")
+
+
+def _without_ids(text: str) -> str:
+    # folium names each element by a random id: the same map renders alike but for them
+    return _ELEMENT_ID.sub(r"\1_ID", text)
+
+
+@pytest.mark.parametrize("tiles", [None, "openstreetmap"])
+def test_a_marker_placed_in_the_shared_rendering_is_the_map_rendered_for_it(demo_city, tiles):
+    from dataclasses import replace
+
+    from cyclemap.maps import MapSpec, Marker, build_map, marker_template, render_parts
+
+    zones = city_zones(demo_city)
+    tile = tile_spec(tiles) if tiles else None
+    spec = MapSpec(center=(0.0, 0.0), zoom=17, tiles=tile, mode="page", urls={"lang": ""})
+    template = marker_template(zones, spec, gettext=str.upper)
+    assert template is not None
+    markers = [
+        Marker(-89.531931, 37.304779, "117 S SPRIGG ST"),
+        Marker(np.float64(-89.5), np.float64(37.25), "A \"q\" <b>&amp;</b> 'x' é \\ </script>"),
+        Marker(-89.0, 37.0, ""),
+        Marker(-1e-7, 1.23456789012345e-5, "Dirección 12 ½"),
+    ]
+    for marker in markers:
+        placed = template.place(marker)
+        at = replace(spec, marker=marker, center=(marker.lon, marker.lat))
+        direct = render_parts(build_map(zones, at, gettext=str.upper))
+        assert (placed.js, placed.css) == (direct.js, direct.css)
+        assert _without_ids(placed.html) == _without_ids(direct.html)
+        assert _without_ids(placed.script) == _without_ids(direct.script)
+        assert "cyclemap-placeholder" not in placed.script
+
+
+def test_a_map_fitted_around_its_marker_is_rendered_for_each(demo_city):
+    from cyclemap.maps import MapSpec, marker_template
+
+    spec = MapSpec(center=(0.0, 0.0), zoom=13, tiles=None, mode="page", fit_city=True)
+    assert marker_template(city_zones(demo_city), spec) is None

@@ -3,8 +3,10 @@ code staff paste into the city website), and ``map_parts`` which the resident pa
 
 The maps are built by ``cyclemap.maps`` (folium) from the live zones, simplified for display
 once per boundary version. A map without a marker is the same for every request of one language,
-so its rendered parts are kept until the zones change. The tile server, if any, is added to this
-response's CSP ``img-src``; ``/embed`` may be framed by ``FRAME_ANCESTORS`` (set in
+so its rendered parts are kept until the zones change; a map with a marker (the resident page's
+answer) is rendered once per kind around a placeholder (``maps.marker_template``) and each
+answer's marker put in its place (a few ms each otherwise). The tile server, if any, is added
+to this response's CSP ``img-src``; ``/embed`` may be framed by ``FRAME_ANCESTORS`` (set in
 ``http.py``), every other page refuses framing.
 """
 
@@ -19,7 +21,17 @@ from flask import Blueprint, Response, current_app, make_response, render_templa
 from flask_babel import get_locale, gettext
 
 from ..errors import ConfigError
-from ..maps import MapParts, MapSpec, Marker, build_map, city_zones, render_parts, tile_spec
+from ..maps import (
+    MapParts,
+    MapSpec,
+    Marker,
+    MarkerTemplate,
+    build_map,
+    city_zones,
+    marker_template,
+    render_parts,
+    tile_spec,
+)
 from .context import current_city
 from .http import csp_allow
 from .i18n import lang_args, local_cycle_name
@@ -28,6 +40,8 @@ bp = Blueprint("maps", __name__)
 
 _CACHE = "cyclemap.maps"
 _LOCK = threading.Lock()
+#: kept for a kind of map whose markers cannot share one rendering (``marker_template``: None)
+_NO_TEMPLATE = "each marker its own rendering"
 
 #: the iframe size the snippet suggests
 EMBED_HEIGHT = 480
@@ -93,6 +107,15 @@ def map_parts(
         },
     )
     names = {cid: local_cycle_name(ref) for cid, ref in current_city().cycle_refs.items()}
+    if marker is not None and near is None:
+        # one rendering per kind of map serves every marker (a few ms each otherwise)
+        template_key = (*key, "marker", spec.zoom, spec.fit_city)
+        template = cache.get(template_key)
+        if template is None:
+            template = marker_template(zones, spec, gettext=gettext, names=names)
+            cache[template_key] = template if template is not None else _NO_TEMPLATE
+        if isinstance(template, MarkerTemplate):
+            return template.place(marker)
     parts = render_parts(build_map(zones, spec, gettext=gettext, names=names))
     if marker is None:
         cache[key] = parts
