@@ -13,8 +13,9 @@ hello route, ``/healthz`` (our app's per-request overhead without a lookup behin
 of the lookups (2,000 real demo addresses written the ways residents type them, asked in turn,
 each about five times in a run: the figure the targets are judged on), and a share of
 addresses not asked before in the run (``new``: each is geocoded, no kept answer serves it;
-printed beside, to show what a first lookup costs). Each load stops after its requests or the
-time cap, whichever comes first.
+printed beside, to show what a first lookup costs), and the resident page for the same
+addresses (``page``: ``/lookup?address=...``, HTML with its map; printed beside). Each load
+stops after its requests or the time cap, whichever comes first.
 
 Target (issue 16): lookups at >= 0.7x the hello route's throughput, p99 < 15 ms, no errors
 (issue 5's absolute floor, >= 800 req/s, is printed too).
@@ -344,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     # addresses the run has not asked before (another sample, another seed): each is
     # geocoded, no answer kept from an earlier request serves it
     asked = set(paths)
+    # the resident page for the same addresses (what most residents see)
+    pages = [p.replace("/api/v1/lookup?", "/lookup?", 1) for p in paths]
     unseen = [p for p in queries(2_000, seed=16) if p not in asked]
     with tempfile.TemporaryDirectory(prefix="cyclemap-bench-") as tmp:
         workdir = Path(tmp)
@@ -365,9 +368,16 @@ def main(argv: list[str] | None = None) -> int:
             load(port, "warm-up", paths, 1_000, concurrency, args.cap)
             # the baseline and the lookups in alternating rounds: a load from elsewhere that
             # comes and goes during the run falls on both sides alike
-            runs: dict[str, list[Run]] = {"hello": [], "healthz": [], "lookup": [], "new": []}
+            runs: dict[str, list[Run]] = {
+                "hello": [],
+                "healthz": [],
+                "lookup": [],
+                "new": [],
+                "page": [],
+            }
             base_n, look_n = args.baseline_requests // rounds, args.requests // rounds
             new_n = len(unseen) // rounds
+            page_n = base_n // 2
             ours, theirs = workers_of(proc.pid), workers_of(hello.pid)
             for r in range(rounds):
                 runs["hello"].append(
@@ -382,12 +392,17 @@ def main(argv: list[str] | None = None) -> int:
                 runs["new"].append(
                     metered(ours, port, "new", unseen, new_n, concurrency, args.cap, r * new_n)
                 )
+                runs["page"].append(
+                    metered(ours, port, "page", pages, page_n, concurrency, args.cap, r * page_n)
+                )
         finally:
             stop(proc)
             stop(hello)
 
-    base, health, run, new = (merged(k, runs[k]) for k in ("hello", "healthz", "lookup", "new"))
-    for result in (base, health, run, new):
+    base, health, run, new, page = (
+        merged(k, runs[k]) for k in ("hello", "healthz", "lookup", "new", "page")
+    )
+    for result in (base, health, run, new, page):
         print(result.line())
     shares = ", ".join(
         f"{k} {v / max(1, sum(run.statuses.values())):.1%}" for k, v in run.statuses.most_common()
@@ -398,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         f"lookup / hello throughput: {ratio:.2f}; lookup / healthz: "
         f"{run.rps / health.rps if health.rps else 0.0:.2f}; healthz / hello: "
         f"{health.rps / base.rps if base.rps else 0.0:.2f}; new (addresses not asked before "
-        f"in the run) / hello: {new.rps / base.rps if base.rps else 0.0:.2f}"
+        f"in the run) / hello: {new.rps / base.rps if base.rps else 0.0:.2f}; resident page "
+        f"(HTML and map) / hello: {page.rps / base.rps if base.rps else 0.0:.2f}"
     )
     ok_ratio = ratio >= TARGET_RATIO
     ok_p99 = run.pct(99) < TARGET_P99_MS
