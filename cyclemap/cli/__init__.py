@@ -193,8 +193,8 @@ def resume_collector() -> None:
     What the start made (the modules imported, the store and the city opened) lives until the
     process ends: it is frozen out of every later collection (``gc.freeze``), then the
     collector runs again for the command's own work. ``Context.store`` and ``Context.city``
-    call this once they are open; a command that opens neither and runs for long (``serve``)
-    calls it first.
+    call this once they are open; a command that opens neither (``serve``, ``boundaries
+    validate``) calls it first.
     """
     global _collector_paused
     if _collector_paused:
