@@ -1156,7 +1156,7 @@ def open_city(
     if store is not None:
         # the first start on an empty store publishes the folder's zones as version 1;
         # afterwards the store's live version (read by City) wins over the folder's file
-        store.seed_from_city(config, boundary_geojson=boundaries.to_geojson())
+        store.seed_from_city(config, boundary_geojson=boundaries.to_geojson)
     city = City(config, boundaries, geocoder, store=store, clock=clock, cache_dir=cache)
     if store is None:
         city.point_cycles(geocoder, boundaries)  # located (or read) now, not in a first lookup

@@ -8,9 +8,11 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cyclemap.cli import COMMAND_MODULES, main
+from cyclemap.config import DEFAULT_CITY
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / "cyclemap" / "cli"
@@ -55,3 +57,34 @@ def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["lookpu"])
     assert result.exit_code == 2
     assert "No such command 'lookpu'" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lookup", "117 S SPRIGG ST"],
+        ["notes", "list"],
+        ["aliases", "list"],
+        ["db", "upgrade"],
+        ["boundaries", "validate", str(DEFAULT_CITY / "cycles.geojson")],
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_as_a_program_every_command_resumes_the_collector(tmp_path: Path, args: list[str]) -> None:
+    # the program pauses the collector while a command starts (``LazyGroup.__call__``); each
+    # command turns it back on once started, so its own work is collected as usual
+    code = textwrap.dedent(
+        f"""
+        import gc, json, sys
+        from cyclemap.cli import main
+        try:
+            main({["--database-url", f"sqlite:///{tmp_path / 'c.sqlite'}", *args]!r})
+        except SystemExit as exit:
+            print(json.dumps([exit.code, gc.isenabled()]), file=sys.stderr)
+        """
+    )
+    env = {"PATH": "/usr/bin:/bin", "CYCLEMAP_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == [0, True], done.stderr

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 
 import pytest
 from click.testing import CliRunner
 
 from cyclemap.cli import main
 
-from .conftest import write_city
+from .conftest import ROOT, write_city
 from .test_city import NOTES, ROWS
 
 
@@ -135,3 +138,36 @@ def test_an_empty_address_is_bad_input_in_the_cli_and_the_api(city_dir, client, 
     assert api.status_code == 400
     assert api.mimetype == "application/problem+json"
     assert "empty" in api.get_json()["detail"]
+
+
+# -- run as a program: the collector paused while the command starts, the store closed at exit --
+def test_as_a_program_the_start_is_not_collected_and_the_store_is_closed(city_dir, tmp_path):
+    db = tmp_path / "program.sqlite"
+    code = textwrap.dedent(
+        f"""
+        import gc, json, sys
+        from cyclemap.cli import main
+        started = []  # the generation of each collection from here on
+        def seen(phase, info):
+            if phase == "start":
+                started.append(info["generation"])
+        gc.callbacks.append(seen)
+        try:
+            main(["--city", {str(city_dir)!r}, "--database-url", {f"sqlite:///{db}"!r},
+                  "lookup", "101 S MAIN ST", "--date", "2020-02-21"])
+        except SystemExit as exit:
+            code = exit.code
+        print(json.dumps({{"code": code, "collections": started, "enabled": gc.isenabled(),
+                          "frozen": gc.get_freeze_count()}}), file=sys.stderr)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert "Cycle 1" in done.stdout, done.stderr
+    got = json.loads(done.stderr.strip().splitlines()[-1])
+    assert got["code"] == 0
+    # unpaused, the start collects over a hundred times, a full collection among them
+    assert len(got["collections"]) < 10 and 2 not in got["collections"], got
+    # resumed once the city was open, with what the start made frozen out of its view
+    assert got["enabled"] and got["frozen"] > 10_000, got
+    # the store's connections were closed, not left to a collection that never came
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["program.sqlite"]

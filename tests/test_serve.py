@@ -152,6 +152,30 @@ def test_serve_dev_uses_flasks_reloader(monkeypatch, tmp_path, city_dir):
     assert app.config["DATABASE_URL"] == url
 
 
+def test_as_a_program_serve_runs_with_the_collector_on(tmp_path, city_dir):
+    # the program pauses the collector while a command starts (``LazyGroup.__call__``); a
+    # server runs for good, so by the time it serves the collector runs again
+    code = f"""
+import gc, json, sys
+from flask import Flask
+seen = []
+Flask.run = lambda self, **kw: seen.append(gc.isenabled())
+from cyclemap.cli import main
+try:
+    main(["--city", {str(city_dir)!r}, "--database-url", {f"sqlite:///{tmp_path / 'g.sqlite'}"!r},
+          "serve", "--dev"])
+except SystemExit as exit:
+    seen.append(exit.code)
+print(json.dumps(seen))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CYCLEMAP_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [True, 0], done.stdout
+
+
 def test_post_fork_empties_the_pool_without_closing_the_parents(tmp_path, city_dir):
     from cyclemap.server import create_app
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
+import sqlite3
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -426,6 +428,29 @@ def test_seeding_never_adds_boundaries_over_published_ones(store: Store, city: C
     store.publish_boundaries(fc("staff"), "clerk", "drawn by staff")
     assert store.seed_from_city(city, boundary_geojson=fc("seed"))["boundaries"] == 0
     assert store.live_boundaries() == (1, fc("staff"))
+
+
+def test_a_seeded_store_is_only_read(city: CityConfig, tmp_path: Path) -> None:
+    # every start but the first: nothing to seed, so no write transaction (another process's
+    # write lock is not waited for) and the folder's zones are not even turned into GeoJSON
+    db = tmp_path / "seeded.sqlite"
+    store = Store(f"sqlite:///{db}")
+    store.upgrade()
+    first = store.seed_from_city(city, boundary_geojson=lambda: fc("seed"))
+    assert first == {"notes": 2, "exceptions": 2, "boundaries": 1}
+    assert store.live_boundaries() == (1, fc("seed"))
+    writes = store.writes
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        started = time.monotonic()
+        again = store.seed_from_city(city, boundary_geojson=lambda: pytest.fail("zones made"))
+        assert again == {} and time.monotonic() - started < 5  # not the 30 s busy timeout
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert store.writes == writes
+    store.close()
 
 
 def test_seeding_a_bad_city_writes_nothing(store: Store, city: CityConfig, tmp_path) -> None:

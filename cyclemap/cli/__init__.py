@@ -6,12 +6,17 @@ Global options come before the command name::
 
 Errors from the core are turned into exit statuses in one place, ``EXIT_CODES`` below, and
 printed as one line on stderr: a clerk sees what to fix, never a traceback.
+
+Run as a program (``LazyGroup.__call__``), the garbage collector is paused while a command
+starts: see ``resume_collector``.
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import functools
+import gc
 import getpass
 import importlib
 import sys
@@ -72,12 +77,24 @@ class Context:
     _city: Any = None
     _store: Any = None
 
+    def close(self) -> None:
+        """Close the store's connections (when the command ends: ``main`` asks click to). An
+        SQLite file is then checkpointed and its ``-wal`` and ``-shm`` files removed now, not
+        whenever the collector would have freed the pool (``LazyGroup.__call__``)."""
+        if self._store is not None:
+            self._store.close()
+
     def store(self):
         """The live store (migrated to the current schema), opened once per command.
 
         Without ``--database-url`` it is the SQLite file in the instance folder, the same one
         ``cyclemap serve`` uses, so a note added here is the note the web page shows.
         """
+        store = self._open_store()
+        resume_collector()
+        return store
+
+    def _open_store(self):
         if self._store is None:
             from ..config import default_instance_path
             from ..store import Store, default_database_url
@@ -114,10 +131,11 @@ class Context:
             clock = (lambda: day) if day is not None else None
             self._city = open_city(
                 self.city_dir,
-                store=self.store(),
+                store=self._open_store(),
                 clock=clock,
                 cache_dir=self.cache_dir if self.cache_dir is not None else True,
             )
+            resume_collector()
         return self._city
 
 
@@ -165,8 +183,48 @@ COMMAND_MODULES: dict[str, str] = {
 }
 
 
+#: whether the collector is paused for a command's start (``LazyGroup.__call__``)
+_collector_paused = False
+
+
+def resume_collector() -> None:
+    """End the start-up pause of the garbage collector, when one is on (else do nothing).
+
+    What the start made (the modules imported, the store and the city opened) lives until the
+    process ends: it is frozen out of every later collection (``gc.freeze``), then the
+    collector runs again for the command's own work. ``Context.store`` and ``Context.city``
+    call this once they are open; a command that opens neither (``serve``, ``boundaries
+    validate``) calls it first.
+    """
+    global _collector_paused
+    if _collector_paused:
+        _collector_paused = False
+        gc.freeze()
+        gc.enable()
+
+
 class LazyGroup(click.Group):
     """A click group whose commands are imported on first use (``COMMAND_MODULES``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run as the ``cyclemap`` program (the console script, ``python -m cyclemap``), the
+        collector paused while the command starts.
+
+        A command's start makes tens of thousands of objects that live as long as the process
+        (SQLAlchemy's, numpy's and our modules, the store, the city), and the collector, run
+        every few hundred new objects, would walk them again and again to free nothing: a
+        third of a cold ``cyclemap lookup``'s own time. So it is paused until
+        ``resume_collector``. At exit everything still alive is frozen too, so the
+        interpreter's last collection does not walk it all once more for memory the system
+        takes back anyway (the store is closed before: ``Context.close``). Click's test
+        runner calls ``main.main`` instead: nothing changes for a process that only calls.
+        """
+        global _collector_paused
+        if gc.isenabled():
+            gc.disable()
+            _collector_paused = True
+        atexit.register(gc.freeze)
+        return super().__call__(*args, **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command name, loaded or not (help lists them all)."""
@@ -223,3 +281,4 @@ def main(
     ctx.obj = Context(
         city_dir=city_dir, database_url=database_url, today_text=today_text, cache_dir=cache_dir
     )
+    ctx.call_on_close(ctx.obj.close)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..errors import InputError
-from . import Context, handles_errors, main, os_user, pass_context
+from . import Context, handles_errors, main, os_user, pass_context, resume_collector
 
 if TYPE_CHECKING:
     from ..boundaries import ValidationReport
@@ -170,6 +170,8 @@ def validate(
     Exits 0 when valid, 1 when it has problems, 2 when it cannot be read.
     """
     from ..boundaries import validate_boundaries
+
+    resume_collector()  # it opens neither the store nor the city, and reads a file of any size
 
     city = _city_boundary_config(ctx)
     id_property = id_property or (city.id_property if city else "cycle")

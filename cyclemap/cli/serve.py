@@ -33,7 +33,7 @@ from typing import Any
 
 import click
 
-from . import Context, handles_errors, main, pass_context
+from . import Context, handles_errors, main, pass_context, resume_collector
 
 #: gunicorn access log line without the query string (``%(U)s`` is the path alone) and without
 #: the Referer (a page's Referer is its own URL, query and address included)
@@ -269,6 +269,8 @@ def serve(
 ) -> None:
     """Serve the resident pages and the API (gunicorn; --dev: Flask's reloader)."""
     from ..server import create_app
+
+    resume_collector()  # a server runs for good: its collector must run (the app is frozen below)
 
     config = app_config(ctx)
     if dev:

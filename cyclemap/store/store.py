@@ -27,7 +27,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -142,7 +142,9 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
     """
 
     def start(
-        self, config: CityConfig | None = None, boundary_geojson: dict | None = None
+        self,
+        config: CityConfig | None = None,
+        boundary_geojson: dict | Callable[[], dict] | None = None,
     ) -> Store:
         """What a server or command does on start: ``upgrade()``, then ``seed_from_city``.
 
@@ -157,15 +159,19 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
         return self
 
     def seed_from_city(
-        self, config: CityConfig, boundary_geojson: dict | None = None
+        self, config: CityConfig, boundary_geojson: dict | Callable[[], dict] | None = None
     ) -> dict[str, int]:
         """Seed an empty store from the city folder; return what was seeded, by part.
 
         Parts are ``notes`` (from ``notes.toml``), ``exceptions`` (``city.toml``'s
-        ``[[exceptions]]``) and, when ``boundary_geojson`` is given, ``boundaries`` (version 1).
-        Each part is seeded once in the database's life: a ``meta`` row records it, in the same
+        ``[[exceptions]]``) and, when ``boundary_geojson`` is given, ``boundaries`` (version 1;
+        given as a function, it is called only when the boundaries are seeded now). Each part
+        is seeded once in the database's life: a ``meta`` row records it, in the same
         transaction, under a lock, so later calls, and two processes starting at once, never
-        duplicate nor overwrite what staff changed since.
+        duplicate nor overwrite what staff changed since. A store seeded already (every start
+        but the first) is only read: no write transaction, so a command's start never waits
+        for another process's write lock. The folder's notes and exceptions are checked
+        either way.
 
         >>> from cyclemap.config import load_city_config, DEFAULT_CITY
         >>> store = Store("sqlite://")
@@ -186,19 +192,15 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
         except InputError as exc:
             raise ConfigError(f"city.toml: [[exceptions]]: {exc}") from exc
 
+        parts = {"seeded:notes", "seeded:exceptions"}
+        if boundary_geojson is not None:
+            parts.add("seeded:boundaries")
+        with self._read() as conn:
+            if self._seeded_parts(conn, config) >= parts:
+                return {}
         done: dict[str, int] = {}
         with self._write(lock=_PG_SEED_LOCK) as conn:
-            rows = conn.execute(
-                sa.select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.like("seeded:%"))
-            ).all()
-            seeded = {row.key for row in rows}
-            owners = {json.loads(row.value).get("city") for row in rows if row.value} - {None}
-            if owners and owners != {config.name}:
-                raise ConfigError(
-                    f"the database {self.url} holds the live state of {sorted(owners)[0]!r}, "
-                    f"not of {config.name!r}: give this city its own database "
-                    "(--database-url or CYCLEMAP_DATABASE_URL)"
-                )
+            seeded = self._seeded_parts(conn, config)  # again: another process may have seeded
 
             def claim(part: str, count: int) -> bool:
                 if f"seeded:{part}" in seeded:
@@ -221,13 +223,27 @@ class Store(VersionStore, StagingStore, StaffStore, AliasStore, ChangeStore):
                 if claim("boundaries", 0 if exists else 1) and not exists:
                     self._publish_boundaries(
                         conn,
-                        boundary_geojson,
+                        boundary_geojson() if callable(boundary_geojson) else boundary_geojson,
                         SEED_AUTHOR,
                         "initial boundaries from the city folder",
                         effective=SINCE_ALWAYS,
                         action="seed",
                     )
         return done
+
+    def _seeded_parts(self, conn: sa.Connection, config: CityConfig) -> set[str]:
+        """The ``seeded:PART`` keys in ``meta``; ``ConfigError`` when another city seeded them."""
+        rows = conn.execute(
+            sa.select(t.meta.c.key, t.meta.c.value).where(t.meta.c.key.like("seeded:%"))
+        ).all()
+        owners = {json.loads(row.value).get("city") for row in rows if row.value} - {None}
+        if owners and owners != {config.name}:
+            raise ConfigError(
+                f"the database {self.url} holds the live state of {sorted(owners)[0]!r}, "
+                f"not of {config.name!r}: give this city its own database "
+                "(--database-url or CYCLEMAP_DATABASE_URL)"
+            )
+        return {row.key for row in rows}
 
     # ------------------------------------------------------------------ notes
     @staticmethod
