@@ -130,3 +130,26 @@ def test_replayed_demo_answers_equal_flasks_for_addresses_typed_every_way(app):
     replayed = {url: _whole(client.get(url)) for url in urls}
     assert replayed == firsts
     assert _hits(app) - before == sum(b'"status":"matched"' in w[2] for w in firsts.values()) > 0
+
+
+@pytest.mark.parametrize(
+    ("config", "forged"),
+    [
+        ({}, {"Host": "evil.example"}),
+        (
+            {"TRUSTED_PROXIES": 1},
+            {"Host": "cycles.example.gov", "X-Forwarded-Host": "evil.example"},
+        ),
+    ],
+    ids=["Host", "X-Forwarded-Host"],
+)
+def test_a_host_flask_refuses_is_refused_again_not_replayed(tiny_app, config, forged):  # noqa: F811
+    app = tiny_app(TRUSTED_HOSTS=["cycles.example.gov"], **config)
+    client = app.test_client()
+    url = URLS[0]
+    trusted = {"Host": "cycles.example.gov"}
+    assert client.get(url, headers=trusted).status_code == 200
+    assert client.get(url, headers=trusted).status_code == 200 and _hits(app) == 1
+    assert client.get(url, headers=forged).status_code == 400  # Flask's answer to that Host
+    assert client.get(url, headers=forged).status_code == 400
+    assert client.get(url, headers=trusted).status_code == 200 and _hits(app) == 2

@@ -6,8 +6,8 @@ day and snapshot) and its JSON body by the API (``api._answer_body``); what is l
 repeated request is the web framework itself: Flask's request context, routing, hooks and
 response object cost a request about twice what the lookup does (measured under gunicorn:
 ``scripts.bench_api``). ``LookupReplay`` is a WSGI middleware in front of the app that keeps,
-per query string, the response Flask made (status, headers, body) beside the answer it was
-made of (a weak reference), and serves a repeated request with those bytes once it has asked
+per query string and host, the response Flask made (status, headers, body) beside the answer
+it was made of (a weak reference), and serves a repeated request with those bytes once it has asked
 the city again and been handed **that same answer object**. So nothing it serves can be stale:
 a publish, a note edited, a new day or a new snapshot make a new answer, the check fails and
 the request goes through Flask, which keeps the new response.
@@ -20,7 +20,9 @@ It only ever replays what is sure to be the same, and sends everything else to F
   answers each ``Origin`` its own way) and that the view offered (``offer``): the answer is not
   a miss, so recording it (``record=True``: a miss is counted for staff) does nothing, and
   asking the city again without ``record`` is exactly what Flask's view would have done;
-- never with rate limits on (``RATELIMIT``): every request must reach flask-limiter.
+- never with rate limits on (``RATELIMIT``): every request must reach flask-limiter;
+- only to a request naming the host the kept one named (``Host``, ``X-Forwarded-Host``...:
+  ``_HOST_KEYS``): Flask refuses a host outside ``TRUSTED_HOSTS`` with a ``400``;
 
 The kept responses are this process's own (at most ``REPLAY_SIZE``, forgotten all at once when
 full), derived from the shared store's state like the city's own answer cache: several servers
@@ -43,10 +45,21 @@ REPLAY_SIZE = 4096
 OFFER_KEY = "cyclemap.replay.offer"
 #: request headers that may change the answer's HTTP form (WSGI names): such requests go to Flask
 _PERSONAL = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+#: what Flask checks the host against ``TRUSTED_HOSTS`` with, before and after ``ProxyFix``
+#: (WSGI names): a replayed response was made for the same values
+_HOST_KEYS = (
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "wsgi.url_scheme",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PROTO",
+)
 #: response headers that make a response depend on more than the query string
 _UNREPEATABLE = frozenset({"set-cookie", "vary"})
 
 Call = dict[str, Any]
+Key = tuple[Any, ...]
 Kept = tuple[Call, weakref.ref, str, tuple[tuple[str, str], ...], bytes]
 
 
@@ -70,7 +83,7 @@ class LookupReplay:
         self.app = app
         self.lookup = lookup
         self.hits = 0
-        self._kept: dict[str, Kept] = {}
+        self._kept: dict[Key, Kept] = {}
 
     @property
     def kept(self) -> int:
@@ -85,7 +98,8 @@ class LookupReplay:
         ):
             return self.app(environ, start_response)
         query = environ.get("QUERY_STRING", "")
-        kept = self._kept.get(query)
+        key = (query, *[environ.get(name) for name in _HOST_KEYS])
+        kept = self._kept.get(key)
         if kept is not None:
             call, ref, status, headers, body = kept
             answer = ref()
@@ -93,7 +107,7 @@ class LookupReplay:
                 self.hits += 1
                 start_response(status, list(headers))
                 return [body]
-        return self._through_flask(query, environ, start_response)
+        return self._through_flask(key, environ, start_response)
 
     def _still(self, call: Call, answer: Any) -> bool:
         try:
@@ -102,7 +116,7 @@ class LookupReplay:
             return False
 
     def _through_flask(
-        self, query: str, environ: dict[str, Any], start_response: Callable[..., Any]
+        self, key: Key, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Any:
         seen: list[Any] = []
 
@@ -121,7 +135,7 @@ class LookupReplay:
         call, answer = offered
         if len(self._kept) >= REPLAY_SIZE:
             self._kept.clear()
-        self._kept[query] = (call, weakref.ref(answer), status, tuple(headers), body)
+        self._kept[key] = (call, weakref.ref(answer), status, tuple(headers), body)
         return [body]
 
 
