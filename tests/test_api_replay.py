@@ -153,3 +153,26 @@ def test_a_host_flask_refuses_is_refused_again_not_replayed(tiny_app, config, fo
     assert client.get(url, headers=forged).status_code == 400  # Flask's answer to that Host
     assert client.get(url, headers=forged).status_code == 400
     assert client.get(url, headers=trusted).status_code == 200 and _hits(app) == 2
+
+
+def test_what_is_kept_is_bounded_by_more_than_the_count(tiny_app):  # noqa: F811
+    # a query string may be 16 KiB (MAX_QUERY_BYTES) of parameters the view never reads: kept
+    # by it, REPLAY_SIZE of them would hold 64 MiB for one answer. A long one goes to Flask.
+    from cyclemap.server.api import MAX_QUERY_CHARS
+    from cyclemap.server.replay import REPLAY_MAX_QUERY_BYTES
+
+    app = tiny_app()
+    client = app.test_client()
+    first = client.get(URLS[0])
+    padded = [f"{URLS[0]}&n={i}&pad={'p' * 8000}" for i in range(3)]
+    for url in padded * 2:
+        assert _whole(client.get(url)) == _whole(first)
+    replay = app.extensions[REPLAY]
+    assert replay.kept == 1 and _hits(app) == 0
+    # the longest address the API takes, each of its characters percent-encoded, is still kept
+    text = "101 S MAIN ST".ljust(MAX_QUERY_CHARS)
+    longest = "/api/v1/lookup?address=" + "".join(f"%{b:02X}" for b in text.encode())
+    assert len(longest.partition("?")[2]) <= REPLAY_MAX_QUERY_BYTES
+    made = client.get(longest)
+    assert made.json["status"] == "matched"
+    assert _whole(client.get(longest)) == _whole(made) and _hits(app) == 1

@@ -23,6 +23,8 @@ It only ever replays what is sure to be the same, and sends everything else to F
 - never with rate limits on (``RATELIMIT``): every request must reach flask-limiter;
 - only to a request naming the host the kept one named (``Host``, ``X-Forwarded-Host``...:
   ``_HOST_KEYS``): Flask refuses a host outside ``TRUSTED_HOSTS`` with a ``400``;
+- only for a query string of at most ``REPLAY_MAX_QUERY_BYTES``: one may be 16 KiB of
+  parameters the view never reads (``MAX_QUERY_BYTES``), and the kept must stay small.
 
 The kept responses are this process's own (at most ``REPLAY_SIZE``, forgotten all at once when
 full), derived from the shared store's state like the city's own answer cache: several servers
@@ -41,6 +43,9 @@ from ..misses import MISS_STATUSES
 LOOKUP_PATH = "/api/v1/lookup"
 #: the most responses kept per process (as many as the city keeps answers)
 REPLAY_SIZE = 4096
+#: the longest query string kept (the longest address the API takes, 400 ASCII characters, each
+#: one percent-encoded, is 1,208 bytes): what is kept stays within REPLAY_SIZE times this and a body
+REPLAY_MAX_QUERY_BYTES = 2048
 #: where the view leaves its offer for this request (the WSGI environ)
 OFFER_KEY = "cyclemap.replay.offer"
 #: request headers that may change the answer's HTTP form (WSGI names): such requests go to Flask
@@ -98,6 +103,8 @@ class LookupReplay:
         ):
             return self.app(environ, start_response)
         query = environ.get("QUERY_STRING", "")
+        if len(query) > REPLAY_MAX_QUERY_BYTES:
+            return self.app(environ, start_response)
         key = (query, *[environ.get(name) for name in _HOST_KEYS])
         kept = self._kept.get(key)
         if kept is not None:
