@@ -375,6 +375,21 @@ def test_language_selection_falls_back_to_english(client):
     assert '<html lang="en">' in html
 
 
+@pytest.mark.parametrize("path", ["/map?", "/embed?", "/lookup?address=117+S+Sprigg+St&"])
+def test_a_lang_value_of_its_own_makes_no_map_of_its_own(app, path):
+    # ``?lang=es_<anything>`` is Spanish, and the rendered maps are kept per language: kept
+    # per value as well, each made-up one held another ~90 kB rendering until the zones change
+    from cyclemap.server.maps import _CACHE
+
+    client = app.test_client()
+    assert '<html lang="es">' in client.get(path + "lang=es").get_data(as_text=True)
+    kept = len(app.extensions[_CACHE]["parts"])
+    for made_up in ("es_1", "es-zz", "ES", "es_" + "x" * 500):
+        html = client.get(path + "lang=" + made_up).get_data(as_text=True)
+        assert '<html lang="es">' in html and "lang=es_" not in html
+    assert len(app.extensions[_CACHE]["parts"]) == kept
+
+
 def test_message_catalogue_is_extracted():
     pot = (ROOT / "cyclemap" / "translations" / "messages.pot").read_text(encoding="utf-8")
     assert (ROOT / "cyclemap" / "translations" / "babel.cfg").is_file()

@@ -115,9 +115,10 @@ def local_cycle_name(cycle: NamedCycle) -> CycleName:
 
 def lang_args() -> dict[str, str]:
     """``{"lang": ...}`` when the request chose its language with ``?lang=`` (kept in links, so
-    a page inside an iframe that may not keep cookies stays in its language)."""
-    lang = request.args.get("lang")
-    return {"lang": lang} if lang and _available(lang) else {}
+    a page inside an iframe that may not keep cookies stays in its language): the language's
+    own tag (``es`` for ``?lang=ES`` or ``es_x``), since the rendered maps are kept by it."""
+    chosen = _available(request.args.get("lang"))
+    return {"lang": chosen.replace("_", "-")} if chosen else {}
 
 
 def page_language_args() -> dict[str, str]:
