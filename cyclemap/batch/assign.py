@@ -77,8 +77,11 @@ CHUNK_ROWS = 4000
 #: answers kept for addresses seen before, by key (about 400 bytes each; the oldest half is
 #: forgotten when full, and geocoded again if seen again)
 CACHE_SIZE = 500_000
-#: ``workers=None`` starts a process pool once serial geocoding has taken this long (seconds)
-AUTO_PARALLEL_AFTER = 0.25
+#: ``workers=None`` starts a process pool once serial geocoding has taken this long (seconds):
+#: about 50,000 exactly spelt distinct addresses, or 1,000 that need parsing. Measured on the
+#: demo city's exports (2 cores, same run): 0.1 against 0.25 s took 8,000 rows 0.73 -> 0.68 s,
+#: 10^5 rows 1.40 -> 1.30 s, 10^6 rows 8.1 -> 8.0 s; 3,000 rows stay serial either way
+AUTO_PARALLEL_AFTER = 0.1
 #: new addresses sent to a worker at a time
 TASK_SIZE = 500
 
