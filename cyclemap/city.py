@@ -60,7 +60,7 @@ from .geocode import (
     read_addresses,
 )
 from .located import PointCycles, locate_codes, zones_digest
-from .misses import MissCounter
+from .misses import MISS_STATUSES, MissCounter
 
 if TYPE_CHECKING:
     from .billing.feed import Feed, NoteEvent
@@ -796,7 +796,7 @@ class City:
             result = snapshot.geocoder.geocode(address)
             answer = self._answer_for_geocode({"address": address}, result, snapshot, today)
             parsed = result.parsed
-            if parsed is not None and answer.status in (Status.NOT_FOUND, Status.AMBIGUOUS):
+            if parsed is not None and answer.status in MISS_STATUSES:
                 keys = base._miss_keys
                 if len(keys) >= ANSWER_CACHE_SIZE:
                     keys.clear()
@@ -818,7 +818,7 @@ class City:
         """Count a resident's address lookup that missed, by its street alone (best effort)."""
         if self.misses is None or not isinstance(address, str):
             return
-        if answer.status not in (Status.NOT_FOUND, Status.AMBIGUOUS):
+        if answer.status not in MISS_STATUSES:
             return
         try:
             street = snapshot._miss_keys.get(address)
@@ -842,7 +842,7 @@ class City:
             answer = self.lookup(typed)
         except InputError:
             return False
-        if answer.status not in (Status.NOT_FOUND, Status.AMBIGUOUS):
+        if answer.status not in MISS_STATUSES:
             return False
         if chosen not in {c.matched_address for c in answer.candidates}:
             return False

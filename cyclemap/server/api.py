@@ -167,7 +167,7 @@ def _json(data: Any, mimetype: str = JSON, **kwargs: Any) -> Response:
 
 
 # -- routes ----------------------------------------------------------------------------------
-@bp.get("/api/v1/lookup")
+@bp.get(replay.LOOKUP_PATH)
 def lookup() -> Response:
     """Which cycle is this address (``address``) or point (``lon`` and ``lat``) in."""
     address = _text_arg("address")

@@ -25,6 +25,7 @@ from ..decide import Status
 from ..errors import InputError
 from ..geocode import MAX_ADDRESS_LENGTH, MatchType
 from ..maps import NEAR_ZOOM, Marker, ZoneInfo, border_detail
+from ..misses import MISS_STATUSES
 from .api import feed_url
 from .context import current_city
 from .i18n import lang_args, local_cycle_name, page_language_args
@@ -417,7 +418,7 @@ def _result(
     nearest it (named ``place`` when the answer itself does not name it).
     """
     query = answer.query.get("address") or ""
-    missed = query if answer.status in (Status.NOT_FOUND, Status.AMBIGUOUS) else ""
+    missed = query if answer.status in MISS_STATUSES else ""
     choices = [
         ChoiceLink(
             label=c.matched_address,
